@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+void
+nb_conf_defaults(struct nb_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->workers = 1;
+	c->max_queues = 0; /* 0: as many as workers */
+	c->mbufs = 16384;
+	c->domid = -1;
+}
+
+int
+nb_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+fail(char *err, size_t errlen, const char *name, unsigned line,
+     const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (line)
+		n = snprintf(err, errlen, "%s:%u: ", name, line);
+	else
+		n = snprintf(err, errlen, "%s: ", name);
+	if (n < 0 || (size_t)n >= errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int
+nb_devargs_check(const char *d)
+{
+	const char *p = d;
+
+	/* driver name: letters, digits, '_' (net_tap0, 0000:00:03.0 too) */
+	if (!*p)
+		return -EINVAL;
+	while (*p && *p != ',') {
+		if (!isalnum((unsigned char)*p) && !strchr("_:.-", *p))
+			return -EINVAL;
+		p++;
+	}
+	while (*p == ',') {
+		const char *kv = ++p, *eq = NULL;
+
+		while (*p && *p != ',') {
+			if (*p == '=' && !eq)
+				eq = p;
+			if (isspace((unsigned char)*p))
+				return -EINVAL;
+			p++;
+		}
+		if (!eq || eq == kv)
+			return -EINVAL;
+	}
+	return *p ? -EINVAL : 0;
+}
+
+static bool
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NB_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_-", *s))
+			return false;
+	return true;
+}
+
+int
+nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
+		const char *src, unsigned line, char *err, size_t errlen)
+{
+	if (!valid_name(name))
+		return fail(err, errlen, src, line,
+			    "bad network name '%s' (1-%d of [A-Za-z0-9_-])",
+			    name, NB_NAME_MAX - 1);
+	for (unsigned i = 0; i < c->nnets; i++)
+		if (strcmp(c->nets[i].name, name) == 0)
+			return fail(err, errlen, src, line,
+				    "duplicate network '%s' (first at line %u)",
+				    name, c->nets[i].line);
+	if (c->nnets == NB_MAX_NETS)
+		return fail(err, errlen, src, line, "more than %d networks",
+			    NB_MAX_NETS);
+	struct nb_net_conf *n = &c->nets[c->nnets];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->aging_s = 300;
+	n->line = line;
+	if (pif && *pif) {
+		if (strlen(pif) >= NB_DEVARGS_MAX ||
+		    nb_devargs_check(pif) < 0)
+			return fail(err, errlen, src, line,
+				    "network '%s': bad devargs '%s'", name,
+				    pif);
+		snprintf(n->pif, sizeof(n->pif), "%s", pif);
+	}
+	c->nnets++;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+set_global(struct nb_conf *c, const char *key, const char *val,
+	   const char *name, unsigned line, char *err, size_t errlen)
+{
+	unsigned v;
+
+	if (strcmp(key, "eal") == 0) {
+		if (strlen(val) >= sizeof(c->eal))
+			return fail(err, errlen, name, line, "eal too long");
+		snprintf(c->eal, sizeof(c->eal), "%s", val);
+	} else if (strcmp(key, "workers") == 0) {
+		if (nb_parse_uint(val, 1, NB_MAX_WORKERS, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "workers must be 1..%d, not '%s'",
+				    NB_MAX_WORKERS, val);
+		c->workers = v;
+	} else if (strcmp(key, "max-queues") == 0) {
+		if (nb_parse_uint(val, 1, NB_MAX_QUEUES, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "max-queues must be 1..%d, not '%s'",
+				    NB_MAX_QUEUES, val);
+		c->max_queues = v;
+	} else if (strcmp(key, "poll") == 0) {
+		if (strcmp(val, "adaptive") == 0)
+			c->poll_always = false;
+		else if (strcmp(val, "always") == 0)
+			c->poll_always = true;
+		else
+			return fail(err, errlen, name, line,
+				    "poll must be adaptive or always, not '%s'",
+				    val);
+	} else if (strcmp(key, "mbufs") == 0) {
+		if (nb_parse_uint(val, 1024, 1u << 22, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "mbufs must be 1024..4194304, not '%s'",
+				    val);
+		c->mbufs = v;
+	} else if (strcmp(key, "domid") == 0) {
+		if (nb_parse_uint(val, 0, 0x7fef, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "bad domid '%s'", val);
+		c->domid = (int)v;
+	} else {
+		return fail(err, errlen, name, line,
+			    "unknown key '%s' in [netbackd]", key);
+	}
+	return 0;
+}
+
+int
+nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
+	      char *err, size_t errlen)
+{
+	char line[1024];
+	const char *p = text;
+	unsigned lineno = 0;
+	int section = 0; /* 0 none, 1 [netbackd], 2 [network] */
+	struct nb_net_conf *net = NULL;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		lineno++;
+		if (len >= sizeof(line))
+			return fail(err, errlen, name, lineno, "line too long");
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl ? 1 : 0);
+
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+			if (!end || end[1])
+				return fail(err, errlen, name, lineno,
+					    "bad section header");
+			*end = '\0';
+			s = trim(s + 1);
+			if (strcmp(s, "netbackd") == 0) {
+				section = 1;
+			} else if (strncmp(s, "network", 7) == 0 &&
+				   isspace((unsigned char)s[7])) {
+				int r = nb_conf_add_net(c, trim(s + 8), NULL,
+							name, lineno, err,
+							errlen);
+				if (r < 0)
+					return r;
+				section = 2;
+				net = &c->nets[c->nnets - 1];
+			} else {
+				return fail(err, errlen, name, lineno,
+					    "unknown section [%s]", s);
+			}
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq)
+			return fail(err, errlen, name, lineno,
+				    "expected key = value");
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		int r = 0;
+		switch (section) {
+		case 0:
+			return fail(err, errlen, name, lineno,
+				    "'%s' outside any section", key);
+		case 1:
+			r = set_global(c, key, val, name, lineno, err, errlen);
+			break;
+		case 2:
+			if (strcmp(key, "pif") == 0) {
+				if (strlen(val) >= NB_DEVARGS_MAX ||
+				    nb_devargs_check(val) < 0)
+					return fail(err, errlen, name, lineno,
+						    "bad devargs '%s'", val);
+				snprintf(net->pif, sizeof(net->pif), "%s",
+					 val);
+			} else if (strcmp(key, "aging") == 0) {
+				unsigned v;
+
+				if (nb_parse_uint(val, 1, 86400, &v) < 0)
+					return fail(err, errlen, name, lineno,
+						    "aging must be 1..86400 s, not '%s'",
+						    val);
+				net->aging_s = v;
+			} else {
+				return fail(err, errlen, name, lineno,
+					    "unknown key '%s' in [network %s]",
+					    key, net->name);
+			}
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+nb_conf_load(struct nb_conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+	int r;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 ||
+	    n > (1 << 20) || fseek(f, 0, SEEK_SET) < 0) {
+		fclose(f);
+		snprintf(err, errlen, "%s: unreadable or larger than 1 MiB",
+			 path);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		snprintf(err, errlen, "%s: read error", path);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	r = nb_conf_parse(c, path, buf, err, errlen);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netbackd's configuration: one INI-style file (netbackd.conf(5)) plus
+ * command-line overrides. Parsing never logs; errors come back as text
+ * naming the file and line.
+ *
+ *   [netbackd]
+ *   eal = --no-huge -m 256 --no-pci    # extra DPDK EAL arguments
+ *   workers = 1                         # worker lcores
+ *   max-queues = 1                      # multi-queue-max-queues offered
+ *   poll = adaptive | always            # idle workers sleep, or never
+ *   mbufs = 16384                       # packet buffers in the pool
+ *   domid = 0                           # our domain (default: from xenstore)
+ *
+ *   [network NAME]                      # one per network
+ *   pif = DEVARGS                       # optional DPDK uplink
+ *   aging = 300                         # MAC aging, seconds
+ */
+#ifndef NETBACKD_CONF_H
+#define NETBACKD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_NAME_MAX 32
+#define NB_DEVARGS_MAX 256
+#define NB_MAX_NETS 64
+#define NB_MAX_WORKERS 16
+#define NB_MAX_QUEUES 16
+
+struct nb_net_conf {
+	char name[NB_NAME_MAX];
+	char pif[NB_DEVARGS_MAX]; /* empty: internal network */
+	unsigned aging_s;
+	unsigned line;
+};
+
+struct nb_conf {
+	char eal[1024];
+	unsigned workers;
+	unsigned max_queues;
+	bool poll_always;
+	unsigned mbufs;
+	int domid; /* -1: read it from xenstore */
+	char sim_dir[256]; /* empty: real Xen */
+	unsigned nnets;
+	struct nb_net_conf nets[NB_MAX_NETS];
+};
+
+void nb_conf_defaults(struct nb_conf *c);
+/*
+ * Parse text (name is used in messages) into c, on top of what c holds.
+ * 0, or -EINVAL with err filled ("FILE:LINE: reason").
+ */
+int nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
+		  char *err, size_t errlen);
+int nb_conf_load(struct nb_conf *c, const char *path, char *err,
+		 size_t errlen);
+/* Add a network (from the command line or the file). */
+int nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
+		    const char *src, unsigned line, char *err, size_t errlen);
+/* Check devargs syntax: driver[,key=value]...; 0 or -EINVAL. */
+int nb_devargs_check(const char *devargs);
+/* Parse a decimal unsigned within [min, max]; 0 or -EINVAL / -ERANGE. */
+int nb_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+#endif

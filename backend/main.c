@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netbackd: a userspace Xen network backend.
+ *
+ * main() parses the configuration, starts DPDK, the hypervisor seam, the
+ * switch and the workers, then runs the control loop: xenstore watches,
+ * vifs a worker found broken, signals and periodic statistics.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <xenstore.h>
+
+#include "nb.h"
+
+#define NB_MAX_EAL_ARGS 64
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: netbackd [options]\n"
+"  -c, --config FILE        configuration file (netbackd.conf(5))\n"
+"      --sim DIR            use the simulated hypervisor in DIR\n"
+"      --domid N            our domain id (default: read from xenstore)\n"
+"  -n, --network NAME[=DEVARGS]\n"
+"                           add a network, with a DPDK uplink if DEVARGS\n"
+"  -w, --workers N          worker lcores (default 1)\n"
+"      --max-queues N       multi-queue-max-queues offered (default: workers)\n"
+"      --eal ARGS           extra DPDK EAL arguments\n"
+"      --poll MODE          adaptive (default) or always\n"
+"      --mbufs N            packet buffers in the pool\n"
+"  -l, --log-level LEVEL    err, warn, info (default), debug\n"
+"      --log-file FILE      log there instead of stderr\n"
+"      --syslog             also log to syslog\n"
+"  -s, --stats-interval S   log per-vif counters every S seconds\n"
+"      --duration S         exit after S seconds\n"
+"      --check-config       parse the configuration and exit\n"
+"  -h, --help\n");
+}
+
+enum {
+	OPT_SIM = 256, OPT_DOMID, OPT_EAL, OPT_POLL, OPT_MBUFS, OPT_LOGFILE,
+	OPT_SYSLOG, OPT_DURATION, OPT_CHECK, OPT_MAXQ,
+};
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "sim", required_argument, NULL, OPT_SIM },
+	{ "domid", required_argument, NULL, OPT_DOMID },
+	{ "network", required_argument, NULL, 'n' },
+	{ "workers", required_argument, NULL, 'w' },
+	{ "max-queues", required_argument, NULL, OPT_MAXQ },
+	{ "eal", required_argument, NULL, OPT_EAL },
+	{ "poll", required_argument, NULL, OPT_POLL },
+	{ "mbufs", required_argument, NULL, OPT_MBUFS },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "log-file", required_argument, NULL, OPT_LOGFILE },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "stats-interval", required_argument, NULL, 's' },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	const char *config;
+	int log_level;
+	const char *log_file;
+	bool use_syslog, check;
+	unsigned stats_s, duration_s;
+};
+
+static int
+bad(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "netbackd: --%s '%s': %s\n", opt, val, why);
+	return -EINVAL;
+}
+
+/* Command line: a first pass finds --config, the second overrides it. */
+static int
+parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
+{
+	char err[512];
+	int opt, r;
+	unsigned v;
+
+	o->log_level = LOG_INFO;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n:w:l:s:h", long_opts,
+				  NULL)) != -1) {
+		if (opt == 'c')
+			o->config = optarg;
+		else if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (opt == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (o->config && nb_conf_load(c, o->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "netbackd: %s\n", err);
+		return -EINVAL;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n:w:l:s:h", long_opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			break;
+		case OPT_SIM:
+			if (strlen(optarg) >= sizeof(c->sim_dir))
+				return bad("sim", optarg, "path too long");
+			snprintf(c->sim_dir, sizeof(c->sim_dir), "%s", optarg);
+			break;
+		case OPT_DOMID:
+			if (nb_parse_uint(optarg, 0, 0x7fef, &v) < 0)
+				return bad("domid", optarg, "not a domid");
+			c->domid = (int)v;
+			break;
+		case 'n': {
+			char name[NB_NAME_MAX + 1], *eq = strchr(optarg, '=');
+			size_t len = eq ? (size_t)(eq - optarg) : strlen(optarg);
+
+			if (len > NB_NAME_MAX)
+				return bad("network", optarg, "name too long");
+			memcpy(name, optarg, len);
+			name[len] = '\0';
+			r = nb_conf_add_net(c, name, eq ? eq + 1 : NULL,
+					    "--network", 0, err, sizeof(err));
+			if (r < 0) {
+				fprintf(stderr, "netbackd: %s\n", err);
+				return r;
+			}
+			break;
+		}
+		case 'w':
+			if (nb_parse_uint(optarg, 1, NB_MAX_WORKERS, &v) < 0)
+				return bad("workers", optarg, "must be 1..16");
+			c->workers = v;
+			break;
+		case OPT_MAXQ:
+			if (nb_parse_uint(optarg, 1, NB_MAX_QUEUES, &v) < 0)
+				return bad("max-queues", optarg,
+					   "must be 1..16");
+			c->max_queues = v;
+			break;
+		case OPT_EAL:
+			if (strlen(optarg) >= sizeof(c->eal))
+				return bad("eal", optarg, "too long");
+			snprintf(c->eal, sizeof(c->eal), "%s", optarg);
+			break;
+		case OPT_POLL:
+			if (strcmp(optarg, "always") == 0)
+				c->poll_always = true;
+			else if (strcmp(optarg, "adaptive") == 0)
+				c->poll_always = false;
+			else
+				return bad("poll", optarg,
+					   "must be adaptive or always");
+			break;
+		case OPT_MBUFS:
+			if (nb_parse_uint(optarg, 1024, 1u << 22, &v) < 0)
+				return bad("mbufs", optarg,
+					   "must be 1024..4194304");
+			c->mbufs = v;
+			break;
+		case 'l':
+			o->log_level = nb_log_level_parse(optarg);
+			if (o->log_level < 0)
+				return bad("log-level", optarg,
+					   "must be err, warn, info or debug");
+			break;
+		case OPT_LOGFILE:
+			o->log_file = optarg;
+			break;
+		case OPT_SYSLOG:
+			o->use_syslog = true;
+			break;
+		case 's':
+			if (nb_parse_uint(optarg, 1, 86400, &v) < 0)
+				return bad("stats-interval", optarg,
+					   "must be 1..86400");
+			o->stats_s = v;
+			break;
+		case OPT_DURATION:
+			if (nb_parse_uint(optarg, 1, 1u << 30, &v) < 0)
+				return bad("duration", optarg,
+					   "must be a positive number");
+			o->duration_s = v;
+			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netbackd: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (c->max_queues == 0)
+		c->max_queues = c->workers;
+	return 0;
+}
+
+static bool
+has_arg(int argc, char **argv, const char *a, const char *b)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], a) == 0 || (b && strcmp(argv[i], b) == 0) ||
+		    strncmp(argv[i], a, strlen(a)) == 0)
+			return true;
+	return false;
+}
+
+static bool
+have_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long free_pages = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %lu", &free_pages) == 1)
+			break;
+	fclose(f);
+	return free_pages >= 64;
+}
+
+/*
+ * EAL's argv: the user's --eal words, then defaults for what they did not
+ * say: one main lcore plus `workers` worker lcores that float over the
+ * CPUs we may use, no hugepages when the machine has none (a PV driver
+ * domain never does), and no shared files.
+ */
+static int
+build_eal_args(struct nb_conf *c, char *buf, char **argv)
+{
+	int argc = 0;
+	char *save, *tok;
+	static char lcores[128], cpus[64];
+
+	argv[argc++] = "netbackd";
+	snprintf(buf, sizeof(c->eal), "%s", c->eal);
+	for (tok = strtok_r(buf, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		if (argc >= NB_MAX_EAL_ARGS - 12)
+			return -E2BIG;
+		argv[argc++] = tok;
+	}
+	if (!has_arg(argc, argv, "-l", "--lcores") &&
+	    !has_arg(argc, argv, "-c", NULL)) {
+		cpu_set_t set;
+		int lo = -1, hi = -1;
+
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			for (int i = 0; i < CPU_SETSIZE; i++)
+				if (CPU_ISSET(i, &set)) {
+					if (lo < 0)
+						lo = i;
+					hi = i;
+				}
+		if (lo < 0)
+			lo = hi = 0;
+		snprintf(cpus, sizeof(cpus), "(%d-%d)", lo, hi);
+		snprintf(lcores, sizeof(lcores), "(0-%u)@%s", c->workers,
+			 cpus);
+		argv[argc++] = "--lcores";
+		argv[argc++] = lcores;
+	}
+	if (!has_arg(argc, argv, "--no-huge", NULL) &&
+	    !has_arg(argc, argv, "--huge-dir", NULL) && !have_hugepages()) {
+		argv[argc++] = "--no-huge";
+		if (!has_arg(argc, argv, "-m", "--socket-mem"))
+			argv[argc++] = "-m", argv[argc++] = "512";
+	}
+	if (!has_arg(argc, argv, "--in-memory", NULL) &&
+	    !has_arg(argc, argv, "--file-prefix", NULL))
+		argv[argc++] = "--in-memory";
+	if (c->sim_dir[0] && !has_arg(argc, argv, "--no-pci", "-a"))
+		argv[argc++] = "--no-pci";
+	if (!has_arg(argc, argv, "--log-level", NULL))
+		argv[argc++] = "--log-level=lib.*:warning";
+	argv[argc] = NULL;
+	return argc;
+}
+
+static void
+log_stats(struct nb_daemon *d)
+{
+	struct nb_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link) {
+		uint64_t s[NB_Q_COUNT] = { 0 };
+		uint64_t drops = 0;
+
+		for (unsigned i = 0; i < v->nqueues; i++)
+			for (unsigned k = 0; k < NB_Q_COUNT; k++)
+				s[k] += v->queues[i].stats[k];
+		drops = s[NB_Q_TX_ERRORS] + s[NB_Q_RX_DROP_BACKLOG] +
+			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
+			s[NB_Q_TX_DROP_SWITCH];
+		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
+			"drops/errors %lu", v->name,
+			v->connected ? "up" : "down", s[NB_Q_TX_PACKETS],
+			s[NB_Q_TX_BYTES], s[NB_Q_RX_PACKETS], s[NB_Q_RX_BYTES],
+			drops);
+	}
+	uint64_t calls = 0, segs = 0, notifies = 0;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		calls += d->workers[i].copy_calls;
+		segs += d->workers[i].copy_segs;
+		notifies += d->workers[i].notifies;
+	}
+	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
+		"%lu notifications, %lu pages mapped, %lu ports bound",
+		d->nvifs, calls, segs, notifies, d->hv->maps, d->hv->ports);
+}
+
+static int
+control_loop(struct nb_daemon *d, const struct opts *o)
+{
+	sigset_t mask;
+	int sfd;
+	uint64_t start = nb_now_ms(), next_stats;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return -errno;
+	next_stats = start + o->stats_s * 1000ull;
+
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = xs_fileno(d->xs), .events = POLLIN },
+			{ .fd = d->ctl_wakefd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		int r = poll(pfd, 3, 200);
+
+		if (r < 0 && errno != EINTR) {
+			nb_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			nb_xenbus_handle_watches(d);
+			if (pfd[0].revents & (POLLHUP | POLLERR)) {
+				nb_err("xenstore connection lost");
+				close(sfd);
+				return -EPIPE;
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(d->ctl_wakefd, &v, sizeof(v)) < 0) {
+				/* nothing pending after all */
+			}
+			nb_xenbus_check_fatal(d);
+		}
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_stats(d);
+				} else {
+					nb_info("signal %u: stopping",
+						si.ssi_signo);
+					break;
+				}
+			}
+		}
+		uint64_t now = nb_now_ms();
+		if (o->stats_s && now >= next_stats) {
+			log_stats(d);
+			next_stats = now + o->stats_s * 1000ull;
+		}
+		if (o->duration_s && now - start >= o->duration_s * 1000ull) {
+			nb_info("duration reached: stopping");
+			break;
+		}
+	}
+	close(sfd);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct nb_daemon daemon;
+	struct nb_daemon *d = &daemon;
+	struct opts o = { 0 };
+	char ealbuf[sizeof(d->conf.eal)];
+	char *eal_argv[NB_MAX_EAL_ARGS];
+	int eal_argc, r, rc = 1;
+	sigset_t mask;
+
+	nb_conf_defaults(&d->conf);
+	if (parse_args(argc, argv, &d->conf, &o) < 0)
+		return 2;
+	if (d->conf.nnets == 0) {
+		char err[128];
+
+		/* libxl's default bridge name, internal. */
+		nb_conf_add_net(&d->conf, "xenbr0", NULL, "default", 0, err,
+				sizeof(err));
+	}
+	if (o.check) {
+		printf("configuration ok: %u network(s)\n", d->conf.nnets);
+		return 0;
+	}
+	nb_log_init(o.log_level, o.log_file, o.use_syslog);
+	LIST_INIT(&d->vifs);
+
+	/* Signals go to the control loop's signalfd, in every thread. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+	eal_argc = build_eal_args(&d->conf, ealbuf, eal_argv);
+	if (eal_argc < 0) {
+		nb_err("too many EAL arguments");
+		return 2;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		nb_err("DPDK EAL initialisation failed: %s",
+		       rte_strerror(rte_errno));
+		return 1;
+	}
+	d->pool = rte_pktmbuf_pool_create("nb_mbufs", d->conf.mbufs, 256,
+					  RTE_ALIGN(sizeof(void *) * 2, 8),
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  rte_socket_id());
+	if (!d->pool) {
+		nb_err("cannot create %u mbufs: %s", d->conf.mbufs,
+		       rte_strerror(rte_errno));
+		goto out_eal;
+	}
+	d->ctl_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->ctl_wakefd < 0)
+		goto out_pool;
+	if (d->conf.sim_dir[0])
+		d->hv = hv_open_sim(d->conf.sim_dir,
+				    d->conf.domid >= 0 ? d->conf.domid : 0);
+	else
+		d->hv = hv_open_xen();
+	if (!d->hv) {
+		nb_err("cannot open the hypervisor interface (%s): %s",
+		       d->conf.sim_dir[0] ? d->conf.sim_dir : "xen",
+		       strerror(errno));
+		goto out_fd;
+	}
+	d->nworkers = rte_lcore_count() - 1;
+	if (d->nworkers == 0) {
+		nb_err("no worker lcore: give EAL at least two lcores "
+		       "(e.g. --lcores 0@0,1@0)");
+		goto out_hv;
+	}
+	nb_info("hypervisor: %s, %u network(s), %u worker(s)",
+		d->hv->ops->name, d->conf.nnets, d->nworkers);
+	r = nb_fwd_init(d);
+	if (r < 0)
+		goto out_hv;
+	r = nb_workers_start(d);
+	if (r < 0)
+		goto out_workers;
+	r = nb_xenbus_start(d);
+	if (r < 0)
+		goto out_xenbus;
+	rc = control_loop(d, &o) < 0 ? 1 : 0;
+	if (o.stats_s)
+		log_stats(d);
+out_xenbus:
+	nb_xenbus_stop(d);
+out_workers:
+	nb_workers_stop(d);
+	nb_fwd_fini(d);
+	nb_info("stopped: %lu pages mapped, %lu ports bound", d->hv->maps,
+		d->hv->ports);
+	if (d->hv->maps || d->hv->ports)
+		rc = 1;
+out_hv:
+	hv_close(d->hv);
+out_fd:
+	close(d->ctl_wakefd);
+out_pool:
+	rte_mempool_free(d->pool);
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netbackd's private header: the daemon's objects and how the threads
+ * share them.
+ *
+ * Threads: the control thread (main lcore) owns xenstore, the vif state
+ * machines and configuration; each worker (a DPDK worker lcore) owns a set
+ * of vif queues and PIF queues and runs them to completion. The control
+ * thread hands a queue to a worker, or takes it back, through the worker's
+ * command ring and waits for the worker's answer; objects that other
+ * workers may still reach (a vif as a switch destination) are freed only
+ * after an RCU grace period (rte_rcu_qsbr), in which every worker has
+ * passed its quiescent point or was asleep.
+ */
+#ifndef NETBACKD_NB_H
+#define NETBACKD_NB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "conf.h"
+#include "hv.h"
+#include "log.h"
+#include "ring.h"
+
+struct xs_handle;
+struct sw;
+
+#define NB_BURST 32u
+/* Packets waiting for RX buffers, per queue (kernel netback: ~ring size). */
+#define NB_RX_BACKLOG 512u
+/* Grant-copy segments a worker gathers before one hv_copy(). */
+#define NB_COPY_BATCH 2048u
+/* Local event-channel ports a worker can look up directly. */
+#define NB_MAX_PORTS (1u << 17)
+#define NB_MAX_SW_PORTS 4096u
+
+/* Per-queue counters: one X-macro gives the enum and the names. */
+#define NB_QSTATS(X)                                                        \
+	X(TX_PACKETS, "tx_packets")                                         \
+	X(TX_BYTES, "tx_bytes")                                             \
+	X(TX_ERRORS, "tx_errors")                                           \
+	X(TX_DROP_COPY, "tx_drop_copy_failed")                              \
+	X(TX_DROP_NOMBUF, "tx_drop_no_mbuf")                                \
+	X(TX_DROP_SWITCH, "tx_drop_switch")                                 \
+	X(RX_PACKETS, "rx_packets")                                         \
+	X(RX_BYTES, "rx_bytes")                                             \
+	X(RX_DROP_BACKLOG, "rx_drop_backlog_full")                          \
+	X(RX_DROP_COPY, "rx_drop_copy_failed")                              \
+	X(RX_DROP_TOO_BIG, "rx_drop_too_big")                               \
+	X(NOTIFY_TX, "notify_tx")                                           \
+	X(NOTIFY_RX, "notify_rx")                                           \
+	X(EVENTS, "events")
+
+enum nb_qstat {
+#define NB_X_ENUM(e, s) NB_Q_##e,
+	NB_QSTATS(NB_X_ENUM)
+#undef NB_X_ENUM
+	NB_Q_TX_DROP_FIRST,
+	/* then one per ring TX drop reason */
+	NB_Q_COUNT = NB_Q_TX_DROP_FIRST + RING_TX_DROP_COUNT,
+};
+const char *nb_qstat_name(unsigned i);
+
+struct nb_worker;
+struct nb_vif;
+
+struct nb_queue {
+	struct nb_vif *vif;
+	unsigned id;
+	struct nb_worker *worker;
+	void *tx_page, *rx_page; /* mapped ring pages */
+	struct ring_txq tx;
+	struct ring_rxq rx;
+	/* Frontend's ports, and ours once the worker bound them; equal
+	 * when the frontend shares one channel. */
+	uint32_t tx_rport, rx_rport;
+	bool split;
+	int tx_port, rx_port;
+	bool tx_notify_pending, rx_notify_pending;
+	/* Set by the worker on a protocol violation; control disconnects. */
+	atomic_bool fatal;
+	char fatal_msg[96];
+	/* Packets waiting for RX buffers, a ring of mbufs. */
+	unsigned bl_head, bl_count;
+	struct rte_mbuf *backlog[NB_RX_BACKLOG];
+	uint64_t stats[NB_Q_COUNT];
+};
+
+/* Features the frontend asked for (frontend keys). */
+struct nb_fe_features {
+	bool rx_copy, sg, gso_tcpv4, gso_tcpv6, no_csum, ipv6_csum;
+	bool rx_notify;
+};
+
+/* The xenbus states we drive, see xenbus.c for the walk. */
+struct nb_vif {
+	LIST_ENTRY(nb_vif) link;
+	uint16_t domid, devid;
+	char name[32];         /* vif<domid>.<devid> */
+	char be[128], fe[128]; /* xenstore directories */
+	int be_state;          /* what we last wrote */
+	bool fe_watched;
+	uint8_t mac[6];
+	char bridge[64];
+	int sw_port;           /* -1 when not on a network */
+	int net;               /* network index, -1 none */
+	unsigned nqueues;
+	struct nb_queue *queues; /* allocated at connect */
+	struct nb_fe_features feat;
+	struct nb_ratelimit rl;
+	bool connected;
+};
+
+/* A DPDK port as a network's uplink (PIF). */
+#define NB_PSTATS(X)                                                        \
+	X(RX_PACKETS, "rx_packets")                                         \
+	X(RX_BYTES, "rx_bytes")                                             \
+	X(TX_PACKETS, "tx_packets")                                         \
+	X(TX_BYTES, "tx_bytes")                                             \
+	X(TX_DROP_FULL, "tx_drop_full")                                     \
+	X(RX_DROP_SWITCH, "rx_drop_switch")
+
+enum nb_pstat {
+#define NB_X_ENUM(e, s) NB_P_##e,
+	NB_PSTATS(NB_X_ENUM)
+#undef NB_X_ENUM
+	NB_P_COUNT
+};
+
+struct nb_pif {
+	char name[64];    /* the device name: devargs up to the first ',' */
+	char devargs[NB_DEVARGS_MAX];
+	uint16_t port_id;
+	int net;          /* network index */
+	int sw_port;
+	uint16_t nrxq, ntxq;
+	bool intr;        /* RX interrupts: workers may sleep */
+	bool started;
+	/* Per worker: counters are written by one worker each. */
+	uint64_t stats[NB_MAX_WORKERS][NB_P_COUNT];
+};
+
+/* A PIF RX queue a worker polls. */
+struct nb_pif_rxq {
+	struct nb_pif *pif;
+	uint16_t qid;
+	int intr_fd;
+};
+
+enum nb_cmd_op {
+	NB_CMD_ADD_QUEUE = 1,
+	NB_CMD_DEL_QUEUE,
+	NB_CMD_STOP,
+};
+
+struct nb_cmd {
+	enum nb_cmd_op op;
+	struct nb_queue *q;
+	atomic_int done; /* worker sets 1 when handled */
+};
+
+struct nb_worker {
+	unsigned id;
+	unsigned lcore;
+	struct nb_daemon *d;
+	struct hv_evtchn *evh; /* ports of this worker's queues */
+	int epfd, wakefd;
+	struct rte_ring *cmds; /* struct nb_cmd *, control -> worker */
+	struct rte_ring *xfer; /* mbufs for our queues from other workers */
+	struct rte_mempool *pool;
+	unsigned nq;
+	struct nb_queue **queues; /* owned queues, at most NB_MAX_QUEUES_W */
+	struct nb_queue **by_port; /* local evtchn port -> queue */
+	atomic_bool asleep;
+	bool launched;
+	unsigned npq;
+	struct nb_pif_rxq pq[NB_MAX_NETS];
+	bool poll_ports; /* a port without RX interrupts: nap, don't sleep */
+	/* Scratch, fixed at start: nothing is allocated per packet. */
+	struct ring_tx_burst txb;
+	xengnttab_grant_copy_segment_t segs[NB_COPY_BATCH];
+	struct rte_mbuf *mb[NB_BURST];
+	/* Worker totals for benchmarks. */
+	uint64_t copy_calls, copy_segs, notifies, wakeups, loops;
+};
+
+struct nb_daemon {
+	struct nb_conf conf;
+	struct hv *hv;
+	struct xs_handle *xs;
+	uint16_t self;
+	char be_root[64]; /* /local/domain/<self>/backend/vif */
+	unsigned nworkers;
+	struct nb_worker *workers;
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *rcu;
+	struct sw *sw;
+	/* Switch port -> vif or pif, read by workers under RCU. */
+	struct nb_vif *_Atomic ports[NB_MAX_SW_PORTS];
+	struct nb_pif *_Atomic pifs_by_port[NB_MAX_SW_PORTS];
+	unsigned npifs;
+	struct nb_pif *pifs[NB_MAX_NETS];
+	LIST_HEAD(, nb_vif) vifs;
+	unsigned nvifs;
+	atomic_bool stop;
+	int ctl_wakefd; /* workers poke control when a queue turns fatal */
+	unsigned next_worker;
+};
+
+/* worker.c */
+int nb_workers_start(struct nb_daemon *d);
+void nb_workers_stop(struct nb_daemon *d);
+/* Hand a connected queue to its worker / take it back (waits). */
+int nb_worker_add_queue(struct nb_worker *w, struct nb_queue *q);
+void nb_worker_del_queue(struct nb_worker *w, struct nb_queue *q);
+
+/* vif.c */
+int nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err,
+		   size_t errlen);
+void nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v);
+
+/* xenbus.c: xenstore helpers (control thread only) */
+char *nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Unsigned integer key: 0, -ENOENT (missing) or -EINVAL (garbage). */
+int nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int nb_xs_write(struct nb_daemon *d, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+int nb_xenbus_start(struct nb_daemon *d);
+void nb_xenbus_handle_watches(struct nb_daemon *d);
+void nb_xenbus_check_fatal(struct nb_daemon *d);
+void nb_xenbus_stop(struct nb_daemon *d);
+
+/* port.c: DPDK ports */
+int nb_pif_open(struct nb_daemon *d, struct nb_pif *p);
+void nb_pif_close(struct nb_daemon *d, struct nb_pif *p);
+/* Worker side: poll one RX queue, send a burst (frees what it can't). */
+unsigned nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq);
+void nb_deliver_pif(struct nb_worker *w, struct nb_pif *p,
+		    struct rte_mbuf **pkts, unsigned n);
+/* Complete a checksum the guest left blank (NETTXF_csum_blank). */
+void nb_csum_complete(struct rte_mbuf *m);
+
+/* switch glue (fwd.c) */
+int nb_fwd_init(struct nb_daemon *d);
+void nb_fwd_fini(struct nb_daemon *d);
+int nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v);
+void nb_fwd_vif_detach(struct nb_daemon *d, struct nb_vif *v);
+/* Switch a burst of frames that entered on vif v (worker context). */
+void nb_fwd_from_vif(struct nb_worker *w, struct nb_vif *v,
+		     struct rte_mbuf **pkts, unsigned n);
+void nb_fwd_from_pif(struct nb_worker *w, struct nb_pif *p,
+		     struct rte_mbuf **pkts, unsigned n);
+/* Queue mbufs for delivery to a guest queue (worker context). */
+void nb_deliver_vif(struct nb_worker *w, struct nb_vif *v,
+		    struct rte_mbuf **pkts, unsigned n);
+
+#endif

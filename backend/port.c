@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DPDK ports as uplinks (PIFs): any ethdev named by devargs (net_tap,
+ * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC).
+ * Each worker owns RX queue (worker id) when the port has that many and
+ * transmits on its own TX queue, so no lock is taken on the data path.
+ */
+/* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "nb.h"
+
+#define NB_PIF_RXD 1024
+#define NB_PIF_TXD 1024
+
+int
+nb_pif_open(struct nb_daemon *d, struct nb_pif *p)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf = { 0 };
+	const char *comma = strchr(p->devargs, ',');
+	size_t len = comma ? (size_t)(comma - p->devargs) : strlen(p->devargs);
+	unsigned nw = d->nworkers;
+	int r;
+
+	if (len >= sizeof(p->name))
+		return -EINVAL;
+	memcpy(p->name, p->devargs, len);
+	p->name[len] = '\0';
+	r = rte_dev_probe(p->devargs);
+	if (r < 0) {
+		nb_err("pif %s: cannot probe '%s': %s", p->name, p->devargs,
+		       strerror(-r));
+		return r;
+	}
+	if (rte_eth_dev_get_port_by_name(p->name, &p->port_id) != 0) {
+		nb_err("pif %s: probed, but no ethdev of that name", p->name);
+		return -ENODEV;
+	}
+	r = rte_eth_dev_info_get(p->port_id, &info);
+	if (r < 0)
+		return r;
+	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
+	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
+	if (p->nrxq == 0 || p->ntxq < nw) {
+		nb_err("pif %s: needs %u TX queues, has %u", p->name, nw,
+		       info.max_tx_queues);
+		return -ENOTSUP;
+	}
+	if (p->nrxq > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+		    info.flow_type_rss_offloads &
+		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	}
+	conf.intr_conf.rxq = 1;
+	p->intr = true;
+	r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	if (r < 0) {
+		/* No RX interrupts here: workers nap instead of sleeping. */
+		conf.intr_conf.rxq = 0;
+		p->intr = false;
+		r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	}
+	if (r < 0) {
+		nb_err("pif %s: configure: %s", p->name, strerror(-r));
+		return r;
+	}
+	for (uint16_t q = 0; q < p->nrxq; q++) {
+		r = rte_eth_rx_queue_setup(p->port_id, q, NB_PIF_RXD,
+					   rte_eth_dev_socket_id(p->port_id),
+					   NULL, d->pool);
+		if (r < 0)
+			goto qfail;
+	}
+	for (uint16_t q = 0; q < p->ntxq; q++) {
+		r = rte_eth_tx_queue_setup(p->port_id, q, NB_PIF_TXD,
+					   rte_eth_dev_socket_id(p->port_id),
+					   NULL);
+		if (r < 0)
+			goto qfail;
+	}
+	r = rte_eth_dev_start(p->port_id);
+	if (r < 0) {
+		nb_err("pif %s: start: %s", p->name, strerror(-r));
+		return r;
+	}
+	p->started = true;
+	rte_eth_promiscuous_enable(p->port_id);
+	rte_eth_allmulticast_enable(p->port_id);
+	nb_info("pif %s: port %u, %u rx / %u tx queues, %s", p->name,
+		p->port_id, p->nrxq, p->ntxq,
+		p->intr ? "rx interrupts" : "polled");
+	return 0;
+qfail:
+	nb_err("pif %s: queue setup: %s", p->name, strerror(-r));
+	return r;
+}
+
+void
+nb_pif_close(struct nb_daemon *d, struct nb_pif *p)
+{
+	(void)d;
+	if (p->started) {
+		rte_eth_dev_stop(p->port_id);
+		rte_eth_dev_close(p->port_id);
+		p->started = false;
+	}
+}
+
+unsigned
+nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq)
+{
+	struct rte_mbuf *pkts[NB_BURST];
+	struct nb_pif *p = pq->pif;
+	uint16_t n = rte_eth_rx_burst(p->port_id, pq->qid, pkts, NB_BURST);
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return 0;
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	p->stats[w->id][NB_P_RX_PACKETS] += n;
+	p->stats[w->id][NB_P_RX_BYTES] += bytes;
+	nb_fwd_from_pif(w, p, pkts, n);
+	return n;
+}
+
+/* Where the L4 checksum field sits, or 0 if not TCP/UDP. */
+static uint32_t
+l4_csum_offset(uint8_t proto, uint32_t l4, uint32_t len)
+{
+	if (proto == IPPROTO_TCP && len >= l4 + sizeof(struct rte_tcp_hdr))
+		return l4 + offsetof(struct rte_tcp_hdr, cksum);
+	if (proto == IPPROTO_UDP && len >= l4 + sizeof(struct rte_udp_hdr))
+		return l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+	return 0;
+}
+
+void
+nb_csum_complete(struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t l3 = sizeof(*eth), l4, at;
+	uint16_t type = eth->ether_type, sum = 0;
+	char *base = rte_pktmbuf_mtod(m, char *);
+
+	m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (m->data_len < l3)
+		return;
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN)) {
+		if (m->data_len < l3 + 4)
+			return;
+		memcpy(&type, base + l3 + 2, sizeof(type));
+		l3 += 4;
+	}
+	/* The guest left the pseudo-header sum in the field: zero it and
+	 * sum the whole segment. Headers sit in the first mbuf (2 KiB). */
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + l3);
+
+		if (m->data_len < l3 + sizeof(*ip))
+			return;
+		l4 = l3 + rte_ipv4_hdr_len(ip);
+		at = l4_csum_offset(ip->next_proto_id, l4, m->data_len);
+		if (!at)
+			return;
+		memset(base + at, 0, 2);
+		sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, (uint16_t)l4);
+	} else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(base + l3);
+
+		/* netfront offloads no packet with extension headers. */
+		if (m->data_len < l3 + sizeof(*ip))
+			return;
+		l4 = l3 + sizeof(*ip);
+		at = l4_csum_offset(ip->proto, l4, m->data_len);
+		if (!at)
+			return;
+		memset(base + at, 0, 2);
+		sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, (uint16_t)l4);
+	} else {
+		return;
+	}
+	memcpy(base + at, &sum, sizeof(sum));
+}
+
+void
+nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
+	       unsigned n)
+{
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((pkts[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		    RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			nb_csum_complete(pkts[i]);
+		bytes += pkts[i]->pkt_len;
+	}
+	sent = rte_eth_tx_burst(p->port_id, (uint16_t)(w->id % p->ntxq), pkts,
+				(uint16_t)n);
+	p->stats[w->id][NB_P_TX_PACKETS] += sent;
+	if (sent < n) {
+		for (unsigned i = sent; i < n; i++)
+			bytes -= pkts[i]->pkt_len;
+		p->stats[w->id][NB_P_TX_DROP_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+	p->stats[w->id][NB_P_TX_BYTES] += bytes;
+}

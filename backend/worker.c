@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data path: each worker lcore runs its vif queues to completion.
+ *
+ *   guest TX ring --ring_tx_poll--> grant copy (one call per burst) into
+ *   mbufs --> responses + one notify --> switch --> destination:
+ *     a queue of this worker: its RX backlog
+ *     a queue of another worker: that worker's xfer ring
+ *   RX backlog + posted RX buffers --> grant copy (one call per burst)
+ *   --> responses + one notify --> mbufs freed in bulk.
+ *
+ * Adaptive polling: a worker spins while there is work, then arms every
+ * ring (RING_FINAL_CHECK / req_event) and sleeps on its event-channel fd
+ * and its wake eventfd, so an idle netbackd burns no CPU.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "nb.h"
+
+/* Idle loop iterations before a worker arms its rings and sleeps. */
+#define NB_IDLE_SPINS 256u
+#define NB_MAX_QUEUES_W 4096u
+/* mbufs one TX burst may need: 32 packets of 64 KiB in 2 KiB buffers. */
+#define NB_TX_MBUFS (RING_TX_BURST_PKTS * 33u)
+
+static const char *const qstat_names[] = {
+#define NB_X_NAME(e, s) s,
+	NB_QSTATS(NB_X_NAME)
+#undef NB_X_NAME
+};
+
+const char *
+nb_qstat_name(unsigned i)
+{
+	static char buf[RING_TX_DROP_COUNT][40];
+
+	if (i < NB_Q_TX_DROP_FIRST)
+		return qstat_names[i];
+	if (i < NB_Q_COUNT) {
+		unsigned r = i - NB_Q_TX_DROP_FIRST;
+
+		if (!buf[r][0])
+			snprintf(buf[r], sizeof(buf[r]), "tx_drop_%s",
+				 ring_tx_drop_name(r));
+		return buf[r];
+	}
+	return "?";
+}
+
+/* The destination queue of an mbuf crossing to another worker. */
+static inline struct nb_queue **
+mbuf_dest(struct rte_mbuf *m)
+{
+	return (struct nb_queue **)rte_mbuf_to_priv(m);
+}
+
+static void
+queue_fatal(struct nb_worker *w, struct nb_queue *q, const char *why)
+{
+	uint64_t one = 1;
+
+	if (atomic_exchange(&q->fatal, true))
+		return;
+	snprintf(q->fatal_msg, sizeof(q->fatal_msg), "queue %u: %s", q->id,
+		 why);
+	if (write(w->d->ctl_wakefd, &one, sizeof(one)) < 0) {
+		/* eventfd full means control is already due to wake */
+	}
+}
+
+static void
+notify(struct nb_worker *w, int port)
+{
+	hv_evtchn_notify(w->evh, (uint32_t)port);
+	w->notifies++;
+}
+
+/* ---- guest TX: ring -> mbufs -> switch ---- */
+
+static unsigned
+tx_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	struct ring_tx_burst *b = &w->txb;
+	struct nb_daemon *d = w->d;
+	struct rte_mbuf *mbufs[NB_TX_MBUFS];
+	struct rte_mbuf *heads[RING_TX_BURST_PKTS];
+	unsigned seg_end[RING_TX_BURST_PKTS];
+	unsigned nm = 0, nsegs = 0, mi = 0, nout = 0;
+	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(d->pool) -
+				   RTE_PKTMBUF_HEADROOM);
+	int n = ring_tx_poll(&q->tx, b);
+
+	if (unlikely(n < 0)) {
+		queue_fatal(w, q, ring_error_name(q->tx.error));
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+
+	for (int i = 0; i < n; i++) {
+		struct ring_tx_pkt *p = &b->pkts[i];
+
+		if (p->drop == RING_TX_OK && p->mcast_op == RING_MCAST_NONE)
+			nm += (p->len + room - 1) / room;
+	}
+	if (nm && unlikely(rte_pktmbuf_alloc_bulk(d->pool, mbufs, nm) < 0)) {
+		for (int i = 0; i < n; i++) {
+			ring_tx_respond_pkt(&q->tx, &b->pkts[i],
+					    NETIF_RSP_DROPPED);
+			q->stats[NB_Q_TX_DROP_NOMBUF]++;
+		}
+		goto push;
+	}
+
+	/* One copy segment per (slot, mbuf) piece; nothing crosses a page. */
+	for (int i = 0; i < n; i++) {
+		struct ring_tx_pkt *p = &b->pkts[i];
+
+		heads[i] = NULL;
+		seg_end[i] = nsegs;
+		if (p->drop != RING_TX_OK || p->mcast_op != RING_MCAST_NONE)
+			continue;
+		struct rte_mbuf *head = mbufs[mi++], *m = head;
+		unsigned count = (p->len + room - 1) / room;
+
+		for (unsigned k = 1; k < count; k++) {
+			m->next = mbufs[mi++];
+			m = m->next;
+		}
+		head->nb_segs = (uint16_t)count;
+		head->pkt_len = p->len;
+		m = head;
+		for (unsigned s = 0; s < p->nslots; s++) {
+			const struct ring_tx_slot *sl = &b->slots[p->slot + s];
+			uint16_t off = sl->offset, left = sl->size;
+
+			while (left) {
+				uint16_t chunk = room - m->data_len;
+
+				if (chunk == 0) {
+					m = m->next;
+					continue;
+				}
+				if (chunk > left)
+					chunk = left;
+				xengnttab_grant_copy_segment_t *g =
+				    &w->segs[nsegs++];
+				g->source.foreign.ref = sl->gref;
+				g->source.foreign.offset = off;
+				g->source.foreign.domid = q->vif->domid;
+				g->dest.virt = rte_pktmbuf_mtod_offset(
+				    m, void *, m->data_len);
+				g->len = chunk;
+				g->flags = GNTCOPY_source_gref;
+				m->data_len += chunk;
+				off += chunk;
+				left -= chunk;
+			}
+		}
+		if (p->flags & NETTXF_csum_blank)
+			head->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		else if (p->flags & NETTXF_data_validated)
+			head->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		heads[i] = head;
+		seg_end[i] = nsegs;
+	}
+
+	if (nsegs) {
+		w->copy_calls++;
+		w->copy_segs += nsegs;
+		hv_copy(d->hv, nsegs, w->segs);
+	}
+
+	for (int i = 0, s = 0; i < n; i++) {
+		struct ring_tx_pkt *p = &b->pkts[i];
+		int16_t st = NETIF_RSP_OKAY;
+
+		if (p->drop != RING_TX_OK) {
+			st = NETIF_RSP_ERROR;
+			q->stats[NB_Q_TX_ERRORS]++;
+			q->stats[NB_Q_TX_DROP_FIRST + p->drop]++;
+		} else if (p->mcast_op != RING_MCAST_NONE) {
+			/* Multicast control is not offered yet. */
+			st = NETIF_RSP_ERROR;
+			q->stats[NB_Q_TX_ERRORS]++;
+		}
+		for (; s < (int)seg_end[i]; s++)
+			if (unlikely(w->segs[s].status != GNTST_okay))
+				st = NETIF_RSP_ERROR;
+		if (heads[i] && st != NETIF_RSP_OKAY) {
+			q->stats[NB_Q_TX_DROP_COPY]++;
+			q->stats[NB_Q_TX_ERRORS]++;
+			rte_pktmbuf_free(heads[i]);
+			heads[i] = NULL;
+		}
+		ring_tx_respond_pkt(&q->tx, p, st);
+		if (heads[i]) {
+			q->stats[NB_Q_TX_PACKETS]++;
+			q->stats[NB_Q_TX_BYTES] += p->len;
+			heads[nout++] = heads[i];
+		}
+	}
+push:
+	if (ring_tx_push(&q->tx)) {
+		notify(w, q->tx_port);
+		q->stats[NB_Q_NOTIFY_TX]++;
+	}
+	if (nout)
+		nb_fwd_from_vif(w, q->vif, heads, nout);
+	return (unsigned)n;
+}
+
+/* ---- guest RX: backlog -> grant copy into posted buffers ---- */
+
+static unsigned
+rx_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	struct nb_daemon *d = w->d;
+	struct ring_rx_buf bufs[RING_RX_SIZE];
+	struct rte_mbuf *done[NB_BURST];
+	uint16_t slot_len[RING_RX_SIZE];
+	unsigned pkt_slots[NB_BURST], pkt_seg_end[NB_BURST];
+	unsigned npk = 0, taken = 0, nsegs = 0;
+	bool sg = q->vif->feat.sg;
+	int avail;
+
+	if (q->bl_count == 0)
+		return 0;
+	avail = ring_rx_avail(&q->rx);
+	if (unlikely(avail < 0)) {
+		queue_fatal(w, q, ring_error_name(q->rx.error));
+		return 0;
+	}
+
+	while (npk < q->bl_count && npk < NB_BURST) {
+		struct rte_mbuf *m =
+		    q->backlog[(q->bl_head + npk) % NB_RX_BACKLOG];
+		unsigned need = ring_rx_slots(m->pkt_len, 0, false);
+
+		if (need > 1 && !sg) {
+			/* Larger than a page and the guest has no SG. */
+			q->stats[NB_Q_RX_DROP_TOO_BIG]++;
+			pkt_slots[npk] = 0;
+			pkt_seg_end[npk] = nsegs;
+			done[npk++] = m;
+			continue;
+		}
+		if (taken + need > (unsigned)avail)
+			break;
+		ring_rx_take(&q->rx, &bufs[taken], need);
+
+		/* Walk the mbuf chain, filling one guest page after another. */
+		unsigned slot = taken, poff = 0;
+		for (struct rte_mbuf *s = m; s; s = s->next) {
+			uint16_t moff = 0;
+
+			while (moff < s->data_len) {
+				uint16_t chunk = s->data_len - moff;
+
+				if (poff == RING_PAGE_SIZE) {
+					slot_len[slot++] = (uint16_t)poff;
+					poff = 0;
+				}
+				if (chunk > RING_PAGE_SIZE - poff)
+					chunk = (uint16_t)(RING_PAGE_SIZE - poff);
+				xengnttab_grant_copy_segment_t *g =
+				    &w->segs[nsegs++];
+				g->source.virt =
+				    rte_pktmbuf_mtod_offset(s, void *, moff);
+				g->dest.foreign.ref = bufs[slot].gref;
+				g->dest.foreign.offset = (uint16_t)poff;
+				g->dest.foreign.domid = q->vif->domid;
+				g->len = chunk;
+				g->flags = GNTCOPY_dest_gref;
+				moff += chunk;
+				poff += chunk;
+			}
+		}
+		slot_len[slot] = (uint16_t)poff;
+		pkt_slots[npk] = need;
+		pkt_seg_end[npk] = nsegs;
+		taken += need;
+		done[npk++] = m;
+	}
+	if (npk == 0)
+		return 0;
+
+	if (nsegs) {
+		w->copy_calls++;
+		w->copy_segs += nsegs;
+		hv_copy(d->hv, nsegs, w->segs);
+	}
+
+	for (unsigned i = 0, s = 0, slot = 0; i < npk; i++) {
+		struct rte_mbuf *m = done[i];
+		bool ok = true;
+		uint16_t flags = 0;
+
+		if (pkt_slots[i] == 0)
+			continue;
+		for (; s < pkt_seg_end[i]; s++)
+			if (unlikely(w->segs[s].status != GNTST_okay))
+				ok = false;
+		uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			flags = NETRXF_csum_blank | NETRXF_data_validated;
+		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+			flags = NETRXF_data_validated;
+		for (unsigned k = 0; k < pkt_slots[i]; k++, slot++) {
+			uint16_t f = k == 0 ? flags : 0;
+
+			if (k + 1 < pkt_slots[i])
+				f |= NETRXF_more_data;
+			ring_rx_respond(&q->rx, bufs[slot].id, 0, f,
+					ok ? (int16_t)slot_len[slot]
+					   : NETIF_RSP_ERROR);
+		}
+		if (ok) {
+			q->stats[NB_Q_RX_PACKETS]++;
+			q->stats[NB_Q_RX_BYTES] += m->pkt_len;
+		} else {
+			q->stats[NB_Q_RX_DROP_COPY]++;
+		}
+	}
+	q->bl_head = (q->bl_head + npk) % NB_RX_BACKLOG;
+	q->bl_count -= npk;
+	rte_pktmbuf_free_bulk(done, npk);
+	if (taken && ring_rx_push(&q->rx)) {
+		notify(w, q->rx_port);
+		q->stats[NB_Q_NOTIFY_RX]++;
+	}
+	return npk;
+}
+
+static void
+backlog_put(struct nb_queue *q, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned i = 0;
+
+	for (; i < n && q->bl_count < NB_RX_BACKLOG; i++) {
+		q->backlog[(q->bl_head + q->bl_count) % NB_RX_BACKLOG] =
+		    pkts[i];
+		q->bl_count++;
+	}
+	if (i < n) {
+		q->stats[NB_Q_RX_DROP_BACKLOG] += n - i;
+		rte_pktmbuf_free_bulk(&pkts[i], n - i);
+	}
+}
+
+static void
+wake(struct nb_worker *w)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&w->asleep) && write(w->wakefd, &one, sizeof(one)) < 0) {
+		/* counter full: the worker is waking anyway */
+	}
+}
+
+void
+nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
+	       unsigned n)
+{
+	struct nb_queue *q;
+
+	if (unlikely(!v->connected || v->nqueues == 0)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	/* One queue per vif for now; the hash picks it once multi-queue
+	 * steering lands. */
+	q = &v->queues[0];
+	if (q->worker == w) {
+		backlog_put(q, pkts, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		*mbuf_dest(pkts[i]) = q;
+	unsigned sent = rte_ring_mp_enqueue_burst(q->worker->xfer,
+						  (void **)pkts, n, NULL);
+	if (sent < n) {
+		q->stats[NB_Q_RX_DROP_BACKLOG] += n - sent;
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+	if (sent)
+		wake(q->worker);
+}
+
+/* ---- commands from the control thread ---- */
+
+static int
+add_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	uint16_t dom = q->vif->domid;
+	int r;
+
+	if (w->nq == NB_MAX_QUEUES_W)
+		return -ENOSPC;
+	q->tx_port = q->rx_port = -1;
+	r = hv_evtchn_bind(w->evh, dom, q->tx_rport);
+	if (r < 0)
+		return r;
+	q->tx_port = q->rx_port = r;
+	if (q->split) {
+		r = hv_evtchn_bind(w->evh, dom, q->rx_rport);
+		if (r < 0)
+			goto unbind;
+		q->rx_port = r;
+	}
+	if ((unsigned)q->tx_port >= NB_MAX_PORTS ||
+	    (unsigned)q->rx_port >= NB_MAX_PORTS) {
+		r = -ERANGE;
+		goto unbind;
+	}
+	w->queues[w->nq++] = q;
+	w->by_port[q->tx_port] = q;
+	w->by_port[q->rx_port] = q;
+	/* The loop looks at every ring at once: the frontend may have
+	 * queued work before we were bound to hear about it. */
+	return 0;
+unbind:
+	if (q->rx_port >= 0 && q->rx_port != q->tx_port)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->rx_port);
+	if (q->tx_port >= 0)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->tx_port);
+	q->tx_port = q->rx_port = -1;
+	return r;
+}
+
+static void
+del_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	for (unsigned i = 0; i < w->nq; i++) {
+		if (w->queues[i] == q) {
+			w->queues[i] = w->queues[--w->nq];
+			break;
+		}
+	}
+	if (w->by_port[q->tx_port] == q)
+		w->by_port[q->tx_port] = NULL;
+	if (w->by_port[q->rx_port] == q)
+		w->by_port[q->rx_port] = NULL;
+	if (q->rx_port >= 0 && q->rx_port != q->tx_port)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->rx_port);
+	if (q->tx_port >= 0)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->tx_port);
+	q->tx_port = q->rx_port = -1;
+	if (q->bl_count) {
+		for (unsigned i = 0; i < q->bl_count; i++)
+			rte_pktmbuf_free(
+			    q->backlog[(q->bl_head + i) % NB_RX_BACKLOG]);
+		q->bl_count = 0;
+	}
+}
+
+static void
+drain_xfer(struct nb_worker *w)
+{
+	struct rte_mbuf *mb[NB_BURST];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(w->xfer, (void **)mb, NB_BURST,
+					      NULL)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct nb_queue *q = *mbuf_dest(mb[i]);
+
+			/* The queue may have left us since: RCU keeps it
+			 * allocated, its worker field says who owns it. */
+			if (q->worker == w && !atomic_load(&q->fatal))
+				backlog_put(q, &mb[i], 1);
+			else
+				rte_pktmbuf_free(mb[i]);
+		}
+	}
+}
+
+static bool
+handle_cmds(struct nb_worker *w)
+{
+	struct nb_cmd *c;
+	bool stop = false;
+
+	while (rte_ring_sc_dequeue(w->cmds, (void **)&c) == 0) {
+		int r = 0;
+
+		switch (c->op) {
+		case NB_CMD_ADD_QUEUE:
+			r = add_queue(w, c->q);
+			break;
+		case NB_CMD_DEL_QUEUE:
+			/* Mbufs other workers queued for c->q before the
+			 * caller's grace period are in xfer: settle them
+			 * while c->q is still ours. */
+			drain_xfer(w);
+			del_queue(w, c->q);
+			break;
+		case NB_CMD_STOP:
+			stop = true;
+			break;
+		}
+		atomic_store(&c->done, r < 0 ? r : 1);
+	}
+	return stop;
+}
+
+static bool
+arm_and_check(struct nb_worker *w)
+{
+	bool more = false;
+
+	for (unsigned i = 0; i < w->nq; i++) {
+		struct nb_queue *q = w->queues[i];
+
+		if (atomic_load(&q->fatal))
+			continue;
+		if (ring_tx_final_check(&q->tx))
+			more = true;
+		if (q->bl_count) {
+			struct rte_mbuf *m = q->backlog[q->bl_head];
+
+			if (ring_rx_want(&q->rx,
+					 ring_rx_slots(m->pkt_len, 0, false)))
+				more = true;
+		}
+	}
+	return more;
+}
+
+/*
+ * Before sleeping, let the ports with RX interrupts wake us; false if a
+ * packet slipped in meanwhile.
+ */
+static bool
+ports_arm(struct nb_worker *w)
+{
+	for (unsigned i = 0; i < w->npq; i++) {
+		struct nb_pif_rxq *pq = &w->pq[i];
+
+		if (pq->intr_fd < 0)
+			continue;
+		rte_eth_dev_rx_intr_enable(pq->pif->port_id, pq->qid);
+		if (rte_eth_rx_queue_count(pq->pif->port_id, pq->qid) > 0)
+			return false;
+	}
+	return true;
+}
+
+static void
+ports_disarm(struct nb_worker *w)
+{
+	for (unsigned i = 0; i < w->npq; i++)
+		if (w->pq[i].intr_fd >= 0)
+			rte_eth_dev_rx_intr_disable(w->pq[i].pif->port_id,
+						    w->pq[i].qid);
+}
+
+static int
+worker_main(void *arg)
+{
+	struct nb_worker *w = arg;
+	struct nb_daemon *d = w->d;
+	unsigned idle = 0;
+	int unmask[64];
+
+	rte_rcu_qsbr_thread_register(d->rcu, w->id);
+	rte_rcu_qsbr_thread_online(d->rcu, w->id);
+
+	for (;;) {
+		unsigned work = 0, nun = 0;
+		int p;
+
+		if (handle_cmds(w))
+			break;
+		while ((p = hv_evtchn_pending(w->evh)) >= 0) {
+			struct nb_queue *q = (unsigned)p < NB_MAX_PORTS
+						 ? w->by_port[p] : NULL;
+
+			if (q)
+				q->stats[NB_Q_EVENTS]++;
+			if (nun < 64)
+				unmask[nun++] = p;
+			else
+				hv_evtchn_unmask(w->evh, (uint32_t)p);
+			work++;
+		}
+		drain_xfer(w);
+		for (unsigned i = 0; i < w->nq; i++) {
+			struct nb_queue *q = w->queues[i];
+
+			if (atomic_load_explicit(&q->fatal,
+						 memory_order_relaxed))
+				continue;
+			work += tx_queue(w, q);
+		}
+		for (unsigned i = 0; i < w->nq; i++) {
+			struct nb_queue *q = w->queues[i];
+
+			if (atomic_load_explicit(&q->fatal,
+						 memory_order_relaxed))
+				continue;
+			work += rx_queue(w, q);
+		}
+		for (unsigned i = 0; i < w->npq; i++)
+			work += nb_pif_poll(w, &w->pq[i]);
+		for (unsigned i = 0; i < nun; i++)
+			hv_evtchn_unmask(w->evh, (uint32_t)unmask[i]);
+		w->loops++;
+		rte_rcu_qsbr_quiescent(d->rcu, w->id);
+
+		if (work) {
+			idle = 0;
+			continue;
+		}
+		if (d->conf.poll_always || ++idle < NB_IDLE_SPINS)
+			continue;
+		if (arm_and_check(w)) {
+			idle = 0;
+			continue;
+		}
+		/* Sleep. Others check `asleep` after queueing to us. */
+		atomic_store(&w->asleep, true);
+		if (!rte_ring_empty(w->xfer) || !rte_ring_empty(w->cmds)) {
+			atomic_store(&w->asleep, false);
+			continue;
+		}
+		if (!ports_arm(w)) {
+			atomic_store(&w->asleep, false);
+			idle = 0;
+			continue;
+		}
+		rte_rcu_qsbr_thread_offline(d->rcu, w->id);
+		struct epoll_event ev[8];
+		int ne = epoll_wait(w->epfd, ev, 8, w->poll_ports ? 1 : 1000);
+		rte_rcu_qsbr_thread_online(d->rcu, w->id);
+		ports_disarm(w);
+		atomic_store(&w->asleep, false);
+		w->wakeups++;
+		for (int i = 0; i < ne; i++) {
+			if (ev[i].data.fd == w->wakefd) {
+				uint64_t v;
+
+				if (read(w->wakefd, &v, sizeof(v)) < 0) {
+					/* spurious: nothing to clear */
+				}
+			}
+		}
+		idle = 0;
+	}
+	rte_rcu_qsbr_thread_offline(d->rcu, w->id);
+	rte_rcu_qsbr_thread_unregister(d->rcu, w->id);
+	return 0;
+}
+
+static int
+send_cmd(struct nb_worker *w, enum nb_cmd_op op, struct nb_queue *q)
+{
+	struct nb_cmd c = { .op = op, .q = q };
+	uint64_t one = 1;
+
+	atomic_store(&c.done, 0);
+	while (rte_ring_mp_enqueue(w->cmds, &c) != 0)
+		usleep(100);
+	if (write(w->wakefd, &one, sizeof(one)) < 0) {
+		/* full counter: it wakes anyway */
+	}
+	while (atomic_load(&c.done) == 0)
+		usleep(50);
+	int r = atomic_load(&c.done);
+	return r < 0 ? r : 0;
+}
+
+int
+nb_worker_add_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	q->worker = w;
+	return send_cmd(w, NB_CMD_ADD_QUEUE, q);
+}
+
+/*
+ * Take q back from its worker. The caller has made q unreachable (vif
+ * unpublished from the switch) and waited a grace period, so no worker
+ * can queue new mbufs for it.
+ */
+void
+nb_worker_del_queue(struct nb_worker *w, struct nb_queue *q)
+{
+	send_cmd(w, NB_CMD_DEL_QUEUE, q);
+}
+
+static void
+worker_fini(struct nb_worker *w)
+{
+	if (w->epfd > 0)
+		close(w->epfd);
+	if (w->wakefd > 0)
+		close(w->wakefd);
+	rte_ring_free(w->cmds);
+	rte_ring_free(w->xfer);
+	free(w->queues);
+	free(w->by_port);
+	hv_evtchn_close(w->evh);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+worker_init(struct nb_daemon *d, struct nb_worker *w, unsigned id,
+	    unsigned lcore)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	w->id = id;
+	w->lcore = lcore;
+	w->d = d;
+	w->pool = d->pool;
+	w->epfd = w->wakefd = -1;
+	w->queues = calloc(NB_MAX_QUEUES_W, sizeof(*w->queues));
+	w->by_port = calloc(NB_MAX_PORTS, sizeof(*w->by_port));
+	if (!w->queues || !w->by_port)
+		goto nomem;
+	w->evh = hv_evtchn_open(d->hv);
+	if (!w->evh) {
+		err = -errno;
+		nb_err("worker %u: cannot open event channels: %s", id,
+		       strerror(errno));
+		goto fail;
+	}
+	snprintf(name, sizeof(name), "nb_cmd%u", id);
+	w->cmds = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "nb_xfer%u", id);
+	w->xfer = rte_ring_create(name, 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (!w->cmds || !w->xfer)
+		goto nomem;
+	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->wakefd < 0 || w->epfd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = w->wakefd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = hv_evtchn_fd(w->evh);
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+nomem:
+	err = -ENOMEM;
+fail:
+	worker_fini(w);
+	return err;
+}
+
+int
+nb_workers_start(struct nb_daemon *d)
+{
+	unsigned lcore, i = 0;
+	int r;
+
+	d->workers = calloc(d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	size_t sz = rte_rcu_qsbr_get_memsize(d->nworkers);
+	d->rcu = rte_zmalloc("nb_rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!d->rcu || rte_rcu_qsbr_init(d->rcu, d->nworkers) < 0)
+		return -ENOMEM;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		r = worker_init(d, &d->workers[i], i, lcore);
+		if (r < 0)
+			return r;
+		i++;
+	}
+	/* PIF RX queues: queue q goes to worker q. */
+	for (unsigned k = 0; k < d->npifs; k++) {
+		struct nb_pif *p = d->pifs[k];
+
+		for (uint16_t q = 0; q < p->nrxq; q++) {
+			struct nb_worker *w = &d->workers[q % d->nworkers];
+			struct nb_pif_rxq *pq = &w->pq[w->npq++];
+			struct epoll_event ev = { .events = EPOLLIN };
+
+			pq->pif = p;
+			pq->qid = q;
+			pq->intr_fd = -1;
+			/* A tap's queue fd is readable while packets wait,
+			 * level-triggered, and needs no acknowledgement. */
+			if (p->intr && strncmp(p->name, "net_tap", 7) == 0)
+				pq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(
+				    p->port_id, q);
+			if (pq->intr_fd >= 0) {
+				ev.data.fd = pq->intr_fd;
+				if (epoll_ctl(w->epfd, EPOLL_CTL_ADD,
+					      pq->intr_fd, &ev) < 0)
+					pq->intr_fd = -1;
+			}
+			if (pq->intr_fd < 0)
+				w->poll_ports = true;
+		}
+	}
+	for (i = 0; i < d->nworkers; i++) {
+		r = rte_eal_remote_launch(worker_main, &d->workers[i],
+					  d->workers[i].lcore);
+		if (r < 0) {
+			nb_err("cannot launch worker %u: %s", i, strerror(-r));
+			return r;
+		}
+		d->workers[i].launched = true;
+	}
+	nb_info("%u worker(s) started, %s polling", d->nworkers,
+		d->conf.poll_always ? "busy" : "adaptive");
+	return 0;
+}
+
+void
+nb_workers_stop(struct nb_daemon *d)
+{
+	if (!d->workers)
+		return;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (d->workers[i].launched)
+			send_cmd(&d->workers[i], NB_CMD_STOP, NULL);
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_fini(&d->workers[i]);
+	free(d->workers);
+	d->workers = NULL;
+	rte_free(d->rcu);
+	d->rcu = NULL;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The xenbus side of every vif: watches, the backend state machine and
+ * the keys netbackd publishes. Control thread only.
+ *
+ * The walk (backend state, driven by the frontend's state, hotplug-status
+ * and the toolstack's directory), shortest path first:
+ *
+ *   toolstack writes be/ (state 1) --> write features, vifname; InitWait(2)
+ *   fe Initialised(3)/Connected(4) and hotplug-status=connected
+ *                                  --> map, bind, attach; Connected(4)
+ *   fe Closing(5)                  --> disconnect; Closing(5)
+ *   fe Closed(6)                   --> disconnect; Closed(6)
+ *   fe Initialising(1) after Closed (guest reboot, module reload)
+ *                                  --> InitWait(2) again
+ *   fe directory gone / domain dead --> disconnect; Closed(6)
+ *   be/ removed by the toolstack   --> disconnect; forget the vif
+ *
+ * A vif found already Connected at start-up (netbackd restarted) is
+ * re-attached to its live rings without the guest noticing.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "nb.h"
+
+char *
+nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
+{
+	char path[256];
+	unsigned len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return xs_read(d->xs, XBT_NULL, path, &len);
+}
+
+int
+nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
+		const char *fmt, ...)
+{
+	char path[256];
+	unsigned len;
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	s = xs_read(d->xs, XBT_NULL, path, &len);
+	if (!s)
+		return -ENOENT;
+	r = nb_parse_uint(s, 0, max, out);
+	free(s);
+	return r < 0 ? -EINVAL : 0;
+}
+
+int
+nb_xs_write(struct nb_daemon *d, const char *path, const char *fmt, ...)
+{
+	char val[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(val))
+		return -EINVAL;
+	return xs_write(d->xs, XBT_NULL, path, val, (unsigned)n) ? 0 : -errno;
+}
+
+static int
+be_write(struct nb_daemon *d, struct nb_vif *v, const char *key,
+	 const char *fmt, ...)
+{
+	char path[192], val[256];
+	va_list ap;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", v->be, key);
+	va_start(ap, fmt);
+	n = vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(val))
+		return -EINVAL;
+	return xs_write(d->xs, XBT_NULL, path, val, (unsigned)n) ? 0 : -errno;
+}
+
+static void
+set_state(struct nb_daemon *d, struct nb_vif *v, int state)
+{
+	if (v->be_state == state)
+		return;
+	if (be_write(d, v, "state", "%d", state) < 0)
+		nb_warn("%s: cannot write state %d", v->name, state);
+	nb_debug("%s: backend state %d -> %d", v->name, v->be_state, state);
+	v->be_state = state;
+}
+
+static void
+vif_fail(struct nb_daemon *d, struct nb_vif *v, const char *msg)
+{
+	if (nb_ratelimit_ok(&v->rl))
+		nb_err("%s: %s", v->name, msg);
+	be_write(d, v, "error", "%s", msg);
+	nb_vif_disconnect(d, v);
+	set_state(d, v, XenbusStateClosing);
+}
+
+static struct nb_vif *
+vif_find(struct nb_daemon *d, unsigned domid, unsigned devid)
+{
+	struct nb_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link)
+		if (v->domid == domid && v->devid == devid)
+			return v;
+	return NULL;
+}
+
+static int
+parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+/* Read the toolstack's keys and publish ours; then InitWait. */
+static void
+vif_setup(struct nb_daemon *d, struct nb_vif *v)
+{
+	char *s;
+	unsigned maxq = d->conf.max_queues;
+
+	s = nb_xs_read(d, "%s/frontend", v->be);
+	if (s && strlen(s) < sizeof(v->fe))
+		snprintf(v->fe, sizeof(v->fe), "%s", s);
+	else
+		snprintf(v->fe, sizeof(v->fe), "/local/domain/%u/device/vif/%u",
+			 v->domid, v->devid);
+	free(s);
+	s = nb_xs_read(d, "%s/mac", v->be);
+	if (!s || parse_mac(s, v->mac) < 0)
+		nb_warn("%s: missing or bad mac '%s'", v->name, s ? s : "");
+	free(s);
+	s = nb_xs_read(d, "%s/bridge", v->be);
+	snprintf(v->bridge, sizeof(v->bridge), "%s", s ? s : "");
+	free(s);
+
+	be_write(d, v, "vifname", "%s", v->name);
+	be_write(d, v, "feature-rx-copy", "1");
+	be_write(d, v, "feature-rx-flip", "0");
+	be_write(d, v, "feature-sg", "1");
+	be_write(d, v, "feature-split-event-channels", "1");
+	be_write(d, v, "multi-queue-max-queues", "%u", maxq);
+
+	if (!v->fe_watched) {
+		char path[160], token[32];
+
+		snprintf(path, sizeof(path), "%s/state", v->fe);
+		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
+		v->fe_watched = xs_watch(d->xs, path, token);
+	}
+}
+
+static void
+vif_destroy(struct nb_daemon *d, struct nb_vif *v)
+{
+	nb_vif_disconnect(d, v);
+	if (v->fe_watched) {
+		char path[160], token[32];
+
+		snprintf(path, sizeof(path), "%s/state", v->fe);
+		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
+		xs_unwatch(d->xs, path, token);
+	}
+	LIST_REMOVE(v, link);
+	d->nvifs--;
+	nb_info("%s: removed", v->name);
+	free(v);
+}
+
+static int
+read_state(struct nb_daemon *d, const char *dir)
+{
+	unsigned st;
+
+	if (nb_xs_read_uint(d, XenbusStateReconfigured, &st, "%s/state",
+			    dir) < 0)
+		return -1;
+	return (int)st;
+}
+
+static bool
+frontend_alive(struct nb_daemon *d, struct nb_vif *v)
+{
+	int r = hv_domain_alive(d->hv, v->domid);
+
+	if (r >= 0)
+		return r == 1;
+	/* No domctl (driver domain): the domain's directory says it. */
+	char *s = nb_xs_read(d, "/local/domain/%u", v->domid);
+	bool alive = s != NULL;
+	free(s);
+	return alive;
+}
+
+static void
+vif_connect(struct nb_daemon *d, struct nb_vif *v)
+{
+	char err[256];
+
+	be_write(d, v, "error", "%s", "");
+	if (nb_vif_connect(d, v, err, sizeof(err)) < 0) {
+		vif_fail(d, v, err);
+		return;
+	}
+	set_state(d, v, XenbusStateConnected);
+}
+
+/* Bring one vif's backend state in line with what xenstore says. */
+static void
+vif_step(struct nb_daemon *d, struct nb_vif *v)
+{
+	int be = read_state(d, v->be);
+	char *hp;
+	bool hotplug;
+
+	if (be < 0) {
+		/* The toolstack removed the backend directory. */
+		vif_destroy(d, v);
+		return;
+	}
+	if (v->be_state < 0) {
+		/* First sight: a new vif, or one left by an earlier run. */
+		vif_setup(d, v);
+		v->be_state = be;
+		if (be == XenbusStateInitialising || be == XenbusStateUnknown)
+			set_state(d, v, XenbusStateInitWait);
+		else if (be == XenbusStateConnected)
+			v->be_state = XenbusStateInitWait; /* re-attach */
+	} else if (be == XenbusStateInitialising &&
+		   v->be_state != XenbusStateInitialising) {
+		/* The toolstack reset the device (xl network-attach). */
+		nb_vif_disconnect(d, v);
+		v->be_state = be;
+		vif_setup(d, v);
+		set_state(d, v, XenbusStateInitWait);
+	}
+
+	int fe = read_state(d, v->fe);
+	if (fe >= 0 && !frontend_alive(d, v))
+		fe = -1;
+	hp = nb_xs_read(d, "%s/hotplug-status", v->be);
+	hotplug = hp && strcmp(hp, "connected") == 0;
+	free(hp);
+
+	switch (fe) {
+	case XenbusStateInitialising:
+		if (v->be_state == XenbusStateClosed ||
+		    v->be_state == XenbusStateClosing ||
+		    v->be_state == XenbusStateConnected) {
+			nb_vif_disconnect(d, v);
+			vif_setup(d, v);
+			set_state(d, v, XenbusStateInitWait);
+		}
+		break;
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		if (v->be_state == XenbusStateClosed) {
+			/* Frontend skipped Initialising; offer again. */
+			set_state(d, v, XenbusStateInitWait);
+		}
+		if (v->be_state == XenbusStateInitWait && hotplug)
+			vif_connect(d, v);
+		break;
+	case XenbusStateClosing:
+		nb_vif_disconnect(d, v);
+		set_state(d, v, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+		nb_vif_disconnect(d, v);
+		set_state(d, v, XenbusStateClosed);
+		break;
+	case XenbusStateInitWait:
+	case XenbusStateReconfiguring:
+	case XenbusStateReconfigured:
+		break;
+	default:
+		/* Unknown or gone: the guest went away. */
+		if (v->queues)
+			nb_info("%s: frontend gone", v->name);
+		nb_vif_disconnect(d, v);
+		if (v->be_state != XenbusStateInitWait)
+			set_state(d, v, XenbusStateClosed);
+		break;
+	}
+}
+
+static struct nb_vif *
+vif_new(struct nb_daemon *d, unsigned domid, unsigned devid)
+{
+	struct nb_vif *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->domid = (uint16_t)domid;
+	v->devid = (uint16_t)devid;
+	v->be_state = -1;
+	v->sw_port = -1;
+	v->net = -1;
+	v->rl = (struct nb_ratelimit)NB_RATELIMIT_INIT;
+	snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
+	snprintf(v->be, sizeof(v->be), "%s/%u/%u", d->be_root, domid, devid);
+	LIST_INSERT_HEAD(&d->vifs, v, link);
+	d->nvifs++;
+	nb_info("%s: new vif", v->name);
+	return v;
+}
+
+static void
+vif_event(struct nb_daemon *d, unsigned domid, unsigned devid)
+{
+	struct nb_vif *v = vif_find(d, domid, devid);
+
+	if (!v) {
+		char *s = nb_xs_read(d, "%s/%u/%u/state", d->be_root, domid,
+				     devid);
+		if (!s)
+			return; /* not (or no longer) a device directory */
+		free(s);
+		if (domid > 0x7fef || devid > 0xffff)
+			return;
+		v = vif_new(d, domid, devid);
+		if (!v) {
+			nb_err("vif%u.%u: out of memory", domid, devid);
+			return;
+		}
+	}
+	vif_step(d, v);
+}
+
+/* Walk backend/vif/<domid>/<devid> and step every vif found. */
+static void
+scan(struct nb_daemon *d)
+{
+	unsigned ndom, ndev;
+	char **doms = xs_directory(d->xs, XBT_NULL, d->be_root, &ndom);
+
+	for (unsigned i = 0; doms && i < ndom; i++) {
+		unsigned domid, devid;
+		char path[160];
+
+		if (nb_parse_uint(doms[i], 0, 0x7fef, &domid) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->be_root, doms[i]);
+		char **devs = xs_directory(d->xs, XBT_NULL, path, &ndev);
+		for (unsigned j = 0; devs && j < ndev; j++)
+			if (nb_parse_uint(devs[j], 0, 0xffff, &devid) == 0)
+				vif_event(d, domid, devid);
+		free(devs);
+	}
+	free(doms);
+	/* Vifs whose directory vanished while we were not looking. */
+	struct nb_vif *v, *next;
+	for (v = LIST_FIRST(&d->vifs); v; v = next) {
+		next = LIST_NEXT(v, link);
+		vif_step(d, v);
+	}
+}
+
+static void
+handle_watch(struct nb_daemon *d, const char *path, const char *token)
+{
+	unsigned domid, devid;
+	size_t rl = strlen(d->be_root);
+
+	if (strcmp(token, "be") == 0) {
+		if (strncmp(path, d->be_root, rl) != 0)
+			return;
+		if (path[rl] == '\0') {
+			scan(d);
+			return;
+		}
+		char dom[16], dev[16];
+		int n = sscanf(path + rl, "/%15[0-9]/%15[0-9]", dom, dev);
+		if (n == 1) {
+			/* A whole domain directory changed (e.g. removed). */
+			scan(d);
+		} else if (n == 2 && nb_parse_uint(dom, 0, 0x7fef, &domid) == 0 &&
+			   nb_parse_uint(dev, 0, 0xffff, &devid) == 0) {
+			vif_event(d, domid, devid);
+		}
+	} else if (strncmp(token, "fe:", 3) == 0) {
+		if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
+			struct nb_vif *v = vif_find(d, domid, devid);
+
+			if (v)
+				vif_step(d, v);
+		}
+	} else if (strcmp(token, "rel") == 0) {
+		struct nb_vif *v, *next;
+
+		for (v = LIST_FIRST(&d->vifs); v; v = next) {
+			next = LIST_NEXT(v, link);
+			if (!frontend_alive(d, v))
+				vif_step(d, v);
+		}
+	}
+}
+
+void
+nb_xenbus_handle_watches(struct nb_daemon *d)
+{
+	char **vec;
+
+	while ((vec = xs_check_watch(d->xs)) != NULL) {
+		handle_watch(d, vec[XS_WATCH_PATH], vec[XS_WATCH_TOKEN]);
+		free(vec);
+	}
+}
+
+void
+nb_xenbus_check_fatal(struct nb_daemon *d)
+{
+	struct nb_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link) {
+		for (unsigned i = 0; i < v->nqueues; i++) {
+			struct nb_queue *q = &v->queues[i];
+
+			if (atomic_load(&q->fatal)) {
+				char msg[160];
+
+				snprintf(msg, sizeof(msg),
+					 "protocol violation, disconnected: %s",
+					 q->fatal_msg);
+				vif_fail(d, v, msg);
+				break;
+			}
+		}
+	}
+}
+
+int
+nb_xenbus_start(struct nb_daemon *d)
+{
+	d->xs = xs_open(0);
+	if (!d->xs) {
+		nb_err("cannot connect to xenstore: %s", strerror(errno));
+		return -errno;
+	}
+	if (d->conf.domid >= 0) {
+		d->self = (uint16_t)d->conf.domid;
+	} else {
+		unsigned id;
+
+		/* Relative to our own domain's directory. */
+		if (nb_xs_read_uint(d, 0x7fef, &id, "domid") == 0)
+			d->self = (uint16_t)id;
+		else
+			d->self = 0;
+	}
+	snprintf(d->be_root, sizeof(d->be_root), "/local/domain/%u/backend/vif",
+		 d->self);
+	if (!xs_watch(d->xs, d->be_root, "be") ||
+	    !xs_watch(d->xs, "@releaseDomain", "rel")) {
+		nb_err("cannot watch %s: %s", d->be_root, strerror(errno));
+		return -errno;
+	}
+	nb_info("serving %s", d->be_root);
+	return 0;
+}
+
+void
+nb_xenbus_stop(struct nb_daemon *d)
+{
+	struct nb_vif *v;
+
+	/*
+	 * Leave each vif's xenstore state as it is: a netbackd started
+	 * again re-attaches to the live rings. What we held (mappings,
+	 * ports, buffers) is given back now.
+	 */
+	while ((v = LIST_FIRST(&d->vifs)) != NULL) {
+		nb_vif_disconnect(d, v);
+		LIST_REMOVE(v, link);
+		d->nvifs--;
+		free(v);
+	}
+	if (d->xs) {
+		xs_close(d->xs);
+		d->xs = NULL;
+	}
+}

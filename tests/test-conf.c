@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* netbackd.conf parsing: good files, and every bad one named by line. */
+#include <errno.h>
+#include <string.h>
+
+#include "conf.h"
+#include "tests.h"
+
+static int
+parse(struct nb_conf *c, const char *text, char *err)
+{
+	nb_conf_defaults(c);
+	return nb_conf_parse(c, "t.conf", text, err, 256);
+}
+
+TEST(good_file)
+{
+	struct nb_conf c;
+	char err[256] = "";
+
+	CHECK_EQ(parse(&c,
+		       "# comment\n"
+		       "[netbackd]\n"
+		       "  workers = 2   # two\n"
+		       "eal = --no-huge -m 256\n"
+		       "poll = always\n"
+		       "max-queues = 4\n"
+		       "\n"
+		       "[network xenbr0]\n"
+		       "pif = net_tap0,iface=dtap0\n"
+		       "aging = 60\n"
+		       "[network internal]\n",
+		       err), 0);
+	CHECK_EQ(c.workers, 2);
+	CHECK_EQ(c.max_queues, 4);
+	CHECK(c.poll_always);
+	CHECK_STREQ(c.eal, "--no-huge -m 256");
+	CHECK_EQ(c.nnets, 2);
+	CHECK_STREQ(c.nets[0].name, "xenbr0");
+	CHECK_STREQ(c.nets[0].pif, "net_tap0,iface=dtap0");
+	CHECK_EQ(c.nets[0].aging_s, 60);
+	CHECK_STREQ(c.nets[1].name, "internal");
+	CHECK_STREQ(c.nets[1].pif, "");
+	CHECK_EQ(c.nets[1].aging_s, 300);
+}
+
+static void
+bad(const char *text, const char *expect)
+{
+	struct nb_conf c;
+	char err[256] = "";
+
+	CHECK_EQ(parse(&c, text, err), -EINVAL);
+	if (!strstr(err, expect))
+		FAIL("error '%s' does not contain '%s'", err, expect);
+}
+
+TEST(bad_files_name_the_line)
+{
+	bad("[network a]\n[network a]\n", "t.conf:2: duplicate network 'a'");
+	bad("[network a]\npif = net_tap0,,x\n", "t.conf:2: bad devargs");
+	bad("[network a]\npif = net tap\n", "t.conf:2: bad devargs");
+	bad("[network a]\npif = net_tap0,iface\n", "t.conf:2: bad devargs");
+	bad("[netbackd]\nworkers = 0\n", "t.conf:2: workers must be");
+	bad("[netbackd]\nworkers = 2x\n", "t.conf:2: workers must be");
+	bad("[netbackd]\nbogus = 1\n", "t.conf:2: unknown key 'bogus'");
+	bad("\n\n[nope]\n", "t.conf:3: unknown section [nope]");
+	bad("workers = 1\n", "t.conf:1: 'workers' outside any section");
+	bad("[netbackd\n", "t.conf:1: bad section header");
+	bad("[netbackd]\nworkers\n", "t.conf:2: expected key = value");
+	bad("[network bad/name]\n", "t.conf:1: bad network name");
+	bad("[network a]\naging = 0\n", "t.conf:2: aging must be");
+	bad("[netbackd]\npoll = sometimes\n", "t.conf:2: poll must be");
+}
+
+TEST(devargs)
+{
+	CHECK_EQ(nb_devargs_check("net_null0"), 0);
+	CHECK_EQ(nb_devargs_check("net_tap0,iface=dtap0"), 0);
+	CHECK_EQ(nb_devargs_check("0000:00:03.0"), 0);
+	CHECK_EQ(nb_devargs_check("net_pcap0,rx_pcap=/tmp/a.pcap,infinite_rx=1"),
+		 0);
+	CHECK_EQ(nb_devargs_check(""), -EINVAL);
+	CHECK_EQ(nb_devargs_check("net_tap0,"), -EINVAL);
+	CHECK_EQ(nb_devargs_check("net_tap0,=x"), -EINVAL);
+}
+
+TEST(parse_uint)
+{
+	unsigned v;
+
+	CHECK_EQ(nb_parse_uint("42", 0, 100, &v), 0);
+	CHECK_EQ(v, 42);
+	CHECK_EQ(nb_parse_uint("101", 0, 100, &v), -ERANGE);
+	CHECK_EQ(nb_parse_uint("-1", 0, 100, &v), -EINVAL);
+	CHECK_EQ(nb_parse_uint("", 0, 100, &v), -EINVAL);
+	CHECK_EQ(nb_parse_uint("99999999999999999999", 0, 100, &v), -EINVAL);
+	CHECK_EQ(nb_parse_uint(NULL, 0, 100, &v), -EINVAL);
+}
+
+TESTS_MAIN()
