@@ -516,8 +516,13 @@ handle_cmds(struct nb_worker *w)
 	return stop;
 }
 
+/*
+ * Arm every ring before sleeping; true if work arrived meanwhile. *nap is
+ * set when a queue waits for RX buffers from a frontend that will not
+ * notify us when it posts them (no feature-rx-notify): then we only nap.
+ */
 static bool
-arm_and_check(struct nb_worker *w)
+arm_and_check(struct nb_worker *w, bool *nap)
 {
 	bool more = false;
 
@@ -534,6 +539,8 @@ arm_and_check(struct nb_worker *w)
 			if (ring_rx_want(&q->rx,
 					 ring_rx_slots(m->pkt_len, 0, false)))
 				more = true;
+			if (!q->vif->feat.rx_notify)
+				*nap = true;
 		}
 	}
 	return more;
@@ -626,7 +633,8 @@ worker_main(void *arg)
 		}
 		if (d->conf.poll_always || ++idle < NB_IDLE_SPINS)
 			continue;
-		if (arm_and_check(w)) {
+		bool nap = w->poll_ports;
+		if (arm_and_check(w, &nap)) {
 			idle = 0;
 			continue;
 		}
@@ -643,7 +651,7 @@ worker_main(void *arg)
 		}
 		rte_rcu_qsbr_thread_offline(d->rcu, w->id);
 		struct epoll_event ev[8];
-		int ne = epoll_wait(w->epfd, ev, 8, w->poll_ports ? 1 : 1000);
+		int ne = epoll_wait(w->epfd, ev, 8, nap ? 1 : 1000);
 		rte_rcu_qsbr_thread_online(d->rcu, w->id);
 		ports_disarm(w);
 		atomic_store(&w->asleep, false);
