@@ -295,16 +295,21 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 	    !has_arg(argc, argv, "--huge-dir", NULL) && !have_hugepages()) {
 		argv[argc++] = "--no-huge";
 		if (!has_arg(argc, argv, "-m", "--socket-mem"))
-			argv[argc++] = "-m", argv[argc++] = "512";
+		{
+			argv[argc++] = "-m";
+			argv[argc++] = "512";
+		}
 	}
 	/* No shared files, so several netbackds (tests) never collide.
 	 * --in-memory does that with hugepages; --no-huge wants
 	 * --no-shconf instead (it implies legacy memory). */
 	if (!has_arg(argc, argv, "--in-memory", NULL) &&
 	    !has_arg(argc, argv, "--file-prefix", NULL) &&
-	    !has_arg(argc, argv, "--no-shconf", NULL))
-		argv[argc++] = has_arg(argc, argv, "--no-huge", NULL)
-				   ? "--no-shconf" : "--in-memory";
+	    !has_arg(argc, argv, "--no-shconf", NULL)) {
+		bool nohuge = has_arg(argc, argv, "--no-huge", NULL);
+
+		argv[argc++] = nohuge ? "--no-shconf" : "--in-memory";
+	}
 	if (c->sim_dir[0] && !has_arg(argc, argv, "--no-pci", "-a"))
 		argv[argc++] = "--no-pci";
 	if (!has_arg(argc, argv, "--log-level", NULL))

@@ -387,8 +387,24 @@ nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 		backlog_put(q, pkts, n);
 		return;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		/* A flooded frame is shared: the destination rides in the
+		 * mbuf, so another worker gets its own copy. */
+		if (rte_mbuf_refcnt_read(pkts[i]) > 1) {
+			struct rte_mbuf *c = rte_pktmbuf_copy(pkts[i], w->pool,
+							      0, UINT32_MAX);
+
+			rte_pktmbuf_free(pkts[i]);
+			pkts[i] = c;
+			if (!c) {
+				q->stats[NB_Q_RX_DROP_BACKLOG]++;
+				pkts[i] = pkts[--n];
+				i--;
+				continue;
+			}
+		}
 		*mbuf_dest(pkts[i]) = q;
+	}
 	unsigned sent = rte_ring_mp_enqueue_burst(q->worker->xfer,
 						  (void **)pkts, n, NULL);
 	if (sent < n) {
