@@ -324,12 +324,10 @@ log_stats(struct nb_daemon *d)
 	struct nb_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
-		uint64_t s[NB_Q_COUNT] = { 0 };
-		uint64_t drops = 0;
+		uint64_t s[NB_Q_COUNT];
+		uint64_t drops;
 
-		for (unsigned i = 0; i < v->nqueues; i++)
-			for (unsigned k = 0; k < NB_Q_COUNT; k++)
-				s[k] += v->queues[i].stats[k];
+		nb_vif_stats(v, s);
 		drops = s[NB_Q_TX_ERRORS] + s[NB_Q_RX_DROP_BACKLOG] +
 			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
 			s[NB_Q_TX_DROP_SWITCH];

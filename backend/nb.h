@@ -116,6 +116,8 @@ struct nb_vif {
 	struct nb_fe_features feat;
 	struct nb_ratelimit rl;
 	bool connected;
+	/* Counters of queues gone by (earlier connections). */
+	uint64_t stats_done[NB_Q_COUNT];
 };
 
 /* A DPDK port as a network's uplink (PIF). */
@@ -222,6 +224,8 @@ int nb_worker_add_queue(struct nb_worker *w, struct nb_queue *q);
 void nb_worker_del_queue(struct nb_worker *w, struct nb_queue *q);
 
 /* vif.c */
+/* Sum of a vif's counters over its queues and earlier connections. */
+void nb_vif_stats(const struct nb_vif *v, uint64_t out[NB_Q_COUNT]);
 int nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err,
 		   size_t errlen);
 void nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v);

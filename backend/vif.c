@@ -126,6 +126,16 @@ queue_teardown(struct nb_daemon *d, struct nb_queue *q)
 }
 
 void
+nb_vif_stats(const struct nb_vif *v, uint64_t out[NB_Q_COUNT])
+{
+	for (unsigned k = 0; k < NB_Q_COUNT; k++) {
+		out[k] = v->stats_done[k];
+		for (unsigned i = 0; i < v->nqueues; i++)
+			out[k] += v->queues[i].stats[k];
+	}
+}
+
+void
 nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
 {
 	if (!v->queues)
@@ -135,8 +145,11 @@ nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
 	v->connected = false;
 	if (d->rcu)
 		rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
-	for (unsigned i = 0; i < v->nqueues; i++)
+	for (unsigned i = 0; i < v->nqueues; i++) {
 		queue_teardown(d, &v->queues[i]);
+		for (unsigned k = 0; k < NB_Q_COUNT; k++)
+			v->stats_done[k] += v->queues[i].stats[k];
+	}
 	rte_free(v->queues);
 	v->queues = NULL;
 	v->nqueues = 0;
