@@ -137,6 +137,7 @@ simenv_start_netbackd(struct simenv *e, const char *const *args)
 	for (int i = 0; args && args[i] && n < 62; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+	unlink(e->log); /* a fresh log: we wait for its "serving" line */
 
 	e->netbackd = fork();
 	if (e->netbackd == 0) {

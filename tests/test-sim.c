@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netbackd against the simulated hypervisor: a real netbackd process,
+ * xenstored-sim, and simulated netfronts in this process.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenstore.h>
+#include <xen/io/netif.h>
+#include <xen/io/xenbus.h>
+
+#include "simenv.h"
+#include "simfront.h"
+#include "simhv.h"
+#include "tests.h"
+
+struct guest {
+	uint16_t domid;
+	struct simtool_vif tv;
+	struct simfront *f;
+};
+
+static void
+mac_of(uint16_t domid, uint8_t mac[6])
+{
+	const uint8_t m[6] = { 0x00, 0x16, 0x3e, 0x00, (uint8_t)(domid >> 8),
+			       (uint8_t)domid };
+
+	memcpy(mac, m, 6);
+}
+
+/* Create a domain with one vif and, unless conf says no, connect it. */
+static void
+guest_up(struct simenv *e, struct guest *g, uint16_t domid,
+	 const struct simfront_conf *conf, bool connect)
+{
+	struct simfront_conf c;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->domid = domid;
+	CHECK_EQ(simtool_domain_create(e->xs, e->hv, domid,
+				       simfront_pages(SIMFRONT_MAX_QUEUES)), 0);
+	g->tv.domid = domid;
+	mac_of(domid, g->tv.mac);
+	r = simtool_vif_add(e->xs, &g->tv);
+	if (r < 0)
+		FAIL("vif%u.0: backend did not reach InitWait: %d", domid, r);
+	if (conf)
+		c = *conf;
+	else
+		simfront_conf_default(&c, e->hv, domid, 0);
+	c.hv = e->hv;
+	c.domid = domid;
+	g->f = simfront_new(&c, e->xs);
+	CHECK(g->f != NULL);
+	if (connect) {
+		r = simfront_connect(g->f, 10000);
+		if (r < 0)
+			FAIL("vif%u.0: connect: %s", domid, strerror(-r));
+	}
+}
+
+static void
+guest_down(struct simenv *e, struct guest *g)
+{
+	int leaked = simfront_close(g->f, 5000);
+
+	CHECK_EQ(leaked, 0);
+	simfront_free(g->f);
+	simtool_vif_remove(e->xs, &g->tv, 5000);
+	simtool_domain_destroy(e->xs, e->hv, g->domid, 0);
+}
+
+static void
+make_frame(uint8_t *b, size_t len, const struct guest *from,
+	   const struct guest *to, uint32_t seq)
+{
+	memcpy(b, to->tv.mac, 6);
+	memcpy(b + 6, from->tv.mac, 6);
+	b[12] = 0x88;
+	b[13] = 0xb5;
+	for (size_t i = 14; i < len; i++)
+		b[i] = (uint8_t)(seq * 7 + i);
+}
+
+/*
+ * Send n frames of the given sizes from `from` to `to` and check each
+ * arrives byte-exact and in order.
+ */
+static void
+exchange(struct guest *from, struct guest *to, const size_t *sizes,
+	 unsigned n)
+{
+	static uint8_t tx[65536], rx[65536], want[65536];
+	unsigned sent = 0, got = 0;
+	time_t deadline = time(NULL) + 20;
+
+	while (got < n) {
+		if (time(NULL) > deadline)
+			FAIL("only %u of %u frames arrived (sent %u)", got, n,
+			     sent);
+		while (sent < n && sent - got < 64) {
+			make_frame(tx, sizes[sent], from, to, sent);
+			if (simfront_send(from->f, 0, tx, sizes[sent], NULL) < 0)
+				break;
+			sent++;
+		}
+		simfront_flush(from->f, 0);
+		simfront_poll(from->f, 0);
+		int len;
+		struct simfront_rxinfo info;
+		while ((len = simfront_recv(to->f, 0, rx, sizeof(rx), &info)) !=
+		       -EAGAIN) {
+			if (len < 0)
+				FAIL("receive error %d (status %d)", len,
+				     info.status);
+			make_frame(want, sizes[got], from, to, got);
+			if ((size_t)len != sizes[got])
+				FAIL("frame %u: %d bytes, want %zu", got, len,
+				     sizes[got]);
+			if (memcmp(rx, want, (size_t)len) != 0)
+				FAIL("frame %u: contents differ", got);
+			got++;
+		}
+		simfront_poll(to->f, 1);
+	}
+}
+
+static void
+start(struct simenv *e)
+{
+	simenv_init(e);
+	simenv_start_netbackd(e, NULL);
+}
+
+TEST(state_walk_and_keys)
+{
+	struct simenv e;
+	struct guest g;
+	char path[128];
+	char *s;
+
+	start(&e);
+	guest_up(&e, &g, 1, NULL, false);
+	/* InitWait came within simtool's 10 s; now the keys. */
+	static const char *const keys[][2] = {
+		{ "feature-rx-copy", "1" },
+		{ "feature-rx-flip", "0" },
+		{ "feature-sg", "1" },
+		{ "feature-split-event-channels", "1" },
+		{ "multi-queue-max-queues", "1" },
+		{ "vifname", "vif1.0" },
+		{ "state", "2" },
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(path, sizeof(path),
+			 "/local/domain/0/backend/vif/1/0/%s", keys[i][0]);
+		s = simenv_read(&e, path);
+		if (!s || strcmp(s, keys[i][1]) != 0)
+			FAIL("%s = '%s', want '%s'", path, s ? s : "(none)",
+			     keys[i][1]);
+		free(s);
+	}
+	CHECK_EQ(simfront_connect(g.f, 10000), 0);
+	CHECK(simfront_split(g.f));
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/1/0/state",
+				"4", 5000));
+	CHECK(simenv_log_contains(&e, "vif1.0: connected"));
+
+	CHECK_EQ(simfront_close(g.f, 5000), 0);
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/1/0/state",
+				"6", 5000));
+	simfront_free(g.f);
+	simtool_vif_remove(e.xs, &g.tv, 5000);
+	for (int i = 0; i < 200 && !simenv_log_contains(&e, "vif1.0: removed");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif1.0: removed"));
+	simtool_domain_destroy(e.xs, e.hv, 1, 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+TEST(frames_byte_exact_both_ways)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[600];
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	for (unsigned i = 0; i < 600; i++)
+		sizes[i] = 60 + (i * 37) % 1455; /* 60 .. 1514 */
+	sizes[10] = 4096;  /* exactly one page */
+	sizes[20] = 4097;  /* two slots */
+	sizes[30] = 9014;  /* jumbo: three slots, SG both ways */
+	sizes[40] = 14;    /* header only */
+	/* The first frame from each side floods (unknown MAC) and teaches
+	 * the switch; the rest go straight. */
+	exchange(&a, &b, sizes, 600);
+	exchange(&b, &a, sizes, 600);
+	exchange(&a, &b, sizes, 100);
+
+	struct simfront_stats st;
+	simfront_stats(a.f, 0, &st);
+	CHECK_EQ(st.tx_error + st.tx_dropped, 0);
+	guest_down(&e, &a);
+	guest_down(&e, &b);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+TEST(batching_one_copy_per_burst)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[2048];
+	struct simhv_stats before, after;
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	for (unsigned i = 0; i < 2048; i++)
+		sizes[i] = 60;
+	exchange(&a, &b, sizes, 64); /* learn */
+	simhv_get_stats(e.hv, &before);
+	exchange(&a, &b, sizes, 2048);
+	simhv_get_stats(e.hv, &after);
+	uint64_t calls = after.copy_calls - before.copy_calls;
+	uint64_t segs = after.copy_segs - before.copy_segs;
+	/* 2048 TX and 2048 RX copies; bursts of up to 32 on each side,
+	 * the guest sending 64 at a time: far fewer calls than packets. */
+	CHECK_EQ(segs, 4096);
+	if (calls > 4096 / 8)
+		FAIL("%lu grant-copy calls for 4096 copies", calls);
+	guest_down(&e, &a);
+	guest_down(&e, &b);
+	simenv_fini(&e);
+}
+
+TEST(teardown_leaves_nothing)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[16] = { 60, 60, 60, 60, 60, 60, 60, 60,
+			     60, 60, 60, 60, 60, 60, 60, 60 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&a, &b, sizes, 16);
+	CHECK(simhv_domain_mapped(e.hv, 1) > 0);
+	CHECK(simhv_domain_ports(e.hv, 0) > 0);
+
+	/* Guest shutdown: its vif gives everything back. */
+	guest_down(&e, &a);
+	CHECK_EQ(simhv_domain_mapped(e.hv, 1), 0);
+
+	/* netbackd shutdown with b still connected: nothing stays mapped
+	 * or bound, and netbackd says so with its exit code. */
+	CHECK(simhv_domain_mapped(e.hv, 2) > 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK_EQ(simhv_domain_mapped(e.hv, 2), 0);
+	CHECK_EQ(simhv_domain_ports(e.hv, 0), 0);
+	CHECK(simenv_log_contains(&e, "stopped: 0 pages mapped, 0 ports bound"));
+	/* The vif's state stays Connected for a netbackd to come back. */
+	char *s = simenv_read(&e, "/local/domain/0/backend/vif/2/0/state");
+	CHECK_STREQ(s, "4");
+	free(s);
+	simfront_free(b.f);
+	simenv_fini(&e);
+}
+
+TEST(refuses_frontend_without_rx_copy)
+{
+	struct simenv e;
+	struct guest g;
+	struct simfront_conf c;
+
+	start(&e);
+	simfront_conf_default(&c, NULL, 1, 0);
+	c.no_rx_copy = true;
+	guest_up(&e, &g, 1, &c, false);
+	CHECK_EQ(simfront_connect(g.f, 10000), -ECONNREFUSED);
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/1/0/error");
+	CHECK(err && strstr(err, "request-rx-copy"));
+	free(err);
+	CHECK_EQ(simhv_domain_mapped(e.hv, 1), 0);
+	simenv_fini(&e);
+}
+
+TEST(refuses_bad_queue_count)
+{
+	struct simenv e;
+	struct guest g;
+
+	start(&e);
+	guest_up(&e, &g, 1, NULL, false);
+	/* A frontend asking for more queues than offered. */
+	CHECK(xs_write(e.xs, XBT_NULL,
+		       "/local/domain/1/device/vif/0/request-rx-copy", "1", 1));
+	CHECK(xs_write(e.xs, XBT_NULL,
+		       "/local/domain/1/device/vif/0/multi-queue-num-queues",
+		       "9", 1));
+	CHECK(xs_write(e.xs, XBT_NULL, "/local/domain/1/device/vif/0/state",
+		       "4", 1));
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/1/0/state",
+				"5", 5000));
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/1/0/error");
+	CHECK(err && strstr(err, "multi-queue-num-queues"));
+	free(err);
+	simenv_fini(&e);
+}
+
+TEST(hostile_producer_disconnects_only_its_vif)
+{
+	struct simenv e;
+	struct guest a, b, evil;
+	size_t sizes[64];
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	guest_up(&e, &evil, 3, NULL, true);
+	for (unsigned i = 0; i < 64; i++)
+		sizes[i] = 100;
+	exchange(&a, &b, sizes, 64);
+
+	/* Producer index far beyond what a 256-entry ring can hold. */
+	simfront_raw_tx_prod(evil.f, 0, 5000);
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/3/0/state",
+				"5", 5000));
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/3/0/error");
+	CHECK(err && strstr(err, "producer beyond ring size"));
+	free(err);
+	CHECK_EQ(simhv_domain_mapped(e.hv, 3), 0);
+	/* The others carry on. */
+	exchange(&b, &a, sizes, 64);
+	exchange(&a, &b, sizes, 64);
+	guest_down(&e, &a);
+	guest_down(&e, &b);
+	simenv_fini(&e);
+}
+
+TEST(malformed_packets_get_error_responses)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[8] = { 60, 60, 60, 60, 60, 60, 60, 60 };
+	netif_tx_request_t req = { 0 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&a, &b, sizes, 8);
+	/* A runt and a bad grant: answered with errors, vif stays up. */
+	req.gref = simfront_tx_gref(a.f, 0, 200);
+	req.id = 200;
+	req.size = 10;
+	simfront_raw_tx(a.f, 0, &req);
+	req.gref = 9999;
+	req.id = 201;
+	req.size = 100;
+	simfront_raw_tx(a.f, 0, &req);
+	simfront_flush(a.f, 0);
+	struct simfront_stats st;
+	for (int i = 0; i < 200; i++) {
+		simfront_poll(a.f, 10);
+		simfront_stats(a.f, 0, &st);
+		if (st.tx_error >= 2)
+			break;
+	}
+	CHECK_EQ(st.tx_error, 2);
+	char *s = simenv_read(&e, "/local/domain/0/backend/vif/1/0/state");
+	CHECK_STREQ(s, "4");
+	free(s);
+	exchange(&a, &b, sizes, 8);
+	simenv_fini(&e);
+}
+
+TEST(guest_reconnects)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[32];
+
+	for (unsigned i = 0; i < 32; i++)
+		sizes[i] = 200;
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&a, &b, sizes, 32);
+	/* The guest's driver is reloaded: Closed, then Initialising. */
+	CHECK_EQ(simfront_close(a.f, 5000), 0);
+	simfront_free(a.f);
+	CHECK(xs_write(e.xs, XBT_NULL, "/local/domain/1/device/vif/0/state",
+		       "1", 1));
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/1/0/state",
+				"2", 5000));
+	struct simfront_conf c;
+	simfront_conf_default(&c, e.hv, 1, 0);
+	a.f = simfront_new(&c, e.xs);
+	CHECK(a.f != NULL);
+	CHECK_EQ(simfront_connect(a.f, 10000), 0);
+	exchange(&a, &b, sizes, 32);
+	exchange(&b, &a, sizes, 32);
+	simenv_fini(&e);
+}
+
+TEST(restart_reattaches_live_rings)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[32];
+
+	for (unsigned i = 0; i < 32; i++)
+		sizes[i] = 300;
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&a, &b, sizes, 32);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	/* The guests do nothing; a new netbackd picks their rings up. */
+	simenv_start_netbackd(&e, NULL);
+	for (int i = 0; i < 500 && !(simenv_log_contains(&e, "vif1.0: connected") &&
+				     simenv_log_contains(&e, "vif2.0: connected"));
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif2.0: connected"));
+	exchange(&a, &b, sizes, 32);
+	exchange(&b, &a, sizes, 32);
+	simenv_fini(&e);
+}
+
+TESTS_MAIN()
