@@ -4,7 +4,8 @@
  *
  * It creates its domain in the simulated hypervisor, plays the toolstack
  * for its vif, connects its netfront and then runs a traffic mode:
- *   --send N   send N test frames of --size bytes to --dst (bursts of 32)
+ *   --send N   send N test frames of --size bytes to --dst (bursts of 32;
+ *              with --window W at most W unanswered at a time)
  *   --recv N   receive until N test frames arrived, checking each byte
  *   --echo     send every frame back, MACs swapped (until --timeout)
  * and prints one JSON line with its counters. Exit 0 on success, 1 on a
@@ -94,7 +95,8 @@ usage(void)
 "usage: simguest --hv DIR --domid N --mac MAC [--devid N] [--bridge NAME]\n"
 "                [--queues N] [--no-sg] [--no-split] [--no-rx-copy]\n"
 "                [--timeout S] [--keep]\n"
-"                (--send N --size S --dst MAC | --recv N | --echo | --idle)\n");
+"                (--send N --size S --dst MAC [--window W] | --recv N |\n"
+"                 --echo | --idle)\n");
 }
 
 int
@@ -110,11 +112,12 @@ main(int argc, char **argv)
 		{ "size", 1, NULL, 'z' },   { "dst", 1, NULL, 'D' },
 		{ "recv", 1, NULL, 'r' },   { "echo", 0, NULL, 'e' },
 		{ "idle", 0, NULL, 'i' },   { "keep", 0, NULL, 'k' },
+		{ "window", 1, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *hvdir = NULL, *bridge = NULL;
 	unsigned domid = 0, devid = 0, queues = 1, size = 64;
-	unsigned long nsend = 0, nrecv = 0;
+	unsigned long nsend = 0, nrecv = 0, window = 0;
 	double timeout = 30;
 	bool sg = true, split = true, rxcopy = true, echo = false, idle = false;
 	bool keep = false, have_mac = false, have_dst = false;
@@ -140,6 +143,7 @@ main(int argc, char **argv)
 		case 'e': echo = true; break;
 		case 'i': idle = true; break;
 		case 'k': keep = true; break;
+		case 'w': window = strtoul(optarg, NULL, 0); break;
 		default: usage(); return 2;
 		}
 	}
@@ -219,6 +223,10 @@ main(int argc, char **argv)
 
 		/* Send a burst of 32 across the queues. */
 		for (unsigned k = 0; k < 32 && sent < nsend; k++) {
+			/* With a window, at most that many frames are out
+			 * before their echo comes back. */
+			if (window && sent - got >= window)
+				break;
 			make_frame(frame, size, dst, mac, (uint32_t)sent);
 			if (simfront_send(f, (unsigned)(sent % nq), frame, size,
 					  NULL) < 0)
