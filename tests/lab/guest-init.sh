@@ -1,0 +1,31 @@
+#!/bin/sh
+# /init of the lab's guests: a busybox initramfs with the stock Debian
+# xen-netfront module. Parameters come from the kernel command line:
+#   lab_ip=10.0.0.2/24  lab_ping=10.0.0.1  lab_name=guest1
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	lab_*=*) eval "$w" ;;
+	esac
+done
+say() { echo "GUEST ${lab_name:-guest}: $*"; }
+insmod /xen-netfront.ko || say "insmod failed"
+for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
+ip link set lo up
+ip link set eth0 up
+ip addr add "${lab_ip:-10.0.0.2/24}" dev eth0
+say "ready $(ip -o addr show eth0 | awk '{print $4}')"
+if [ -n "${lab_ping:-}" ]; then
+	sleep 1
+	if ping -c 3 -W 5 "$lab_ping" >/tmp/ping 2>&1; then
+		say "ping $lab_ping ok"
+	else
+		say "ping $lab_ping FAILED"
+	fi
+	cat /tmp/ping
+fi
+# Stay up; answer pings; the console stays open for later commands.
+while true; do sleep 3600; done
