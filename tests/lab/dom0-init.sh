@@ -10,7 +10,7 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /run/xen /var/log/xen/console /run/lock
 ip link set lo up
 modprobe xenfs && mount -t xenfs xenfs /proc/xen
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd; do modprobe $m; done
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd tun; do modprobe $m; done
 # Guest consoles into files (/var/log/xen/console), read by guest_wait.
 export XENCONSOLED_ARGS="--log=guest --log-dir=/var/log/xen/console"
 /etc/init.d/xen start >/dev/null 2>&1 || echo "lab: xen init script failed"
@@ -22,7 +22,7 @@ netbackd_start() {
 	mkdir -p /etc/netbackd
 	cat >/etc/netbackd/netbackd.conf <<CONF
 [netbackd]
-eal = --no-huge -m 256 --lcores 0@0,1@0
+eal = --no-huge -m 256 --no-pci --lcores 0@0,1@0
 workers = 1
 $1
 CONF

@@ -6,6 +6,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	lab_*=*) eval "$w" ;;

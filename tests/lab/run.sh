@@ -30,7 +30,9 @@ kver=$(cat "$img/kver")
 g=$stage/guest
 mkdir -p "$g/bin" "$g/sbin" "$g/proc" "$g/sys" "$g/dev" "$g/tmp"
 cp /bin/busybox "$g/bin/busybox"
-for a in $("$g/bin/busybox" --list); do ln -sf busybox "$g/bin/$a"; done
+for a in $("$g/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -s busybox "$g/bin/$a"
+done
 cp "$img/root/lib/modules/$kver/kernel/drivers/net/xen-netfront.ko" "$g/"
 cp "$here/guest-init.sh" "$g/init"
 chmod +x "$g/init"
