@@ -216,6 +216,7 @@ main(int argc, char **argv)
 	uint8_t *frame = malloc(65536), *rbuf = malloc(65536);
 	unsigned long sent = 0, got = 0, bad = 0, echoed = 0;
 	double t0 = now_s(), deadline = t0 + timeout;
+	double t_first = 0, t_last = 0;
 	unsigned nq = simfront_queues(f);
 
 	while (!stop && now_s() < deadline) {
@@ -250,8 +251,12 @@ main(int argc, char **argv)
 				int c = check_frame(rbuf, (size_t)n);
 				if (c < 0)
 					bad++;
-				else if (c > 0)
+				else if (c > 0) {
 					got++;
+					t_last = now_s();
+					if (got == 1)
+						t_first = t_last;
+				}
 				if (echo && n >= 14) {
 					uint8_t tmp[6];
 
@@ -295,9 +300,11 @@ main(int argc, char **argv)
 	printf("{\"vif\": \"vif%u.%u\", \"sent\": %lu, \"tx_ok\": %lu, "
 	       "\"tx_errors\": %lu, \"received\": %lu, \"bad\": %lu, "
 	       "\"echoed\": %lu, \"rx_packets\": %lu, \"events\": %lu, "
-	       "\"notifies\": %lu, \"seconds\": %.3f}\n",
+	       "\"notifies\": %lu, \"seconds\": %.3f, \"rx_mpps\": %.4f}\n",
 	       domid, devid, sent, st.tx_ok, st.tx_error, got, bad, echoed,
-	       st.rx_packets, st.events, st.notify_sent, secs);
+	       st.rx_packets, st.events, st.notify_sent, secs,
+	       got > 1 && t_last > t_first
+		   ? (double)(got - 1) / (t_last - t_first) / 1e6 : 0.0);
 	fflush(stdout);
 	if (bad || sent < nsend || (nrecv && got < nrecv))
 		rc = 1;

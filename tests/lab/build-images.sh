@@ -3,6 +3,8 @@
 # a dom0 root filesystem (debootstrap: Xen 4.17, its toolstack, the Debian
 # kernel, the runtime libraries netbackd links against, and the tools the
 # scenarios use) as an ext4 image, plus the hypervisor and kernel files.
+# (libdpdk-dev is there for its dependencies: every librte runtime
+# library and PMD plugin, whatever netbackd was linked against.)
 # Results are cached under $LAB_CACHE (default /var/cache/netbackd-lab),
 # keyed by a hash of this script, so a second run takes no time.
 #
@@ -16,7 +18,8 @@ host_pkgs="qemu-system-x86 debootstrap e2fsprogs busybox-static cpio
 xz-utils kmod"
 dom0_pkgs="xen-hypervisor-4.17-amd64,xen-utils-4.17,linux-image-amd64,\
 iproute2,iputils-ping,iperf3,ethtool,tcpdump,procps,kmod,udev,\
-python3-minimal,dpdk,libpcap0.8,busybox-static,bridge-utils,util-linux,\
+python3-minimal,dpdk,libdpdk-dev,libpcap0.8,busybox-static,bridge-utils,\
+util-linux,\
 xenstore-utils"
 
 missing=""
@@ -76,5 +79,9 @@ mke2fs -q -t ext4 -d "$root" -L dom0 "$out/dom0.ext4" $((size + 600))M
 # Keep the root tree: the guest initramfs takes modules and binaries
 # from it at each run.
 touch "$out/done"
+# Images of older inputs are of no further use.
+for d in "$cache"/*; do
+	[ "$d" = "$out" ] || rm -rf "$d"
+done
 echo "lab: dom0 image built in $(( $(date +%s) - start )) s" >&2
 echo "$out"
