@@ -2,6 +2,7 @@
 # /init of the lab's guests: a busybox initramfs with the stock Debian
 # xen-netfront module. Parameters come from the kernel command line:
 #   lab_ip=10.0.0.2/24  lab_ping=10.0.0.1  lab_name=guest1
+#   lab_noping=10.0.0.9 (an address that must NOT answer)
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -27,6 +28,13 @@ if [ -n "${lab_ping:-}" ]; then
 		say "ping $lab_ping FAILED"
 	fi
 	cat /tmp/ping
+fi
+if [ -n "${lab_noping:-}" ]; then
+	if ping -c 2 -W 2 "$lab_noping" >/dev/null 2>&1; then
+		say "noping $lab_noping FAILED: it answered"
+	else
+		say "noping $lab_noping ok"
+	fi
 fi
 # Stay up; answer pings; the console stays open for later commands.
 while true; do sleep 3600; done
