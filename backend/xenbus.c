@@ -172,6 +172,9 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 	be_write(d, v, "feature-rx-flip", "0");
 	be_write(d, v, "feature-sg", "1");
 	be_write(d, v, "feature-split-event-channels", "1");
+	/* Blank checksums (IPv4 and IPv6) pass between guests as they are
+	 * and are completed for uplinks and guests that do not take them. */
+	be_write(d, v, "feature-ipv6-csum-offload", "1");
 	be_write(d, v, "multi-queue-max-queues", "%u", maxq);
 
 	if (!v->fe_watched) {

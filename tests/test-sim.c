@@ -441,4 +441,125 @@ TEST(restart_reattaches_live_rings)
 	simenv_fini(&e);
 }
 
+/* Internet checksum, computed here independently of netbackd. */
+static uint16_t
+inet_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* IPv4/UDP frame whose checksum field holds only the pseudo-header sum,
+ * as a guest with checksum offload sends it (NETTXF_csum_blank). */
+static size_t
+udp_partial(uint8_t *f, const struct guest *from, const struct guest *to)
+{
+	size_t plen = 64, ulen = 8 + plen, len = 14 + 20 + ulen;
+	uint8_t *ip = f + 14, *udp = ip + 20;
+
+	memset(f, 0, len);
+	memcpy(f, to->tv.mac, 6);
+	memcpy(f + 6, from->tv.mac, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + ulen) >> 8);
+	ip[3] = (uint8_t)(20 + ulen);
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	uint16_t hs = (uint16_t)~inet_sum(ip, 20, 0);
+	ip[10] = (uint8_t)(hs >> 8);
+	ip[11] = (uint8_t)hs;
+	udp[0] = 0x30;
+	udp[2] = 0x30;
+	udp[4] = (uint8_t)(ulen >> 8);
+	udp[5] = (uint8_t)ulen;
+	for (size_t i = 0; i < plen; i++)
+		udp[8 + i] = (uint8_t)(i * 3);
+	uint8_t pseudo[12];
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	pseudo[10] = (uint8_t)(ulen >> 8);
+	pseudo[11] = (uint8_t)ulen;
+	uint16_t ps = inet_sum(pseudo, 12, 0);
+	udp[6] = (uint8_t)(ps >> 8);
+	udp[7] = (uint8_t)ps;
+	return len;
+}
+
+static int
+recv_one(struct guest *g, uint8_t *buf, struct simfront_rxinfo *info)
+{
+	for (int i = 0; i < 500; i++) {
+		int n = simfront_recv(g->f, 0, buf, 65536, info);
+
+		if (n != -EAGAIN)
+			return n;
+		simfront_poll(g->f, 10);
+	}
+	return -ETIMEDOUT;
+}
+
+TEST(blank_checksums_passed_or_completed)
+{
+	struct simenv e;
+	struct guest a, b, c;
+	struct simfront_conf nocsum;
+	static uint8_t f[2048], r[65536];
+	struct simfront_txopt opt = { .flags = NETTXF_csum_blank };
+	struct simfront_rxinfo info;
+	size_t sizes[4] = { 60, 60, 60, 60 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	simfront_conf_default(&nocsum, NULL, 3, 0);
+	nocsum.no_csum = true;
+	guest_up(&e, &c, 3, &nocsum, true);
+	exchange(&b, &a, sizes, 4); /* teach the switch b and c */
+	exchange(&c, &a, sizes, 4);
+	/* Their first frames were flooded to each other too: drop them. */
+	for (int i = 0; i < 20; i++) {
+		simfront_poll(b.f, 5);
+		simfront_poll(c.f, 5);
+		while (simfront_recv(b.f, 0, r, sizeof(r), &info) != -EAGAIN)
+			;
+		while (simfront_recv(c.f, 0, r, sizeof(r), &info) != -EAGAIN)
+			;
+	}
+
+	/* To b, which takes blank checksums: bytes as sent, flags say so. */
+	size_t len = udp_partial(f, &a, &b);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), (int)len);
+	CHECK(memcmp(r, f, len) == 0);
+	CHECK(info.flags & NETRXF_csum_blank);
+	CHECK(info.flags & NETRXF_data_validated);
+
+	/* To c (feature-no-csum-offload): completed, a valid UDP sum. */
+	len = udp_partial(f, &a, &c);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&c, r, &info), (int)len);
+	CHECK(!(info.flags & NETRXF_csum_blank));
+	uint8_t *ip = r + 14, *udp = ip + 20;
+	size_t ulen = len - 34;
+	uint8_t pseudo[12];
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	pseudo[10] = (uint8_t)(ulen >> 8);
+	pseudo[11] = (uint8_t)ulen;
+	CHECK_EQ(inet_sum(udp, ulen, inet_sum(pseudo, 12, 0)), 0xffff);
+	CHECK(memcmp(r + 42, f + 42, len - 42) == 0);
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
