@@ -36,7 +36,7 @@ CONF
 	return 1
 }
 
-# guest_create NAME MAC IP PING_TARGET VIF_EXTRA [NOPING_TARGET]
+# guest_create NAME MAC IP PING_TARGET VIF_EXTRA [NOPING_TARGET] [IPERF_SERVER]
 guest_create() {
 	cat >/tmp/$1.cfg <<CFG
 name = "$1"
@@ -44,7 +44,7 @@ kernel = "/lab/vmlinuz"
 ramdisk = "/lab/guest.cpio.gz"
 memory = 192
 vcpus = 1
-extra = "console=hvc0 quiet lab_name=$1 lab_ip=$3 lab_ping=$4 lab_noping=$6"
+extra = "console=hvc0 quiet lab_name=$1 lab_ip=$3 lab_ping=$4 lab_noping=$6 lab_iperf=$7"
 vif = [ 'mac=$2${5:-,bridge=xenbr0}' ]
 CFG
 	t0=$(cut -d' ' -f1 /proc/uptime)

@@ -3,7 +3,8 @@
 # xen-netfront module. Parameters come from the kernel command line:
 #   lab_ip=10.0.0.2/24  lab_ping=10.0.0.1  lab_name=guest1
 #   lab_noping=10.0.0.9 (an address that must NOT answer)
-export PATH=/bin:/sbin
+#   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, then off)
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -35,6 +36,23 @@ if [ -n "${lab_noping:-}" ]; then
 	else
 		say "noping $lab_noping ok"
 	fi
+fi
+iperf_both() {
+	# $1: label. Each direction must move data and exit cleanly.
+	if iperf3 -c "$lab_iperf" -t 4 -f m >/tmp/up 2>&1 &&
+	    iperf3 -c "$lab_iperf" -t 4 -f m -R >/tmp/down 2>&1; then
+		say "iperf $1 ok up $(grep receiver /tmp/up | awk '{print $7, $8}')" \
+			"down $(grep receiver /tmp/down | awk '{print $7, $8}')"
+	else
+		say "iperf $1 FAILED"
+		cat /tmp/up /tmp/down
+	fi
+}
+if [ -n "${lab_iperf:-}" ]; then
+	ethtool -k eth0 | grep -E "scatter-gather:|tcp-segmentation-offload:|tx-checksumming:"
+	iperf_both offloads-on
+	ethtool -K eth0 sg off tso off tx off
+	iperf_both offloads-off
 fi
 # Stay up; answer pings; the console stays open for later commands.
 while true; do sleep 3600; done

@@ -34,6 +34,16 @@ for a in $("$g/bin/busybox" --list); do
 	[ "$a" = busybox ] || ln -s busybox "$g/bin/$a"
 done
 cp "$img/root/lib/modules/$kver/kernel/drivers/net/xen-netfront.ko" "$g/"
+# iperf3 and ethtool from the dom0 image, with the libraries they load.
+for b in /usr/bin/iperf3 /usr/sbin/ethtool; do
+	for f in $b $(chroot "$img/root" ldd $b |
+		      awk '/=>/ { print $3 } /^[ \t]*\// { print $1 }'); do
+		mkdir -p "$g$(dirname "$f")"
+		cp -L "$img/root$f" "$g$f"
+	done
+done
+mkdir -p "$g/lib64" "$g/etc"
+echo "root:x:0:0::/:/bin/sh" >"$g/etc/passwd"
 cp "$here/guest-init.sh" "$g/init"
 chmod +x "$g/init"
 (cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) >"$stage/guest.cpio.gz"
