@@ -205,6 +205,25 @@ fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 				rte_pktmbuf_free(pkts[i]);
 				continue;
 			}
+			if (nb_is_gso(pkts[i])) {
+				/* Segmenting changes a GSO packet: each
+				 * destination gets its own (rare: a flood of
+				 * a large TCP segment). */
+				for (unsigned j = 0; j + 1 < nf; j++) {
+					struct rte_mbuf *c = rte_pktmbuf_copy(
+					    pkts[i], w->pool, 0, UINT32_MAX);
+
+					if (c) {
+						c->ol_flags = pkts[i]->ol_flags;
+						c->tso_segsz = pkts[i]->tso_segsz;
+						c->packet_type =
+						    pkts[i]->packet_type;
+						deliver(w, flood[j], &c, 1);
+					}
+				}
+				deliver(w, flood[nf - 1], &pkts[i], 1);
+				continue;
+			}
 			/* Destinations only read the frame (a PIF may
 			 * complete a checksum, the same for all). */
 			rte_mbuf_refcnt_update(pkts[i], (int16_t)(nf - 1));

@@ -473,6 +473,14 @@ main(int argc, char **argv)
 		       rte_strerror(rte_errno));
 		goto out_eal;
 	}
+	d->indirect_pool = rte_pktmbuf_pool_create("nb_indirect",
+						   d->conf.mbufs, 256, 0, 0,
+						   rte_socket_id());
+	if (!d->indirect_pool) {
+		nb_err("cannot create %u indirect mbufs: %s", d->conf.mbufs,
+		       rte_strerror(rte_errno));
+		goto out_pool;
+	}
 	d->ctl_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (d->ctl_wakefd < 0)
 		goto out_pool;
@@ -521,6 +529,7 @@ out_hv:
 out_fd:
 	close(d->ctl_wakefd);
 out_pool:
+	rte_mempool_free(d->indirect_pool);
 	rte_mempool_free(d->pool);
 out_eal:
 	rte_eal_cleanup();

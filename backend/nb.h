@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <rte_gso.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -40,6 +41,8 @@ struct sw;
 /* Local event-channel ports a worker can look up directly. */
 #define NB_MAX_PORTS (1u << 17)
 #define NB_MAX_SW_PORTS 4096u
+/* Segments one GSO packet may become (64 KiB at the smallest MSS). */
+#define NB_GSO_MAX_SEGS 128u
 
 /* Per-queue counters: one X-macro gives the enum and the names. */
 #define NB_QSTATS(X)                                                        \
@@ -189,6 +192,7 @@ struct nb_worker {
 	struct ring_tx_burst txb;
 	xengnttab_grant_copy_segment_t segs[NB_COPY_BATCH];
 	struct rte_mbuf *mb[NB_BURST];
+	struct rte_gso_ctx gso; /* software segmentation */
 	/* Worker totals for benchmarks. */
 	uint64_t copy_calls, copy_segs, notifies, wakeups, loops;
 };
@@ -202,6 +206,7 @@ struct nb_daemon {
 	unsigned nworkers;
 	struct nb_worker *workers;
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect_pool; /* GSO segments' payload refs */
 	struct rte_rcu_qsbr *rcu;
 	struct sw *sw;
 	/* Switch port -> vif or pif, read by workers under RCU. */
@@ -253,6 +258,18 @@ void nb_deliver_pif(struct nb_worker *w, struct nb_pif *p,
 		    struct rte_mbuf **pkts, unsigned n);
 /* Complete a checksum the guest left blank (NETTXF_csum_blank). */
 void nb_csum_complete(struct rte_mbuf *m);
+/* A GSO packet (RTE_MBUF_F_TX_TCP_SEG)? */
+static inline bool
+nb_is_gso(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+}
+/*
+ * Segment a GSO packet in software into at most max frames with their
+ * checksums complete; m is consumed. Returns the count (0: dropped).
+ */
+unsigned nb_gso_split(struct nb_worker *w, struct rte_mbuf *m,
+		      struct rte_mbuf **out, unsigned max);
 
 /* switch glue (fwd.c) */
 int nb_fwd_init(struct nb_daemon *d);

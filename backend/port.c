@@ -196,13 +196,105 @@ nb_csum_complete(struct rte_mbuf *m)
 	memcpy(base + at, &sum, sizeof(sum));
 }
 
+/* Ethernet (+ one VLAN tag), IPv4 or IPv6, TCP: set l2/l3/l4_len. */
+static bool
+parse_tcp(struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t l2 = 14, l3, len = m->data_len;
+	uint16_t type;
+
+	if (len < l2)
+		return false;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		if (len < 18)
+			return false;
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		l2 = 18;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4 && len >= l2 + 20 &&
+	    p[l2 + 9] == IPPROTO_TCP) {
+		l3 = (uint32_t)(p[l2] & 0xf) * 4;
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	} else if (type == RTE_ETHER_TYPE_IPV6 && len >= l2 + 40 &&
+		   p[l2 + 6] == IPPROTO_TCP) {
+		l3 = 40;
+		m->ol_flags |= RTE_MBUF_F_TX_IPV6;
+	} else {
+		return false;
+	}
+	if (l3 < 20 || len < l2 + l3 + 20)
+		return false;
+	m->l2_len = l2;
+	m->l3_len = l3;
+	m->l4_len = (uint32_t)(p[l2 + l3 + 12] >> 4) * 4;
+	return m->l4_len >= 20 && len >= l2 + l3 + m->l4_len;
+}
+
+unsigned
+nb_gso_split(struct nb_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
+	     unsigned max)
+{
+	int n;
+
+	if (!parse_tcp(m) || m->tso_segsz == 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	w->gso.gso_size = (uint16_t)(m->l2_len + m->l3_len + m->l4_len +
+				     m->tso_segsz);
+	n = rte_gso_segment(m, &w->gso, out, (uint16_t)max);
+	if (n == 0) {
+		/* Small enough already. */
+		m->ol_flags &= ~RTE_MBUF_F_TX_TCP_SEG;
+		out[0] = m;
+		n = 1;
+	} else {
+		rte_pktmbuf_free(m);
+		if (n < 0)
+			return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *s = out[i];
+
+		if (s->ol_flags & RTE_MBUF_F_TX_IPV4) {
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			    s, struct rte_ipv4_hdr *, s->l2_len);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		nb_csum_complete(s);
+		s->ol_flags &= ~(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 |
+				 RTE_MBUF_F_TX_IPV6);
+		s->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	return (unsigned)n;
+}
+
 void
 nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 	       unsigned n)
 {
+	struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
 	uint64_t bytes = 0;
 	uint16_t sent;
 
+	/* Uplinks get wire-size frames: segment GSO packets first. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!nb_is_gso(pkts[i]))
+			continue;
+		/* In order: what came before, the segments, the rest. */
+		if (i)
+			nb_deliver_pif(w, p, pkts, i);
+		unsigned k = nb_gso_split(w, pkts[i], segs, NB_GSO_MAX_SEGS);
+		if (k)
+			nb_deliver_pif(w, p, segs, k);
+		if (i + 1 < n)
+			nb_deliver_pif(w, p, &pkts[i + 1], n - i - 1);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if ((pkts[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 		    RTE_MBUF_F_RX_L4_CKSUM_NONE)

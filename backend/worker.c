@@ -169,6 +169,14 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 				left -= chunk;
 			}
 		}
+		if (p->gso_size) {
+			/* ring/ let through only TCPv4/TCPv6 with an MSS. */
+			head->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+			head->tso_segsz = p->gso_size;
+			head->packet_type = p->gso_type ==
+			    XEN_NETIF_GSO_TYPE_TCPV6 ? RTE_PTYPE_L3_IPV6
+						     : RTE_PTYPE_L3_IPV4;
+		}
 		if (p->flags & NETTXF_csum_blank)
 			head->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
 		else if (p->flags & NETTXF_data_validated)
@@ -247,9 +255,11 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 	while (npk < q->bl_count && npk < NB_BURST) {
 		struct rte_mbuf *m =
 		    q->backlog[(q->bl_head + npk) % NB_RX_BACKLOG];
-		unsigned need = ring_rx_slots(m->pkt_len, 0, false);
+		/* nb_deliver_vif left GSO only for guests that take it. */
+		bool gso = nb_is_gso(m);
+		unsigned need = ring_rx_slots(m->pkt_len, 0, gso);
 
-		if (need > 1 && !sg) {
+		if (need > 1 && !sg && !gso) {
 			/* Larger than a page and the guest has no SG. */
 			q->stats[NB_Q_RX_DROP_TOO_BIG]++;
 			pkt_slots[npk] = 0;
@@ -266,7 +276,8 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			RTE_MBUF_F_RX_L4_CKSUM_NONE)
 			nb_csum_complete(m);
 
-		/* Walk the mbuf chain, filling one guest page after another. */
+		/* Walk the mbuf chain, filling one guest page after another.
+		 * A GSO extra takes the second buffer: data skips it. */
 		unsigned slot = taken, poff = 0;
 		for (struct rte_mbuf *s = m; s; s = s->next) {
 			uint16_t moff = 0;
@@ -275,7 +286,8 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 				uint16_t chunk = s->data_len - moff;
 
 				if (poff == RING_PAGE_SIZE) {
-					slot_len[slot++] = (uint16_t)poff;
+					slot_len[slot] = (uint16_t)poff;
+					slot += (gso && slot == taken) ? 2 : 1;
 					poff = 0;
 				}
 				if (chunk > RING_PAGE_SIZE - poff)
@@ -323,11 +335,27 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			flags = NETRXF_csum_blank | NETRXF_data_validated;
 		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
 			flags = NETRXF_data_validated;
+		bool gso = nb_is_gso(m);
+		unsigned data_slots = pkt_slots[i] - (gso ? 1 : 0);
 		for (unsigned k = 0; k < pkt_slots[i]; k++, slot++) {
+			if (gso && k == 1) {
+				netif_extra_info_t x = { 0 };
+
+				x.type = XEN_NETIF_EXTRA_TYPE_GSO;
+				x.u.gso.size = m->tso_segsz;
+				x.u.gso.type = (m->packet_type & RTE_PTYPE_L3_MASK) ==
+					RTE_PTYPE_L3_IPV6 ? XEN_NETIF_GSO_TYPE_TCPV6
+							  : XEN_NETIF_GSO_TYPE_TCPV4;
+				ring_rx_respond_extra(&q->rx, &x);
+				continue;
+			}
+			unsigned d = gso && k > 1 ? k - 1 : k;
 			uint16_t f = k == 0 ? flags : 0;
 
-			if (k + 1 < pkt_slots[i])
+			if (d + 1 < data_slots)
 				f |= NETRXF_more_data;
+			if (gso && k == 0)
+				f |= NETRXF_extra_info;
 			ring_rx_respond(&q->rx, bufs[slot].id, 0, f,
 					ok ? (int16_t)slot_len[slot]
 					   : NETIF_RSP_ERROR);
@@ -383,6 +411,26 @@ nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 
 	if (unlikely(!v->connected || v->nqueues == 0)) {
 		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	/* Guests that cannot take a GSO packet of this type get it
+	 * segmented here, in order. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!nb_is_gso(pkts[i]))
+			continue;
+		bool v6 = (pkts[i]->packet_type & RTE_PTYPE_L3_MASK) ==
+			  RTE_PTYPE_L3_IPV6;
+		if (v->feat.sg && (v6 ? v->feat.gso_tcpv6 : v->feat.gso_tcpv4))
+			continue;
+		struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
+
+		if (i)
+			nb_deliver_vif(w, v, pkts, i);
+		unsigned k = nb_gso_split(w, pkts[i], segs, NB_GSO_MAX_SEGS);
+		for (unsigned j = 0; j < k; j += NB_BURST)
+			nb_deliver_vif(w, v, &segs[j], RTE_MIN(NB_BURST, k - j));
+		if (i + 1 < n)
+			nb_deliver_vif(w, v, &pkts[i + 1], n - i - 1);
 		return;
 	}
 	/* One queue per vif for now; the hash picks it once multi-queue
@@ -757,6 +805,10 @@ worker_init(struct nb_daemon *d, struct nb_worker *w, unsigned id,
 	w->d = d;
 	w->pool = d->pool;
 	w->epfd = w->wakefd = -1;
+	w->gso.direct_pool = d->pool;
+	w->gso.indirect_pool = d->indirect_pool;
+	w->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	w->gso.flag = 0;
 	w->queues = calloc(NB_MAX_QUEUES_W, sizeof(*w->queues));
 	w->by_port = calloc(NB_MAX_PORTS, sizeof(*w->by_port));
 	if (!w->queues || !w->by_port)

@@ -175,6 +175,10 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 	/* Blank checksums (IPv4 and IPv6) pass between guests as they are
 	 * and are completed for uplinks and guests that do not take them. */
 	be_write(d, v, "feature-ipv6-csum-offload", "1");
+	/* Large TCP packets both ways; segmented in software for uplinks
+	 * and guests that do not take them. */
+	be_write(d, v, "feature-gso-tcpv4", "1");
+	be_write(d, v, "feature-gso-tcpv6", "1");
 	be_write(d, v, "multi-queue-max-queues", "%u", maxq);
 
 	if (!v->fe_watched) {

@@ -157,6 +157,9 @@ TEST(state_walk_and_keys)
 		{ "feature-sg", "1" },
 		{ "feature-split-event-channels", "1" },
 		{ "multi-queue-max-queues", "1" },
+		{ "feature-gso-tcpv4", "1" },
+		{ "feature-gso-tcpv6", "1" },
+		{ "feature-ipv6-csum-offload", "1" },
 		{ "vifname", "vif1.0" },
 		{ "state", "2" },
 	};
@@ -559,6 +562,124 @@ TEST(blank_checksums_passed_or_completed)
 	pseudo[11] = (uint8_t)ulen;
 	CHECK_EQ(inet_sum(udp, ulen, inet_sum(pseudo, 12, 0)), 0xffff);
 	CHECK(memcmp(r + 42, f + 42, len - 42) == 0);
+	simenv_fini(&e);
+}
+
+/* A TCP/IPv4 frame of `plen` payload bytes with only the pseudo-header
+ * sum in its checksum, as a guest's TSO sends it. */
+static size_t
+tcp_partial(uint8_t *f, const struct guest *from, const struct guest *to,
+	    size_t plen)
+{
+	size_t tlen = 20 + plen, len = 14 + 20 + tlen;
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+
+	memset(f, 0, 54);
+	memcpy(f, to->tv.mac, 6);
+	memcpy(f + 6, from->tv.mac, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + tlen) >> 8);
+	ip[3] = (uint8_t)(20 + tlen);
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	uint16_t hs = (uint16_t)~inet_sum(ip, 20, 0);
+	ip[10] = (uint8_t)(hs >> 8);
+	ip[11] = (uint8_t)hs;
+	tcp[1] = 80;
+	tcp[3] = 99;
+	tcp[7] = 1;     /* seq 1 */
+	tcp[12] = 0x50; /* 20-byte header */
+	tcp[13] = 0x18; /* PSH ACK */
+	tcp[14] = 0xff;
+	for (size_t i = 0; i < plen; i++)
+		tcp[20 + i] = (uint8_t)(i * 7 + 1);
+	uint8_t pseudo[12];
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 6;
+	pseudo[10] = (uint8_t)(tlen >> 8);
+	pseudo[11] = (uint8_t)tlen;
+	uint16_t ps = inet_sum(pseudo, 12, 0);
+	tcp[16] = (uint8_t)(ps >> 8);
+	tcp[17] = (uint8_t)ps;
+	return len;
+}
+
+TEST(gso_passed_or_segmented)
+{
+	struct simenv e;
+	struct guest a, b, c;
+	struct simfront_conf nogso;
+	static uint8_t f[65536], r[65536], payload[65536];
+	struct simfront_txopt opt = { .flags = NETTXF_csum_blank,
+				      .gso_size = 1448,
+				      .gso_type = XEN_NETIF_GSO_TYPE_TCPV4 };
+	struct simfront_rxinfo info;
+	size_t sizes[4] = { 60, 60, 60, 60 }, plen = 20000;
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	simfront_conf_default(&nogso, NULL, 3, 0);
+	nogso.gso_tcpv4 = nogso.gso_tcpv6 = false;
+	guest_up(&e, &c, 3, &nogso, true);
+	exchange(&b, &a, sizes, 4);
+	exchange(&c, &a, sizes, 4);
+	for (int i = 0; i < 20; i++) {
+		simfront_poll(b.f, 5);
+		simfront_poll(c.f, 5);
+		while (simfront_recv(b.f, 0, r, sizeof(r), &info) != -EAGAIN)
+			;
+		while (simfront_recv(c.f, 0, r, sizeof(r), &info) != -EAGAIN)
+			;
+	}
+
+	/* b takes GSO: one large packet with a GSO extra. */
+	size_t len = tcp_partial(f, &a, &b, plen);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), (int)len);
+	CHECK(memcmp(r, f, len) == 0);
+	CHECK_EQ(info.gso_size, 1448);
+	CHECK_EQ(info.gso_type, XEN_NETIF_GSO_TYPE_TCPV4);
+	CHECK(info.flags & NETRXF_csum_blank);
+
+	/* c does not: wire-size segments with complete checksums whose
+	 * payloads add up to the original. */
+	len = tcp_partial(f, &a, &c, plen);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
+	simfront_flush(a.f, 0);
+	size_t got = 0;
+	unsigned nseg = 0;
+	while (got < plen) {
+		int n = recv_one(&c, r, &info);
+
+		if (n < 0)
+			FAIL("segment %u: %d after %zu bytes", nseg, n, got);
+		CHECK(n <= 1514);
+		CHECK_EQ(info.gso_size, 0);
+		uint8_t *ip = r + 14, *tcp = ip + 20;
+		size_t tl = (size_t)n - 34;
+		CHECK_EQ(inet_sum(ip, 20, 0), 0xffff);
+		uint8_t pseudo[12];
+		memcpy(pseudo, ip + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = 6;
+		pseudo[10] = (uint8_t)(tl >> 8);
+		pseudo[11] = (uint8_t)tl;
+		CHECK_EQ(inet_sum(tcp, tl, inet_sum(pseudo, 12, 0)), 0xffff);
+		uint32_t seq = (uint32_t)(tcp[4] << 24 | tcp[5] << 16 |
+					  tcp[6] << 8 | tcp[7]);
+		CHECK_EQ(seq, 1 + got);
+		memcpy(payload + got, tcp + 20, tl - 20);
+		got += tl - 20;
+		nseg++;
+	}
+	CHECK_EQ(got, plen);
+	CHECK_EQ(nseg, (plen + 1447) / 1448);
+	CHECK(memcmp(payload, f + 54, plen) == 0);
 	simenv_fini(&e);
 }
 
