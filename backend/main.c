@@ -318,6 +318,34 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 	return argc;
 }
 
+/* Every non-zero counter of every queue: what SIGHUP shows. */
+static void
+log_queue_stats(struct nb_daemon *d)
+{
+	struct nb_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link) {
+		for (unsigned i = 0; i < v->nqueues; i++) {
+			char line[1024];
+			int off = 0;
+
+			for (unsigned k = 0; k < NB_Q_COUNT; k++) {
+				uint64_t c = v->queues[i].stats[k];
+
+				if (c && off < (int)sizeof(line) - 64)
+					off += snprintf(line + off,
+							sizeof(line) - (size_t)off,
+							" %s=%lu", nb_qstat_name(k),
+							c);
+			}
+			nb_info("%s queue %u (worker %u):%s", v->name, i,
+				v->queues[i].worker ? v->queues[i].worker->id
+						    : 0,
+				off ? line : " idle");
+		}
+	}
+}
+
 static void
 log_stats(struct nb_daemon *d)
 {
@@ -398,6 +426,7 @@ control_loop(struct nb_daemon *d, const struct opts *o)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					log_stats(d);
+					log_queue_stats(d);
 				} else {
 					nb_info("signal %u: stopping",
 						si.ssi_signo);

@@ -284,5 +284,6 @@ void nb_fwd_from_pif(struct nb_worker *w, struct nb_pif *p,
 /* Queue mbufs for delivery to a guest queue (worker context). */
 void nb_deliver_vif(struct nb_worker *w, struct nb_vif *v,
 		    struct rte_mbuf **pkts, unsigned n);
+uint32_t nb_flow_hash(const struct rte_mbuf *m);
 
 #endif

@@ -23,6 +23,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_jhash.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -403,39 +404,11 @@ wake(struct nb_worker *w)
 	}
 }
 
-void
-nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
-	       unsigned n)
+/* Queue n (<= NB_BURST) mbufs for guest queue q, here or on its worker. */
+static void
+to_queue(struct nb_worker *w, struct nb_queue *q, struct rte_mbuf **pkts,
+	 unsigned n)
 {
-	struct nb_queue *q;
-
-	if (unlikely(!v->connected || v->nqueues == 0)) {
-		rte_pktmbuf_free_bulk(pkts, n);
-		return;
-	}
-	/* Guests that cannot take a GSO packet of this type get it
-	 * segmented here, in order. */
-	for (unsigned i = 0; i < n; i++) {
-		if (!nb_is_gso(pkts[i]))
-			continue;
-		bool v6 = (pkts[i]->packet_type & RTE_PTYPE_L3_MASK) ==
-			  RTE_PTYPE_L3_IPV6;
-		if (v->feat.sg && (v6 ? v->feat.gso_tcpv6 : v->feat.gso_tcpv4))
-			continue;
-		struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
-
-		if (i)
-			nb_deliver_vif(w, v, pkts, i);
-		unsigned k = nb_gso_split(w, pkts[i], segs, NB_GSO_MAX_SEGS);
-		for (unsigned j = 0; j < k; j += NB_BURST)
-			nb_deliver_vif(w, v, &segs[j], RTE_MIN(NB_BURST, k - j));
-		if (i + 1 < n)
-			nb_deliver_vif(w, v, &pkts[i + 1], n - i - 1);
-		return;
-	}
-	/* One queue per vif for now; the hash picks it once multi-queue
-	 * steering lands. */
-	q = &v->queues[0];
 	if (q->worker == w) {
 		backlog_put(q, pkts, n);
 		return;
@@ -466,6 +439,96 @@ nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 	}
 	if (sent)
 		wake(q->worker);
+}
+
+/*
+ * A flow hash for RX queue selection: the port's RSS hash when it gave
+ * one, else addresses and TCP/UDP ports.
+ */
+uint32_t
+nb_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len, l3 = 14, a = 0, b = 0, c = 0;
+	uint8_t proto = 0;
+	uint16_t type;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	if (len < 14)
+		return 0;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == RTE_ETHER_TYPE_VLAN && len >= 18) {
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		l3 = 18;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4 && len >= l3 + 20) {
+		memcpy(&a, p + l3 + 12, 4);
+		memcpy(&b, p + l3 + 16, 4);
+		proto = p[l3 + 9];
+		l3 += (uint32_t)(p[l3] & 0xf) * 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6 && len >= l3 + 40) {
+		const uint32_t *w32 = (const uint32_t *)(const void *)(p + l3 + 8);
+		uint32_t x[8];
+
+		memcpy(x, w32, sizeof(x));
+		a = x[0] ^ x[1] ^ x[2] ^ x[3];
+		b = x[4] ^ x[5] ^ x[6] ^ x[7];
+		proto = p[l3 + 6];
+		l3 += 40;
+	} else {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 6, 4);
+	}
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && len >= l3 + 4)
+		memcpy(&c, p + l3, 4);
+	return rte_jhash_3words(a, b, c, 0x6e62);
+}
+
+void
+nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
+	       unsigned n)
+{
+	if (unlikely(!v->connected || v->nqueues == 0)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	/* Guests that cannot take a GSO packet of this type get it
+	 * segmented here, in order. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!nb_is_gso(pkts[i]))
+			continue;
+		bool v6 = (pkts[i]->packet_type & RTE_PTYPE_L3_MASK) ==
+			  RTE_PTYPE_L3_IPV6;
+		if (v->feat.sg && (v6 ? v->feat.gso_tcpv6 : v->feat.gso_tcpv4))
+			continue;
+		struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
+
+		if (i)
+			nb_deliver_vif(w, v, pkts, i);
+		unsigned k = nb_gso_split(w, pkts[i], segs, NB_GSO_MAX_SEGS);
+		for (unsigned j = 0; j < k; j += NB_BURST)
+			nb_deliver_vif(w, v, &segs[j], RTE_MIN(NB_BURST, k - j));
+		if (i + 1 < n)
+			nb_deliver_vif(w, v, &pkts[i + 1], n - i - 1);
+		return;
+	}
+	if (v->nqueues == 1) {
+		to_queue(w, &v->queues[0], pkts, n);
+		return;
+	}
+	/* Several queues: a flow hash picks one, so a flow stays in order. */
+	struct rte_mbuf *b[NB_MAX_QUEUES][NB_BURST];
+	unsigned c[NB_MAX_QUEUES] = { 0 };
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned qi = nb_flow_hash(pkts[i]) % v->nqueues;
+
+		b[qi][c[qi]++] = pkts[i];
+	}
+	for (unsigned qi = 0; qi < v->nqueues; qi++)
+		if (c[qi])
+			to_queue(w, &v->queues[qi], b[qi], c[qi]);
 }
 
 /* ---- commands from the control thread ---- */
