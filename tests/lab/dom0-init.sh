@@ -22,8 +22,8 @@ netbackd_start() {
 	mkdir -p /etc/netbackd
 	cat >/etc/netbackd/netbackd.conf <<CONF
 [netbackd]
-eal = --no-huge -m 256 --no-pci --lcores 0@0,1@0
-workers = 1
+eal = --no-huge -m 256 --no-pci --lcores ${NB_LCORES:-0@0,1@0}
+workers = ${NB_WORKERS:-1}
 $1
 CONF
 	/lab/netbackd --config /etc/netbackd/netbackd.conf --log-level debug \
@@ -43,8 +43,8 @@ name = "$1"
 kernel = "/lab/vmlinuz"
 ramdisk = "/lab/guest.cpio.gz"
 memory = 192
-vcpus = 1
-extra = "console=hvc0 quiet lab_name=$1 lab_ip=$3 lab_ping=$4 lab_noping=$6 lab_iperf=$7"
+vcpus = ${GUEST_VCPUS:-1}
+extra = "console=hvc0 quiet lab_name=$1 lab_ip=$3 lab_ping=$4 lab_noping=$6 lab_iperf=$7 $LAB_GUEST_EXTRA"
 vif = [ 'mac=$2${5:-,bridge=xenbr0}' ]
 CFG
 	t0=$(cut -d' ' -f1 /proc/uptime)

@@ -4,6 +4,7 @@
 #   lab_ip=10.0.0.2/24  lab_ping=10.0.0.1  lab_name=guest1
 #   lab_noping=10.0.0.9 (an address that must NOT answer)
 #   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, then off)
+#   lab_flows=4 (parallel iperf3 flows, offloads on only)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -39,10 +40,10 @@ if [ -n "${lab_noping:-}" ]; then
 fi
 iperf_both() {
 	# $1: label. Each direction must move data and exit cleanly.
-	if iperf3 -c "$lab_iperf" -t 4 -f m >/tmp/up 2>&1 &&
-	    iperf3 -c "$lab_iperf" -t 4 -f m -R >/tmp/down 2>&1; then
-		say "iperf $1 ok up $(grep receiver /tmp/up | awk '{print $7, $8}')" \
-			"down $(grep receiver /tmp/down | awk '{print $7, $8}')"
+	if iperf3 -c "$lab_iperf" -t 4 -f m -P "${lab_flows:-1}" >/tmp/up 2>&1 &&
+	    iperf3 -c "$lab_iperf" -t 4 -f m -P "${lab_flows:-1}" -R >/tmp/down 2>&1; then
+		say "iperf $1 ok up $(grep receiver /tmp/up | tail -1 | awk '{print $(NF-2), $(NF-1)}')" \
+			"down $(grep receiver /tmp/down | tail -1 | awk '{print $(NF-2), $(NF-1)}')"
 	else
 		say "iperf $1 FAILED"
 		cat /tmp/up /tmp/down
@@ -50,9 +51,12 @@ iperf_both() {
 }
 if [ -n "${lab_iperf:-}" ]; then
 	ethtool -k eth0 | grep -E "scatter-gather:|tcp-segmentation-offload:|tx-checksumming:"
+	ls /sys/class/net/eth0/queues
 	iperf_both offloads-on
-	ethtool -K eth0 sg off tso off tx off
-	iperf_both offloads-off
+	if [ -z "${lab_flows:-}" ]; then
+		ethtool -K eth0 sg off tso off tx off
+		iperf_both offloads-off
+	fi
 fi
 # Stay up; answer pings; the console stays open for later commands.
 while true; do sleep 3600; done

@@ -50,6 +50,9 @@ chmod +x "$g/init"
 rm -rf "$g"
 mke2fs -q -t ext4 -d "$stage" -L lab "$work/lab.ext4" 128M
 
+# A scenario may ask for more dom0 vCPUs: "# lab-dom0-vcpus: N".
+vcpus=$(sed -n 's/^# lab-dom0-vcpus: *\([0-9]*\).*/\1/p' "$here/scenarios/$scenario.sh")
+vcpus=${vcpus:-1}
 console=$logdir/console.log
 echo "lab: $scenario: booting Xen under QEMU (TCG); log $console"
 start=$(date +%s)
@@ -60,7 +63,7 @@ timeout "${LAB_TIMEOUT:-900}" qemu-system-x86_64 -machine pc \
 	-display none -monitor none -no-reboot -nic none \
 	-serial "file:$console" \
 	-kernel "$img/xen" \
-	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1" \
+	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=$vcpus" \
 	-initrd "$img/vmlinuz console=hvc0 earlyprintk=xen root=/dev/vda rw init=/lab-init,$img/initrd.img" \
 	-drive "file=$img/dom0.ext4,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$work/lab.ext4,if=virtio,format=raw,readonly=on" \
