@@ -64,6 +64,19 @@ guest_wait() {
 	return 1
 }
 
+# guest_count NAME TEXT: how many times the guest said TEXT
+guest_count() {
+	grep -c "GUEST $1: $2" /var/log/xen/console/guest-$1.log 2>/dev/null
+}
+
+# nb_held: "<pages mapped> <ports bound>" from netbackd's counters now
+nb_held() {
+	pkill -HUP netbackd
+	sleep 1
+	grep "totals:" /var/log/netbackd.log | tail -1 |
+		sed 's/.* \([0-9]*\) pages mapped, \([0-9]*\) ports bound.*/\1 \2/'
+}
+
 . /lab/scenario.sh
 t0=$(cut -d' ' -f1 /proc/uptime)
 if scenario; then result=PASS; else result=FAIL; fi
