@@ -117,6 +117,7 @@ nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->aging_s = 300;
+	n->mtu = 1500;
 	n->line = line;
 	if (pif && *pif) {
 		if (strlen(pif) >= NB_DEVARGS_MAX ||
@@ -273,6 +274,14 @@ nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
 						    "aging must be 1..86400 s, not '%s'",
 						    val);
 				net->aging_s = v;
+			} else if (strcmp(key, "mtu") == 0) {
+				unsigned v;
+
+				if (nb_parse_uint(val, 68, 9600, &v) < 0)
+					return fail(err, errlen, name, lineno,
+						    "mtu must be 68..9600, not '%s'",
+						    val);
+				net->mtu = v;
 			} else {
 				return fail(err, errlen, name, lineno,
 					    "unknown key '%s' in [network %s]",

@@ -15,6 +15,7 @@
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
  *   aging = 300                         # MAC aging, seconds
+ *   mtu = 1500                          # the uplink's MTU (68..9600)
  */
 #ifndef NETBACKD_CONF_H
 #define NETBACKD_CONF_H
@@ -33,6 +34,7 @@ struct nb_net_conf {
 	char name[NB_NAME_MAX];
 	char pif[NB_DEVARGS_MAX]; /* empty: internal network */
 	unsigned aging_s;
+	unsigned mtu;   /* of the uplink, bytes of IP packet */
 	unsigned line;
 };
 

@@ -52,6 +52,7 @@ nb_fwd_init(struct nb_daemon *d)
 			return -ENOMEM;
 		snprintf(p->devargs, sizeof(p->devargs), "%s", nc->pif);
 		p->net = net;
+		p->mtu = (uint16_t)nc->mtu;
 		p->sw_port = -1;
 		d->pifs[d->npifs++] = p;
 		int r = nb_pif_open(d, p);

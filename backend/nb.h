@@ -143,6 +143,7 @@ struct nb_pif {
 	char name[64];    /* the device name: devargs up to the first ',' */
 	char devargs[NB_DEVARGS_MAX];
 	uint16_t port_id;
+	uint16_t mtu;
 	int net;          /* network index */
 	int sw_port;
 	uint16_t nrxq, ntxq;

@@ -64,6 +64,19 @@ nb_pif_open(struct nb_daemon *d, struct nb_pif *p)
 		    info.flow_type_rss_offloads &
 		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 	}
+	conf.rxmode.mtu = p->mtu;
+	/* Frames larger than one mbuf arrive as chains. */
+	if (p->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4 >
+	    rte_pktmbuf_data_room_size(d->pool) - RTE_PKTMBUF_HEADROOM) {
+		if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			nb_err("pif %s: mtu %u needs scattered RX, which the "
+			       "port lacks", p->name, p->mtu);
+			return -ENOTSUP;
+		}
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	conf.intr_conf.rxq = 1;
 	p->intr = true;
 	r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
@@ -99,8 +112,8 @@ nb_pif_open(struct nb_daemon *d, struct nb_pif *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx / %u tx queues, %s", p->name,
-		p->port_id, p->nrxq, p->ntxq,
+	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s", p->name,
+		p->port_id, p->nrxq, p->ntxq, p->mtu,
 		p->intr ? "rx interrupts" : "polled");
 	return 0;
 qfail:

@@ -29,6 +29,7 @@ TEST(good_file)
 		       "[network xenbr0]\n"
 		       "pif = net_tap0,iface=dtap0\n"
 		       "aging = 60\n"
+		       "mtu = 9000\n"
 		       "[network internal]\n",
 		       err), 0);
 	CHECK_EQ(c.workers, 2);
@@ -39,6 +40,8 @@ TEST(good_file)
 	CHECK_STREQ(c.nets[0].name, "xenbr0");
 	CHECK_STREQ(c.nets[0].pif, "net_tap0,iface=dtap0");
 	CHECK_EQ(c.nets[0].aging_s, 60);
+	CHECK_EQ(c.nets[0].mtu, 9000);
+	CHECK_EQ(c.nets[1].mtu, 1500);
 	CHECK_STREQ(c.nets[1].name, "internal");
 	CHECK_STREQ(c.nets[1].pif, "");
 	CHECK_EQ(c.nets[1].aging_s, 300);
@@ -71,6 +74,7 @@ TEST(bad_files_name_the_line)
 	bad("[network bad/name]\n", "t.conf:1: bad network name");
 	bad("[network a]\naging = 0\n", "t.conf:2: aging must be");
 	bad("[netbackd]\npoll = sometimes\n", "t.conf:2: poll must be");
+	bad("[network a]\nmtu = 20000\n", "t.conf:2: mtu must be");
 }
 
 TEST(devargs)

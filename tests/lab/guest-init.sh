@@ -5,6 +5,7 @@
 #   lab_noping=10.0.0.9 (an address that must NOT answer)
 #   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, then off)
 #   lab_flows=4 (parallel iperf3 flows, offloads on only)
+#   lab_mtu=9000 lab_psize=8000 (interface MTU, ping payload size)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -19,12 +20,13 @@ say() { echo "GUEST ${lab_name:-guest}: $*"; }
 insmod /xen-netfront.ko || say "insmod failed"
 for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
 ip link set lo up
+[ -n "${lab_mtu:-}" ] && ip link set eth0 mtu "$lab_mtu"
 ip link set eth0 up
 ip addr add "${lab_ip:-10.0.0.2/24}" dev eth0
 say "ready $(ip -o addr show eth0 | awk '{print $4}')"
 if [ -n "${lab_ping:-}" ]; then
 	sleep 1
-	if ping -c 3 -W 5 "$lab_ping" >/tmp/ping 2>&1; then
+	if ping -c 3 -W 5 -s "${lab_psize:-56}" "$lab_ping" >/tmp/ping 2>&1; then
 		say "ping $lab_ping ok"
 	else
 		say "ping $lab_ping FAILED"
