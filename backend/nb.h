@@ -242,8 +242,6 @@ char *nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 /* Unsigned integer key: 0, -ENOENT (missing) or -EINVAL (garbage). */
 int nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int nb_xs_write(struct nb_daemon *d, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 int nb_xenbus_start(struct nb_daemon *d);
 void nb_xenbus_handle_watches(struct nb_daemon *d);

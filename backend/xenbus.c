@@ -64,21 +64,7 @@ nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 	return r < 0 ? -EINVAL : 0;
 }
 
-int
-nb_xs_write(struct nb_daemon *d, const char *path, const char *fmt, ...)
-{
-	char val[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(val))
-		return -EINVAL;
-	return xs_write(d->xs, XBT_NULL, path, val, (unsigned)n) ? 0 : -errno;
-}
-
+/* Write a key of the vif's backend directory. */
 static int
 be_write(struct nb_daemon *d, struct nb_vif *v, const char *key,
 	 const char *fmt, ...)

@@ -509,6 +509,36 @@ recv_one(struct guest *g, uint8_t *buf, struct simfront_rxinfo *info)
 	return -ETIMEDOUT;
 }
 
+/* Throw away whatever the guest has received. */
+static void
+drain(struct guest *g)
+{
+	static uint8_t r[65536];
+
+	for (int i = 0; i < 20; i++) {
+		simfront_poll(g->f, 5);
+		while (simfront_recv(g->f, 0, r, sizeof(r), NULL) != -EAGAIN)
+			;
+	}
+}
+
+/* Is the TCP/UDP checksum of an Ethernet/IPv4 (20-byte header) frame
+ * right, pseudo-header included? */
+static bool
+l4_sum_ok(const uint8_t *f, size_t len, uint8_t proto)
+{
+	const uint8_t *ip = f + 14;
+	size_t l4len = len - 34;
+	uint8_t pseudo[12];
+
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = proto;
+	pseudo[10] = (uint8_t)(l4len >> 8);
+	pseudo[11] = (uint8_t)l4len;
+	return inet_sum(ip + 20, l4len, inet_sum(pseudo, 12, 0)) == 0xffff;
+}
+
 TEST(blank_checksums_passed_or_completed)
 {
 	struct simenv e;
@@ -528,14 +558,8 @@ TEST(blank_checksums_passed_or_completed)
 	exchange(&b, &a, sizes, 4); /* teach the switch b and c */
 	exchange(&c, &a, sizes, 4);
 	/* Their first frames were flooded to each other too: drop them. */
-	for (int i = 0; i < 20; i++) {
-		simfront_poll(b.f, 5);
-		simfront_poll(c.f, 5);
-		while (simfront_recv(b.f, 0, r, sizeof(r), &info) != -EAGAIN)
-			;
-		while (simfront_recv(c.f, 0, r, sizeof(r), &info) != -EAGAIN)
-			;
-	}
+	drain(&b);
+	drain(&c);
 
 	/* To b, which takes blank checksums: bytes as sent, flags say so. */
 	size_t len = udp_partial(f, &a, &b);
@@ -552,15 +576,7 @@ TEST(blank_checksums_passed_or_completed)
 	simfront_flush(a.f, 0);
 	CHECK_EQ(recv_one(&c, r, &info), (int)len);
 	CHECK(!(info.flags & NETRXF_csum_blank));
-	uint8_t *ip = r + 14, *udp = ip + 20;
-	size_t ulen = len - 34;
-	uint8_t pseudo[12];
-	memcpy(pseudo, ip + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = 17;
-	pseudo[10] = (uint8_t)(ulen >> 8);
-	pseudo[11] = (uint8_t)ulen;
-	CHECK_EQ(inet_sum(udp, ulen, inet_sum(pseudo, 12, 0)), 0xffff);
+	CHECK(l4_sum_ok(r, len, 17));
 	CHECK(memcmp(r + 42, f + 42, len - 42) == 0);
 	simenv_fini(&e);
 }
@@ -627,14 +643,8 @@ TEST(gso_passed_or_segmented)
 	guest_up(&e, &c, 3, &nogso, true);
 	exchange(&b, &a, sizes, 4);
 	exchange(&c, &a, sizes, 4);
-	for (int i = 0; i < 20; i++) {
-		simfront_poll(b.f, 5);
-		simfront_poll(c.f, 5);
-		while (simfront_recv(b.f, 0, r, sizeof(r), &info) != -EAGAIN)
-			;
-		while (simfront_recv(c.f, 0, r, sizeof(r), &info) != -EAGAIN)
-			;
-	}
+	drain(&b);
+	drain(&c);
 
 	/* b takes GSO: one large packet with a GSO extra. */
 	size_t len = tcp_partial(f, &a, &b, plen);
@@ -660,16 +670,10 @@ TEST(gso_passed_or_segmented)
 			FAIL("segment %u: %d after %zu bytes", nseg, n, got);
 		CHECK(n <= 1514);
 		CHECK_EQ(info.gso_size, 0);
-		uint8_t *ip = r + 14, *tcp = ip + 20;
+		uint8_t *tcp = r + 34;
 		size_t tl = (size_t)n - 34;
-		CHECK_EQ(inet_sum(ip, 20, 0), 0xffff);
-		uint8_t pseudo[12];
-		memcpy(pseudo, ip + 12, 8);
-		pseudo[8] = 0;
-		pseudo[9] = 6;
-		pseudo[10] = (uint8_t)(tl >> 8);
-		pseudo[11] = (uint8_t)tl;
-		CHECK_EQ(inet_sum(tcp, tl, inet_sum(pseudo, 12, 0)), 0xffff);
+		CHECK_EQ(inet_sum(r + 14, 20, 0), 0xffff);
+		CHECK(l4_sum_ok(r, (size_t)n, 6));
 		uint32_t seq = (uint32_t)(tcp[4] << 24 | tcp[5] << 16 |
 					  tcp[6] << 8 | tcp[7]);
 		CHECK_EQ(seq, 1 + got);
