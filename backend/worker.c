@@ -706,34 +706,47 @@ ports_disarm(struct nb_worker *w)
 						    w->pq[i].qid);
 }
 
+/* Read every delivered port, count it, unmask it. */
+static unsigned
+drain_events(struct nb_worker *w)
+{
+	unsigned n = 0;
+	int p;
+
+	while ((p = hv_evtchn_pending(w->evh)) >= 0) {
+		struct nb_queue *q = (unsigned)p < NB_MAX_PORTS ? w->by_port[p]
+								: NULL;
+
+		if (q)
+			q->stats[NB_Q_EVENTS]++;
+		hv_evtchn_unmask(w->evh, (uint32_t)p);
+		n++;
+	}
+	return n;
+}
+
 static int
 worker_main(void *arg)
 {
 	struct nb_worker *w = arg;
 	struct nb_daemon *d = w->d;
 	unsigned idle = 0;
-	int unmask[64];
+	bool woke = true;
 
 	rte_rcu_qsbr_thread_register(d->rcu, w->id);
 	rte_rcu_qsbr_thread_online(d->rcu, w->id);
 
 	for (;;) {
-		unsigned work = 0, nun = 0;
-		int p;
+		unsigned work = 0;
 
 		if (handle_cmds(w))
 			break;
-		while ((p = hv_evtchn_pending(w->evh)) >= 0) {
-			struct nb_queue *q = (unsigned)p < NB_MAX_PORTS
-						 ? w->by_port[p] : NULL;
-
-			if (q)
-				q->stats[NB_Q_EVENTS]++;
-			if (nun < 64)
-				unmask[nun++] = p;
-			else
-				hv_evtchn_unmask(w->evh, (uint32_t)p);
-			work++;
+		/* Events are read only after a sleep: while busy the rings'
+		 * indices say what to do and reading the event fd would be a
+		 * system call per loop. */
+		if (woke) {
+			work += drain_events(w);
+			woke = false;
 		}
 		drain_xfer(w);
 		for (unsigned i = 0; i < w->nq; i++) {
@@ -754,8 +767,6 @@ worker_main(void *arg)
 		}
 		for (unsigned i = 0; i < w->npq; i++)
 			work += nb_pif_poll(w, &w->pq[i]);
-		for (unsigned i = 0; i < nun; i++)
-			hv_evtchn_unmask(w->evh, (uint32_t)unmask[i]);
 		w->loops++;
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
 
@@ -765,6 +776,9 @@ worker_main(void *arg)
 		}
 		if (d->conf.poll_always || ++idle < NB_IDLE_SPINS)
 			continue;
+		/* Unmask what was delivered while we were busy, so the next
+		 * notification wakes us. */
+		drain_events(w);
 		bool nap = w->poll_ports;
 		if (arm_and_check(w, &nap)) {
 			idle = 0;
@@ -788,6 +802,7 @@ worker_main(void *arg)
 		ports_disarm(w);
 		atomic_store(&w->asleep, false);
 		w->wakeups++;
+		woke = true;
 		for (int i = 0; i < ne; i++) {
 			if (ev[i].data.fd == w->wakefd) {
 				uint64_t v;
