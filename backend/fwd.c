@@ -5,6 +5,7 @@
  * a destination for every frame first; then each destination gets its
  * frames in one call.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,30 @@ parse_bridge(const char *s, char *name, size_t nlen, unsigned *vlan)
 	return 0;
 }
 
+/* The `ip` key: IPv4 and IPv6 addresses separated by spaces or commas. */
+static int
+parse_ips(const char *s, struct sw_port_conf *pc)
+{
+	char buf[sizeof(((struct nb_vif *)0)->ip)], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, " ,", &save); tok;
+	     tok = strtok_r(NULL, " ,", &save)) {
+		if (strchr(tok, ':')) {
+			if (pc->nip6 == SW_MAX_IPS ||
+			    inet_pton(AF_INET6, tok, pc->ip6[pc->nip6]) != 1)
+				return -EINVAL;
+			pc->nip6++;
+		} else {
+			if (pc->nip4 == SW_MAX_IPS ||
+			    inet_pton(AF_INET, tok, pc->ip4[pc->nip4]) != 1)
+				return -EINVAL;
+			pc->nip4++;
+		}
+	}
+	return 0;
+}
+
 int
 nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v)
 {
@@ -129,6 +154,9 @@ nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v)
 		.vlan = (uint16_t)vlan,
 	};
 	memcpy(pc.mac, v->mac, 6);
+	r = parse_ips(v->ip, &pc);
+	if (r < 0)
+		return r;
 	r = sw_port_add(d->sw, &pc);
 	if (r < 0)
 		return r;

@@ -112,6 +112,7 @@ struct nb_vif {
 	bool fe_watched;
 	uint8_t mac[6];
 	char bridge[64];
+	char ip[512]; /* the toolstack's `ip` key: addresses, space-separated */
 	int sw_port;           /* -1 when not on a network */
 	int net;               /* network index, -1 none */
 	unsigned nqueues;

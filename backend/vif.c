@@ -230,8 +230,8 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	v->connected = true;
 	r = nb_fwd_vif_attach(d, v);
 	if (r < 0) {
-		snprintf(err, el, "cannot join network '%s': %s", v->bridge,
-			 strerror(-r));
+		snprintf(err, el, "cannot join network '%s' (ip '%s'): %s",
+			 v->bridge, v->ip, strerror(-r));
 		goto fail;
 	}
 	nb_info("%s: connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "

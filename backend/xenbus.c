@@ -152,6 +152,9 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 	s = nb_xs_read(d, "%s/bridge", v->be);
 	snprintf(v->bridge, sizeof(v->bridge), "%s", s ? s : "");
 	free(s);
+	s = nb_xs_read(d, "%s/ip", v->be);
+	snprintf(v->ip, sizeof(v->ip), "%s", s ? s : "");
+	free(s);
 
 	be_write(d, v, "vifname", "%s", v->name);
 	be_write(d, v, "feature-rx-copy", "1");

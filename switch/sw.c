@@ -45,6 +45,9 @@ struct port {
 	bool used;
 	int net;
 	bool uplink, antispoof;
+	unsigned nip4, nip6;
+	uint8_t ip4[SW_MAX_IPS][4];
+	uint8_t ip6[SW_MAX_IPS + 1][16]; /* + the EUI-64 link-local */
 	uint8_t mac[6];
 	uint16_t vlan;
 	unsigned learn_limit;
@@ -242,6 +245,30 @@ sw_port_add(struct sw *sw, const struct sw_port_conf *c)
 		p->uplink = c->uplink;
 		p->antispoof = c->antispoof && !c->uplink;
 		memcpy(p->mac, c->mac, 6);
+		if (c->nip4 > SW_MAX_IPS || c->nip6 > SW_MAX_IPS) {
+			p->used = false;
+			return -EINVAL;
+		}
+		p->nip4 = c->nip4;
+		memcpy(p->ip4, c->ip4, sizeof(p->ip4));
+		p->nip6 = c->nip6;
+		memcpy(p->ip6, c->ip6, sizeof(c->ip6));
+		if (c->nip4 || c->nip6) {
+			/* fe80::<mac with U/L flipped, ff:fe in the middle> */
+			uint8_t *ll = p->ip6[p->nip6++];
+
+			memset(ll, 0, 16);
+			ll[0] = 0xfe;
+			ll[1] = 0x80;
+			ll[8] = c->mac[0] ^ 2;
+			ll[9] = c->mac[1];
+			ll[10] = c->mac[2];
+			ll[11] = 0xff;
+			ll[12] = 0xfe;
+			ll[13] = c->mac[3];
+			ll[14] = c->mac[4];
+			ll[15] = c->mac[5];
+		}
 		p->vlan = c->vlan;
 		p->learn_limit = c->learn_limit;
 		atomic_store(&p->up, true);
@@ -391,6 +418,61 @@ mac_eq(const uint8_t *a, const uint8_t *b)
 	return memcmp(a, b, 6) == 0;
 }
 
+static bool
+ip4_ok(const struct port *p, const uint8_t *a)
+{
+	for (unsigned i = 0; i < p->nip4; i++)
+		if (memcmp(p->ip4[i], a, 4) == 0)
+			return true;
+	return false;
+}
+
+static bool
+ip6_ok(const struct port *p, const uint8_t *a)
+{
+	static const uint8_t any[16];
+
+	if (memcmp(a, any, 16) == 0)
+		return true; /* duplicate address detection */
+	for (unsigned i = 0; i < p->nip6; i++)
+		if (memcmp(p->ip6[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The source addresses of an IPv4, ARP or IPv6 frame against the port's
+ * addresses. d points at the ethertype; len counts from there. Frames
+ * too short to hold their addresses are let through to the switch's own
+ * checks (nothing to spoof with).
+ */
+static bool
+ip_ok(const struct port *p, const uint8_t *d, uint32_t len)
+{
+	static const uint8_t zero[4];
+	uint16_t type = (uint16_t)(d[0] << 8 | d[1]);
+	const uint8_t *l3 = d + 2;
+
+	len -= 2;
+	if (type == 0x0800 && len >= 20) {
+		if (ip4_ok(p, l3 + 12))
+			return true;
+		/* DHCP discover/request from 0.0.0.0 to port 67 */
+		uint32_t ihl = (uint32_t)(l3[0] & 0xf) * 4;
+		return memcmp(l3 + 12, zero, 4) == 0 && l3[9] == 17 &&
+		       len >= ihl + 4 && l3[ihl + 2] == 0 && l3[ihl + 3] == 67;
+	}
+	if (type == 0x0806 && len >= 28) {
+		/* sender MAC and IP; 0.0.0.0 is a probe */
+		if (!mac_eq(l3 + 8, p->mac))
+			return false;
+		return ip4_ok(p, l3 + 14) || memcmp(l3 + 14, zero, 4) == 0;
+	}
+	if (type == 0x86dd && len >= 40)
+		return ip6_ok(p, l3 + 8);
+	return true;
+}
+
 unsigned
 sw_forward(struct sw *sw, int in, const struct sw_frame *f, unsigned n,
 	   uint64_t now_ms, struct sw_result *out)
@@ -438,6 +520,16 @@ sw_forward(struct sw *sw, int in, const struct sw_frame *f, unsigned n,
 			r->port = SW_DROP;
 			r->reason = SW_C_DROP_SPOOF_MAC;
 			continue;
+		}
+		if (p->antispoof && (p->nip4 || p->nip6)) {
+			uint32_t et = (d[12] == 0x81 && d[13] == 0) ? 16 : 12;
+
+			if (f[i].len >= et + 2 &&
+			    !ip_ok(p, d + et, f[i].len - et)) {
+				r->port = SW_DROP;
+				r->reason = SW_C_DROP_SPOOF_IP;
+				continue;
+			}
 		}
 		learn(sw, net, in, p, mac_key(src, vlan), stamp);
 		if (dst[0] & 1) {

@@ -39,6 +39,7 @@
 	X(MOVED, "moved")                                                   \
 	X(DROP_RUNT, "drop_runt")                                           \
 	X(DROP_SPOOF_MAC, "drop_spoofed_mac")                               \
+	X(DROP_SPOOF_IP, "drop_spoofed_ip")                                 \
 	X(DROP_VLAN, "drop_vlan")                                           \
 	X(DROP_HAIRPIN, "drop_hairpin")                                     \
 	X(DROP_NO_PORT, "drop_port_down")                                   \
@@ -71,10 +72,21 @@ int sw_net_find(const struct sw *sw, const char *name);
 int sw_net_del(struct sw *sw, int net);
 const char *sw_net_name(const struct sw *sw, int net);
 
+#define SW_MAX_IPS 8
+
 struct sw_port_conf {
 	int net;
 	bool uplink;        /* the network's PIF: no anti-spoofing */
-	bool antispoof;     /* only frames from `mac` (guests: default on) */
+	/*
+	 * Anti-spoofing (guests: default on): only frames from `mac`; and
+	 * when addresses are given, IPv4/ARP/IPv6 only from them. Always
+	 * allowed: DHCP and ARP probes from 0.0.0.0, IPv6 from :: (DAD)
+	 * and from the link-local address derived from `mac` (EUI-64).
+	 */
+	bool antispoof;
+	unsigned nip4, nip6;
+	uint8_t ip4[SW_MAX_IPS][4];
+	uint8_t ip6[SW_MAX_IPS][16];
 	uint8_t mac[6];
 	uint16_t vlan;      /* access VLAN, 0 = the untagged network */
 	unsigned learn_limit; /* MACs this port may teach, 0 = no limit */

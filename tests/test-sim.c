@@ -36,6 +36,8 @@ mac_of(uint16_t domid, uint8_t mac[6])
 	memcpy(mac, m, 6);
 }
 
+static const char *guest_ip; /* the next guest_up's `ip` key, if any */
+
 /* Create a domain with one vif and, unless conf says no, connect it. */
 static void
 guest_up(struct simenv *e, struct guest *g, uint16_t domid,
@@ -46,6 +48,8 @@ guest_up(struct simenv *e, struct guest *g, uint16_t domid,
 
 	memset(g, 0, sizeof(*g));
 	g->domid = domid;
+	g->tv.extra_be[0] = guest_ip;
+	guest_ip = NULL;
 	CHECK_EQ(simtool_domain_create(e->xs, e->hv, domid,
 				       simfront_pages(SIMFRONT_MAX_QUEUES)), 0);
 	g->tv.domid = domid;
@@ -741,6 +745,38 @@ TEST(multi_queue_split_channels_and_steering)
 	CHECK(simenv_log_contains(&e, "vif1.0 queue 1 (worker 1): tx_packets="));
 	CHECK(simenv_log_contains(&e, "vif1.0 queue 0 (worker 0): tx_packets="));
 	CHECK(simenv_log_contains(&e, "vif2.0 queue 1 (worker"));
+	simenv_fini(&e);
+}
+
+TEST(ip_key_anti_spoofing)
+{
+	struct simenv e;
+	struct guest a, b, bad;
+	static uint8_t f[2048], r[65536];
+	struct simfront_rxinfo info;
+
+	start(&e);
+	guest_ip = "ip=10.0.0.1 2001:db8::1";
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	/* From its own address: delivered. */
+	size_t len = udp_partial(f, &a, &b);
+	memcpy(f + 26, "\x0a\x00\x00\x01", 4);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, NULL), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), (int)len);
+	/* From another: dropped by the switch, and counted. */
+	memcpy(f + 26, "\x0a\x00\x00\x09", 4);
+	CHECK_EQ(simfront_send(a.f, 0, f, len, NULL), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), -ETIMEDOUT);
+	/* A garbage `ip` key refuses the vif, saying why. */
+	guest_ip = "ip=10.0.0.999";
+	guest_up(&e, &bad, 3, NULL, false);
+	CHECK_EQ(simfront_connect(bad.f, 10000), -ECONNREFUSED);
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/3/0/error");
+	CHECK(err && strstr(err, "10.0.0.999"));
+	free(err);
 	simenv_fini(&e);
 }
 

@@ -288,4 +288,77 @@ TEST(concurrent_forwarding_and_aging)
 	sw_destroy(sw);
 }
 
+/* An Ethernet frame of the given type from port n's MAC with payload. */
+static struct sw_result
+fwd_l3(struct sw *sw, int in, unsigned n, uint16_t type, const uint8_t *l3,
+       size_t l3len)
+{
+	static uint8_t f[128];
+	struct sw_frame fr = { f, (uint32_t)(14 + l3len) };
+	struct sw_result r;
+
+	memcpy(f, BCAST, 6);
+	mac(f + 6, n);
+	f[12] = (uint8_t)(type >> 8);
+	f[13] = (uint8_t)type;
+	memcpy(f + 14, l3, l3len);
+	CHECK_EQ(sw_forward(sw, in, &fr, 1, 0, &r), 1);
+	return r;
+}
+
+TEST(ip_anti_spoofing)
+{
+	struct sw *sw = mk();
+	int net = sw_net_add(sw, "br0", 0);
+	struct sw_port_conf c = { .net = net, .antispoof = true, .nip4 = 1,
+				  .nip6 = 1 };
+	uint8_t ip[20] = { 0x45 }, arp[28] = { 0 }, ip6[40] = { 0x60 };
+
+	mac(c.mac, 1);
+	memcpy(c.ip4[0], "\x0a\x00\x00\x02", 4);
+	memcpy(c.ip6[0], "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	int a = sw_port_add(sw, &c);
+	CHECK(a >= 0);
+
+	memcpy(ip + 12, "\x0a\x00\x00\x02", 4);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0800, ip, 20).port, SW_FLOOD);
+	memcpy(ip + 12, "\x0a\x00\x00\x09", 4);
+	struct sw_result r = fwd_l3(sw, a, 1, 0x0800, ip, 20);
+	CHECK_EQ(r.port, SW_DROP);
+	CHECK_EQ(r.reason, SW_C_DROP_SPOOF_IP);
+	/* DHCP from 0.0.0.0 to port 67 passes */
+	uint8_t dhcp[28] = { 0x45 };
+	dhcp[9] = 17;
+	dhcp[23] = 67;
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0800, dhcp, 28).port, SW_FLOOD);
+	dhcp[23] = 68;
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0800, dhcp, 28).port, SW_DROP);
+
+	/* ARP: our MAC and IP, or a probe; not another IP or MAC */
+	mac(arp + 8, 1);
+	memcpy(arp + 14, "\x0a\x00\x00\x02", 4);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0806, arp, 28).port, SW_FLOOD);
+	memset(arp + 14, 0, 4);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0806, arp, 28).port, SW_FLOOD);
+	memcpy(arp + 14, "\x0a\x00\x00\x07", 4);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0806, arp, 28).port, SW_DROP);
+	memcpy(arp + 14, "\x0a\x00\x00\x02", 4);
+	mac(arp + 8, 9);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x0806, arp, 28).port, SW_DROP);
+
+	/* IPv6: the address, ::, the EUI-64 link-local; nothing else */
+	memcpy(ip6 + 8, c.ip6[0], 16);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x86dd, ip6, 40).port, SW_FLOOD);
+	memset(ip6 + 8, 0, 16);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x86dd, ip6, 40).port, SW_FLOOD);
+	const uint8_t ll[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+				 0x02, 0x16, 0x3e, 0xff, 0xfe, 0, 0, 1 };
+	memcpy(ip6 + 8, ll, 16);
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x86dd, ip6, 40).port, SW_FLOOD);
+	ip6[23] = 2;
+	CHECK_EQ(fwd_l3(sw, a, 1, 0x86dd, ip6, 40).port, SW_DROP);
+	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_IP), 5);
+	sw_destroy(sw);
+}
+
 TESTS_MAIN()
