@@ -26,6 +26,7 @@
 #include <xenstore.h>
 
 #include "nb.h"
+#include "sw.h"
 
 #define NB_MAX_EAL_ARGS 64
 
@@ -357,23 +358,29 @@ log_stats(struct nb_daemon *d)
 
 		nb_vif_stats(v, s);
 		drops = s[NB_Q_TX_ERRORS] + s[NB_Q_RX_DROP_BACKLOG] +
-			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
-			s[NB_Q_TX_DROP_SWITCH];
+			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG];
+		/* and what the switch refused from it (spoofing, VLAN...) */
+		if (v->sw_port >= 0)
+			for (unsigned c = SW_C_DROP_RUNT; c < SW_C_LEARN_LIMIT;
+			     c++)
+				drops += sw_port_counter(d->sw, v->sw_port, c);
 		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
 			"drops/errors %lu", v->name,
 			v->connected ? "up" : "down", s[NB_Q_TX_PACKETS],
 			s[NB_Q_TX_BYTES], s[NB_Q_RX_PACKETS], s[NB_Q_RX_BYTES],
 			drops);
 	}
-	uint64_t calls = 0, segs = 0, notifies = 0;
+	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0;
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		calls += d->workers[i].copy_calls;
 		segs += d->workers[i].copy_segs;
 		notifies += d->workers[i].notifies;
+		wakeups += d->workers[i].wakeups;
 	}
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
-		"%lu notifications, %lu pages mapped, %lu ports bound",
-		d->nvifs, calls, segs, notifies, d->hv->maps, d->hv->ports);
+		"%lu notifications, %lu worker wake-ups, %lu pages mapped, "
+		"%lu ports bound", d->nvifs, calls, segs, notifies, wakeups,
+		d->hv->maps, d->hv->ports);
 }
 
 static int

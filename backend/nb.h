@@ -51,7 +51,6 @@ struct sw;
 	X(TX_ERRORS, "tx_errors")                                           \
 	X(TX_DROP_COPY, "tx_drop_copy_failed")                              \
 	X(TX_DROP_NOMBUF, "tx_drop_no_mbuf")                                \
-	X(TX_DROP_SWITCH, "tx_drop_switch")                                 \
 	X(RX_PACKETS, "rx_packets")                                         \
 	X(RX_BYTES, "rx_bytes")                                             \
 	X(RX_DROP_BACKLOG, "rx_drop_backlog_full")                          \
@@ -130,8 +129,7 @@ struct nb_vif {
 	X(RX_BYTES, "rx_bytes")                                             \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
-	X(TX_DROP_FULL, "tx_drop_full")                                     \
-	X(RX_DROP_SWITCH, "rx_drop_switch")
+	X(TX_DROP_FULL, "tx_drop_full")
 
 enum nb_pstat {
 #define NB_X_ENUM(e, s) NB_P_##e,
@@ -196,7 +194,7 @@ struct nb_worker {
 	struct rte_mbuf *mb[NB_BURST];
 	struct rte_gso_ctx gso; /* software segmentation */
 	/* Worker totals for benchmarks. */
-	uint64_t copy_calls, copy_segs, notifies, wakeups, loops;
+	uint64_t copy_calls, copy_segs, notifies, wakeups;
 };
 
 struct nb_daemon {

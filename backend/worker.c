@@ -767,7 +767,6 @@ worker_main(void *arg)
 		}
 		for (unsigned i = 0; i < w->npq; i++)
 			work += nb_pif_poll(w, &w->pq[i]);
-		w->loops++;
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
 
 		if (work) {
