@@ -393,10 +393,18 @@ canonical(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * Node n at path changed: stamp it and, on the live tree (not a
+ * transaction's copy), log the change for conflict checks and fire.
+ */
 static void
-touch(struct node *n, uint64_t gen)
+changed(struct node *n, const char *path, uint64_t gen, bool live)
 {
 	n->gen = gen;
+	if (live) {
+		modlog_set(path, gen);
+		fire(path, false);
+	}
 }
 
 /* Apply a write: creates parents; returns 0 or -errno. */
@@ -410,11 +418,7 @@ do_write(struct node *r, const char *path, const char *val, unsigned len,
 	n->value = xmalloc(len + 1);
 	memcpy(n->value, val, len);
 	n->vlen = len;
-	touch(n, gen);
-	if (live) {
-		modlog_set(path, gen);
-		fire(path, false);
-	}
+	changed(n, path, gen, live);
 	return 0;
 }
 
@@ -424,11 +428,7 @@ do_mkdir(struct node *r, const char *path, uint64_t gen, bool live)
 	if (lookup(r, path, false))
 		return 0;
 	struct node *n = lookup(r, path, true);
-	touch(n, gen);
-	if (live) {
-		modlog_set(path, gen);
-		fire(path, false);
-	}
+	changed(n, path, gen, live);
 	return 0;
 }
 
@@ -468,7 +468,7 @@ do_rm(struct node *r, const char *path, uint64_t gen, bool live)
 	if (live)
 		log_subtree(n, path, gen);
 	node_unlink(n);
-	touch(n->parent, gen);
+	n->parent->gen = gen;
 	node_free(n);
 	if (live)
 		fire(path, true);
@@ -492,11 +492,7 @@ do_set_perms(struct node *r, const char *path, const char *perms,
 	n->perms = xmalloc(len);
 	memcpy(n->perms, perms, len);
 	n->plen = len;
-	touch(n, gen);
-	if (live) {
-		modlog_set(path, gen);
-		fire(path, false);
-	}
+	changed(n, path, gen, live);
 	return 0;
 }
 
