@@ -2,19 +2,33 @@
 /*
  * xenstored-sim: a xenstore daemon for the simulated hypervisor.
  *
- * It speaks the xenstore wire protocol (xen/io/xs_wire.h) on a unix
- * stream socket, so the real libxenstore (XENSTORED_PATH=<socket>) and the
- * xenstore-* tools work against it. One thread, poll(), non-blocking I/O
- * with a growing output buffer per connection, so a slow watcher never
- * blocks the others; a malformed message drops only its connection.
+ * It speaks the xenstore wire protocol (xen/io/xs_wire.h, described in
+ * Xen's docs/misc/xenstore.txt) on a unix stream socket, so the real
+ * libxenstore (XENSTORED_PATH=<socket>) and Debian's xenstore-* tools
+ * work against it. The tree and transactions are the store (store.h);
+ * this file is the wire, the connections and the watches.
  *
- * Model: every socket client is privileged (dom0): permissions are
- * stored, inherited and returned, not enforced. Transactions work on a
- * copy of the tree and commit only if no node they read or wrote was
- * changed meanwhile (else EAGAIN); watch events fire at commit.
+ * Model:
+ * - Every socket client is privileged, as a client of xenstored's socket
+ *   is: dom0. Permissions are stored, inherited by new nodes and
+ *   returned, never enforced. Relative paths are dom0's
+ *   (/local/domain/0/...).
+ * - INTRODUCE and RELEASE only keep the set of introduced domains and
+ *   fire @introduceDomain and @releaseDomain: there are no guest rings
+ *   here (simulated guests use the socket as well).
+ * - One thread and poll: non-blocking sockets, and an output buffer per
+ *   connection, so a client that does not read blocks nobody. A client
+ *   that leaves OUT_PAUSE bytes unread is not read from until it reads
+ *   (its requests wait in the socket); one that lets OUT_MAX bytes of
+ *   watch events pile up is dropped.
+ * - A message longer than XENSTORE_PAYLOAD_MAX is a protocol violation:
+ *   the client gets an E2BIG error and is disconnected, as xenstored
+ *   disconnects it. A malformed request (bad arguments) gets an error
+ *   reply like xenstored's (EINVAL, ENOSYS for an unknown type).
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,1031 +37,1024 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <xen/io/xs_wire.h>
 
-#define MAX_CONNS 1024
-#define MAX_WATCHES_PER_CONN 4096
+#include "store.h"
 
-struct node {
-	char *name;
-	char *value;
-	unsigned vlen;
-	char *perms; /* NUL-separated list, plen bytes */
-	unsigned plen;
-	struct node *parent, *child, *next;
-	uint64_t gen; /* last modification */
-};
+#define MAX_CONNS	1024
+#define MAX_WATCHES	1024		/* per connection, as a quota */
+#define MAX_TXNS	64		/* open per connection */
+#define OUT_PAUSE	(64 * 1024)	/* bytes unread: stop reading */
+#define MAX_BATCH	64		/* requests per client per poll */
+#define OUT_MAX		(16 * 1024 * 1024) /* bytes unread: drop */
+#define MAX_DOMID	0x7fef		/* below DOMID_FIRST_RESERVED */
+#define HOME		"/local/domain/0"
+#define PATH_BUF	(XENSTORE_ABS_PATH_MAX + 1)
 
 struct watch {
-	struct watch *next;
-	char *path, *token;
+	LIST_ENTRY(watch) link;
+	char *path;		/* absolute, or a special "@..." */
+	char *token;
+	bool relative;		/* events name paths relative to HOME */
 };
 
-/* One recorded operation of a transaction, replayed at commit. */
-struct op {
-	struct op *next;
-	uint32_t type;
-	char *path;
-	char *data;
-	unsigned dlen;
-};
-
-struct pathlist {
-	struct pathlist *next;
-	char *path;
-};
-
-struct txn {
-	struct txn *next;
+struct ctxn {
+	LIST_ENTRY(ctxn) link;
 	uint32_t id;
-	uint64_t start;
-	struct node *root; /* private copy */
-	struct op *ops, **ops_tail;
-	struct pathlist *touched;
+	struct store_txn *t;
 };
 
 struct conn {
+	TAILQ_ENTRY(conn) link;
 	int fd;
+	unsigned id;		/* for the log */
 	struct xsd_sockmsg hdr;
 	char in[XENSTORE_PAYLOAD_MAX + 1];
-	unsigned have; /* bytes of header + payload read */
+	unsigned have;		/* bytes of header and payload read */
 	char *out;
-	size_t olen, ocap;
-	struct watch *watches;
+	size_t ohead, otail, ocap; /* unsent bytes are out[ohead..otail) */
+	LIST_HEAD(, watch) watches;
 	unsigned nwatches;
-	struct txn *txns;
+	LIST_HEAD(, ctxn) txns;
+	unsigned ntxns;
+	bool closing;		/* close once the output is sent */
+	bool dead;		/* close now */
 };
 
-/* A modification log: path -> generation of its last change. */
-struct modlog {
-	struct modlog *next;
-	char *path;
-	uint64_t gen;
+struct server {
+	struct store *store;
+	TAILQ_HEAD(, conn) conns;
+	unsigned nconns;
+	unsigned next_conn_id;
+	uint32_t next_txn;
+	bool introduced[MAX_DOMID + 1];
+	struct pollfd *pfd;
+	struct conn **pconn;
+	unsigned pcap;
 };
 
-static struct node *root;
-static uint64_t generation = 1;
-static uint32_t next_txn = 1;
-static struct conn *conns[MAX_CONNS];
-static struct modlog *modlog;
-static bool introduced[65536];
-static volatile sig_atomic_t stop;
-
-/* ---- tree ---- */
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-
-	if (!p) {
-		fprintf(stderr, "xenstored-sim: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = xmalloc(strlen(s) + 1);
-
-	strcpy(p, s);
-	return p;
-}
-
-static struct node *
-node_new(const char *name, struct node *parent)
-{
-	struct node *n = xmalloc(sizeof(*n));
-
-	n->name = xstrdup(name);
-	n->value = xmalloc(1);
-	n->parent = parent;
-	if (parent) {
-		/* Children inherit the parent's permissions. */
-		n->perms = xmalloc(parent->plen);
-		memcpy(n->perms, parent->perms, parent->plen);
-		n->plen = parent->plen;
-		struct node **pp = &parent->child;
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = n;
-	} else {
-		n->perms = xstrdup("n0");
-		n->plen = 3;
-	}
-	return n;
-}
+static volatile sig_atomic_t stopping;
 
 static void
-node_free(struct node *n)
+logmsg(const char *fmt, ...)
 {
-	while (n->child) {
-		struct node *c = n->child;
+	va_list ap;
 
-		n->child = c->next;
-		node_free(c);
-	}
-	free(n->name);
-	free(n->value);
-	free(n->perms);
-	free(n);
-}
-
-static struct node *
-node_copy(const struct node *n, struct node *parent)
-{
-	struct node *c = xmalloc(sizeof(*c));
-	struct node **tail = &c->child;
-
-	c->name = xstrdup(n->name);
-	c->value = xmalloc(n->vlen + 1);
-	memcpy(c->value, n->value, n->vlen);
-	c->vlen = n->vlen;
-	c->perms = xmalloc(n->plen);
-	memcpy(c->perms, n->perms, n->plen);
-	c->plen = n->plen;
-	c->parent = parent;
-	c->gen = n->gen;
-	for (const struct node *k = n->child; k; k = k->next) {
-		*tail = node_copy(k, c);
-		tail = &(*tail)->next;
-	}
-	return c;
-}
-
-static void
-node_unlink(struct node *n)
-{
-	struct node **pp = &n->parent->child;
-
-	while (*pp != n)
-		pp = &(*pp)->next;
-	*pp = n->next;
-	n->next = NULL;
-}
-
-/* Walk an absolute, canonical path; create missing nodes if asked. */
-static struct node *
-lookup(struct node *r, const char *path, bool create)
-{
-	struct node *n = r;
-	const char *p = path + 1;
-
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		struct node *c;
-
-		for (c = n->child; c; c = c->next)
-			if (strlen(c->name) == len && memcmp(c->name, p, len) == 0)
-				break;
-		if (!c) {
-			if (!create)
-				return NULL;
-			char name[XENSTORE_ABS_PATH_MAX];
-			memcpy(name, p, len);
-			name[len] = '\0';
-			c = node_new(name, n);
-		}
-		n = c;
-		p += len + (slash ? 1 : 0);
-	}
-	return n;
-}
-
-static uint64_t
-modlog_get(const char *path)
-{
-	for (struct modlog *m = modlog; m; m = m->next)
-		if (strcmp(m->path, path) == 0)
-			return m->gen;
-	return 0;
-}
-
-static void modlog_one(const char *path, uint64_t gen);
-
-/*
- * A change at path changes its parents' children lists too: a
- * transaction that listed a directory conflicts with a new child.
- */
-static void
-modlog_set(const char *path, uint64_t gen)
-{
-	char p[XENSTORE_ABS_PATH_MAX + 1];
-	char *slash;
-
-	snprintf(p, sizeof(p), "%s", path);
-	modlog_one(p, gen);
-	while ((slash = strrchr(p, '/')) != NULL && slash != p) {
-		*slash = '\0';
-		modlog_one(p, gen);
-	}
-	modlog_one("/", gen);
-}
-
-static void
-modlog_one(const char *path, uint64_t gen)
-{
-	for (struct modlog *m = modlog; m; m = m->next) {
-		if (strcmp(m->path, path) == 0) {
-			m->gen = gen;
-			return;
-		}
-	}
-	struct modlog *m = xmalloc(sizeof(*m));
-	m->path = xstrdup(path);
-	m->gen = gen;
-	m->next = modlog;
-	modlog = m;
+	va_start(ap, fmt);
+	fputs("xenstored-sim: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* ---- output ---- */
 
-static void
-out_append(struct conn *c, const void *p, size_t n)
+static size_t
+pending(const struct conn *c)
 {
-	if (c->olen + n > c->ocap) {
-		size_t cap = c->ocap ? c->ocap * 2 : 8192;
-
-		while (cap < c->olen + n)
-			cap *= 2;
-		c->out = realloc(c->out, cap);
-		if (!c->out) {
-			fprintf(stderr, "xenstored-sim: out of memory\n");
-			exit(1);
-		}
-		c->ocap = cap;
-	}
-	memcpy(c->out + c->olen, p, n);
-	c->olen += n;
+	return c->otail - c->ohead;
 }
 
 static void
-reply(struct conn *c, uint32_t type, const void *data, unsigned len)
+out_append(struct conn *c, const void *p, size_t n)
+{
+	if (c->dead)
+		return;
+	if (pending(c) + n > OUT_MAX) {
+		logmsg("client %u: %zu bytes unread, dropping it", c->id,
+		    pending(c));
+		c->dead = true;
+		return;
+	}
+	if (c->otail + n > c->ocap && c->ohead > 0) {
+		memmove(c->out, c->out + c->ohead, pending(c));
+		c->otail -= c->ohead;
+		c->ohead = 0;
+	}
+	if (c->otail + n > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 4096;
+		char *o;
+
+		while (cap < c->otail + n)
+			cap *= 2;
+		if ((o = realloc(c->out, cap)) == NULL) {
+			logmsg("client %u: out of memory, dropping it", c->id);
+			c->dead = true;
+			return;
+		}
+		c->out = o;
+		c->ocap = cap;
+	}
+	memcpy(c->out + c->otail, p, n);
+	c->otail += n;
+}
+
+/* A reply to the request in c->hdr: same req_id and tx_id. */
+static void
+reply2(struct conn *c, uint32_t type, const void *a, size_t alen,
+    const void *b, size_t blen)
 {
 	struct xsd_sockmsg h = c->hdr;
 
 	h.type = type;
-	h.len = len;
+	h.len = (uint32_t)(alen + blen);
 	out_append(c, &h, sizeof(h));
-	out_append(c, data, len);
+	out_append(c, a, alen);
+	out_append(c, b, blen);
+}
+
+static void
+reply(struct conn *c, const void *p, size_t len)
+{
+	reply2(c, c->hdr.type, p, len, NULL, 0);
 }
 
 static void
 reply_str(struct conn *c, const char *s)
 {
-	reply(c, c->hdr.type, s, (unsigned)strlen(s) + 1);
+	reply(c, s, strlen(s) + 1);
 }
 
 static void
-reply_err(struct conn *c, const char *err)
+reply_err(struct conn *c, int err)
 {
-	reply(c, XS_ERROR, err, (unsigned)strlen(err) + 1);
+	const char *name = "EIO";
+
+	/* The names clients know, from the table in xs_wire.h. */
+	for (size_t i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++)
+		if (xsd_errors[i].errnum == err)
+			name = xsd_errors[i].errstring;
+	reply2(c, XS_ERROR, name, strlen(name) + 1, NULL, 0);
 }
 
 static void
 send_event(struct conn *c, const char *path, const char *token)
 {
 	struct xsd_sockmsg h = { .type = XS_WATCH_EVENT };
-	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
+	size_t plen = strlen(path) + 1, tlen = strlen(token) + 1;
 
-	h.len = (uint32_t)(pl + tl);
+	h.len = (uint32_t)(plen + tlen);
 	out_append(c, &h, sizeof(h));
-	out_append(c, path, pl);
-	out_append(c, token, tl);
+	out_append(c, path, plen);
+	out_append(c, token, tlen);
 }
 
+/* ---- watches ---- */
+
+/* Is path the node top or below it? */
 static bool
-is_under(const char *path, const char *top)
+is_child(const char *path, const char *top)
 {
 	size_t n = strlen(top);
 
 	if (strcmp(top, "/") == 0)
 		return path[0] == '/';
-	return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	return strncmp(path, top, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
 }
 
-/* A change at path: watches on it or an ancestor; on rm, descendants too. */
 static void
-fire(const char *path, bool removed)
+watch_event(struct conn *c, const struct watch *w, const char *path)
 {
-	for (int i = 0; i < MAX_CONNS; i++) {
-		struct conn *c = conns[i];
+	if (w->relative)
+		path += strlen(HOME "/");
+	send_event(c, path, w->token);
+}
 
-		if (!c)
-			continue;
-		for (struct watch *w = c->watches; w; w = w->next) {
-			if (path[0] == '@') {
-				if (strcmp(w->path, path) == 0)
-					send_event(c, path, w->token);
-			} else if (w->path[0] == '/' && is_under(path, w->path)) {
-				send_event(c, path, w->token);
-			} else if (removed && w->path[0] == '/' &&
-				   is_under(w->path, path)) {
-				send_event(c, w->path, w->token);
-			}
+/* The store's callback, and special events: queue to every watcher. */
+static void
+fire(void *arg, const char *path, bool exact)
+{
+	struct server *sv = arg;
+	struct conn *c;
+	struct watch *w;
+
+	TAILQ_FOREACH(c, &sv->conns, link) {
+		LIST_FOREACH(w, &c->watches, link) {
+			if (exact ? strcmp(w->path, path) == 0 :
+			    is_child(path, w->path))
+				watch_event(c, w, path);
 		}
 	}
 }
 
-/* ---- operations on a tree (the real one, or a transaction's copy) ---- */
-
-static int
-canonical(const char *in, char *out, size_t outlen)
-{
-	size_t n = strlen(in);
-
-	if (in[0] == '@') {
-		if (n >= outlen)
-			return -E2BIG;
-		strcpy(out, in);
-		return 0;
-	}
-	if (in[0] != '/') {
-		/* Relative to our (dom0's) home. */
-		if (snprintf(out, outlen, "/local/domain/0/%s", in) >=
-		    (int)outlen)
-			return -E2BIG;
-	} else {
-		if (n >= outlen)
-			return -E2BIG;
-		strcpy(out, in);
-	}
-	n = strlen(out);
-	if (n > XENSTORE_ABS_PATH_MAX)
-		return -E2BIG;
-	while (n > 1 && out[n - 1] == '/')
-		out[--n] = '\0';
-	if (strstr(out, "//"))
-		return -EINVAL;
-	for (const char *p = out; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("/_-@", *p)))
-			return -EINVAL;
-	return 0;
-}
-
-/*
- * Node n at path changed: stamp it and, on the live tree (not a
- * transaction's copy), log the change for conflict checks and fire.
- */
 static void
-changed(struct node *n, const char *path, uint64_t gen, bool live)
+watch_free(struct watch *w)
 {
-	n->gen = gen;
-	if (live) {
-		modlog_set(path, gen);
-		fire(path, false);
-	}
-}
-
-/* Apply a write: creates parents; returns 0 or -errno. */
-static int
-do_write(struct node *r, const char *path, const char *val, unsigned len,
-	 uint64_t gen, bool live)
-{
-	struct node *n = lookup(r, path, true);
-
-	free(n->value);
-	n->value = xmalloc(len + 1);
-	memcpy(n->value, val, len);
-	n->vlen = len;
-	changed(n, path, gen, live);
-	return 0;
-}
-
-static int
-do_mkdir(struct node *r, const char *path, uint64_t gen, bool live)
-{
-	if (lookup(r, path, false))
-		return 0;
-	struct node *n = lookup(r, path, true);
-	changed(n, path, gen, live);
-	return 0;
+	free(w->path);
+	free(w->token);
+	free(w);
 }
 
 static void
-log_subtree(struct node *n, const char *path, uint64_t gen)
+conn_reset(struct server *sv, struct conn *c)
 {
-	char sub[XENSTORE_ABS_PATH_MAX + 256];
+	struct watch *w;
+	struct ctxn *x;
 
-	modlog_set(path, gen);
-	for (struct node *c = n->child; c; c = c->next) {
-		snprintf(sub, sizeof(sub), "%s/%s", strcmp(path, "/") ? path : "",
-			 c->name);
-		log_subtree(c, sub, gen);
+	while ((w = LIST_FIRST(&c->watches)) != NULL) {
+		LIST_REMOVE(w, link);
+		watch_free(w);
 	}
-}
-
-static int
-do_rm(struct node *r, const char *path, uint64_t gen, bool live)
-{
-	struct node *n = lookup(r, path, false);
-
-	if (!n) {
-		/* Like xenstored: fine if the parent exists. */
-		char parent[XENSTORE_ABS_PATH_MAX + 1];
-		char *slash;
-
-		snprintf(parent, sizeof(parent), "%s", path);
-		slash = strrchr(parent, '/');
-		if (slash == parent)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		return lookup(r, parent, false) ? 0 : -ENOENT;
+	c->nwatches = 0;
+	while ((x = LIST_FIRST(&c->txns)) != NULL) {
+		LIST_REMOVE(x, link);
+		store_txn_end(sv->store, x->t, false);
+		free(x);
 	}
-	if (n == r)
-		return -EINVAL;
-	if (live)
-		log_subtree(n, path, gen);
-	node_unlink(n);
-	n->parent->gen = gen;
-	node_free(n);
-	if (live)
-		fire(path, true);
-	return 0;
-}
-
-static int
-do_set_perms(struct node *r, const char *path, const char *perms,
-	     unsigned len, uint64_t gen, bool live)
-{
-	struct node *n = lookup(r, path, false);
-
-	if (!n)
-		return -ENOENT;
-	if (len == 0 || perms[len - 1] != '\0')
-		return -EINVAL;
-	for (const char *p = perms; p < perms + len; p += strlen(p) + 1)
-		if (!strchr("nrwb", p[0]) || !p[1])
-			return -EINVAL;
-	free(n->perms);
-	n->perms = xmalloc(len);
-	memcpy(n->perms, perms, len);
-	n->plen = len;
-	changed(n, path, gen, live);
-	return 0;
+	c->ntxns = 0;
 }
 
 /* ---- requests ---- */
 
+/* The payload as exactly one NUL-terminated string, or NULL. */
 static const char *
-err_name(int e)
+onearg(const struct conn *c)
 {
-	switch (e) {
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EEXIST: return "EEXIST";
-	case EAGAIN: return "EAGAIN";
-	case E2BIG: return "E2BIG";
-	case ENOSPC: return "ENOSPC";
-	case EACCES: return "EACCES";
-	case EBUSY: return "EBUSY";
-	default: return "EIO";
-	}
+	if (c->hdr.len == 0 ||
+	    memchr(c->in, '\0', c->hdr.len) != c->in + c->hdr.len - 1)
+		return NULL;
+	return c->in;
 }
 
-static struct txn *
-txn_find(struct conn *c, uint32_t id)
-{
-	for (struct txn *t = c->txns; t; t = t->next)
-		if (t->id == id)
-			return t;
-	return NULL;
-}
-
-static void
-txn_touch(struct txn *t, const char *path)
-{
-	struct pathlist *p = xmalloc(sizeof(*p));
-
-	p->path = xstrdup(path);
-	p->next = t->touched;
-	t->touched = p;
-}
-
-static void
-txn_record(struct txn *t, uint32_t type, const char *path, const char *data,
-	   unsigned dlen)
-{
-	struct op *o = xmalloc(sizeof(*o));
-
-	o->type = type;
-	o->path = xstrdup(path);
-	o->data = xmalloc(dlen + 1);
-	memcpy(o->data, data, dlen);
-	o->dlen = dlen;
-	*t->ops_tail = o;
-	t->ops_tail = &o->next;
-	txn_touch(t, path);
-}
-
-static void
-txn_free(struct conn *c, struct txn *t)
-{
-	struct txn **pp = &c->txns;
-
-	while (*pp != t)
-		pp = &(*pp)->next;
-	*pp = t->next;
-	node_free(t->root);
-	while (t->ops) {
-		struct op *o = t->ops;
-
-		t->ops = o->next;
-		free(o->path);
-		free(o->data);
-		free(o);
-	}
-	while (t->touched) {
-		struct pathlist *p = t->touched;
-
-		t->touched = p->next;
-		free(p->path);
-		free(p);
-	}
-	free(t);
-}
-
-/* Split the payload into NUL-terminated strings; returns how many. */
+/*
+ * The first max NUL-terminated strings of the payload into v: how many
+ * there are, or -1 if a string (one of the first max) lacks its NUL.
+ */
 static int
-split(char *buf, unsigned len, char **v, int max)
+args(const struct conn *c, const char **v, int max)
 {
+	const char *p = c->in, *end = c->in + c->hdr.len;
 	int n = 0;
-	unsigned i = 0;
 
-	while (i < len && n < max) {
-		v[n++] = buf + i;
-		while (i < len && buf[i])
-			i++;
-		if (i == len)
-			return -1; /* unterminated */
-		i++;
+	while (p < end && n < max) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+
+		if (nul == NULL)
+			return -1;
+		v[n++] = p;
+		p = nul + 1;
 	}
 	return n;
 }
 
-static void
-handle(struct conn *c)
+/* A client's path as the store names it. */
+static int
+resolve(const char *in, char *out)
 {
-	struct xsd_sockmsg *h = &c->hdr;
-	char *data = c->in;
-	unsigned len = h->len;
-	char path[XENSTORE_ABS_PATH_MAX + 64];
-	struct txn *t = NULL;
-	struct node *r = root;
-	bool live = true;
-	char *v[4];
-	int r2;
+	size_t len = strlen(in);
 
-	data[len] = '\0';
-	if (h->tx_id) {
-		t = txn_find(c, h->tx_id);
-		if (!t) {
-			reply_err(c, "ENOENT");
-			return;
-		}
-		r = t->root;
-		live = false;
+	/* "@..." names a special watch, never a node. */
+	if (in[0] == '@')
+		return -EINVAL;
+	if (in[0] == '/') {
+		if (len >= PATH_BUF)
+			return -EINVAL;
+		memcpy(out, in, len + 1);
+	} else {
+		if (len > XENSTORE_REL_PATH_MAX)
+			return -EINVAL;
+		snprintf(out, PATH_BUF, HOME "/%s", in);
 	}
+	return store_path_check(out);
+}
 
-	switch (h->type) {
-	case XS_READ:
-	case XS_DIRECTORY:
-	case XS_GET_PERMS:
-	case XS_MKDIR:
-	case XS_RM: {
-		if ((r2 = canonical(data, path, sizeof(path))) < 0) {
-			reply_err(c, err_name(-r2));
-			return;
-		}
-		if (t)
-			txn_touch(t, path);
-		if (h->type == XS_MKDIR || h->type == XS_RM) {
-			uint64_t gen = live ? ++generation : 0;
+static int
+parse_domid(const char *s, unsigned *id)
+{
+	size_t n = strlen(s);
 
-			r2 = h->type == XS_MKDIR ? do_mkdir(r, path, gen, live)
-						 : do_rm(r, path, gen, live);
-			if (r2 < 0) {
-				reply_err(c, err_name(-r2));
-				return;
-			}
-			if (t)
-				txn_record(t, h->type, path, "", 0);
-			reply_str(c, "OK");
-			return;
-		}
-		struct node *n = lookup(r, path, false);
-		if (!n) {
-			reply_err(c, "ENOENT");
-			return;
-		}
-		if (h->type == XS_READ) {
-			reply(c, XS_READ, n->value, n->vlen);
-		} else if (h->type == XS_GET_PERMS) {
-			reply(c, XS_GET_PERMS, n->perms, n->plen);
-		} else {
-			char *buf = NULL;
-			size_t bl = 0;
-			FILE *m = open_memstream(&buf, &bl);
+	if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+		return -EINVAL;
+	*id = (unsigned)strtoul(s, NULL, 10);
+	return *id <= 65535 ? 0 : -EINVAL;
+}
 
-			for (struct node *k = n->child; k; k = k->next)
-				fwrite(k->name, 1, strlen(k->name) + 1, m);
-			fclose(m);
-			if (bl > XENSTORE_PAYLOAD_MAX)
-				reply_err(c, "E2BIG");
-			else
-				reply(c, XS_DIRECTORY, buf, (unsigned)bl);
-			free(buf);
-		}
-		return;
+static int
+do_read(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *arg = onearg(c), *val;
+	char path[PATH_BUF];
+	unsigned len;
+	int r;
+
+	if (arg == NULL)
+		return -EINVAL;
+	if ((r = resolve(arg, path)) < 0 ||
+	    (r = store_read(sv->store, t, path, &val, &len)) < 0)
+		return r;
+	reply(c, val, len);
+	return 0;
+}
+
+static int
+do_get_perms(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *arg = onearg(c), *perms;
+	char path[PATH_BUF];
+	unsigned len;
+	int r;
+
+	if (arg == NULL)
+		return -EINVAL;
+	if ((r = resolve(arg, path)) < 0 ||
+	    (r = store_get_perms(sv->store, t, path, &perms, &len)) < 0)
+		return r;
+	reply(c, perms, len);
+	return 0;
+}
+
+/* WRITE and SET_PERMS: a path, then bytes. */
+static int
+do_set(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *v[1];
+	char path[PATH_BUF];
+	size_t plen;
+	int r;
+
+	if (args(c, v, 1) != 1)
+		return -EINVAL;
+	plen = strlen(v[0]) + 1;
+	if ((r = resolve(v[0], path)) < 0)
+		return r;
+	if (c->hdr.type == XS_WRITE)
+		r = store_write(sv->store, t, path, c->in + plen,
+		    c->hdr.len - (unsigned)plen);
+	else
+		r = store_set_perms(sv->store, t, path, c->in + plen,
+		    c->hdr.len - (unsigned)plen);
+	if (r < 0)
+		return r;
+	reply_str(c, "OK");
+	return 0;
+}
+
+/* MKDIR and RM. */
+static int
+do_mkdir_rm(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *arg = onearg(c);
+	char path[PATH_BUF];
+	int r;
+
+	if (arg == NULL)
+		return -EINVAL;
+	if ((r = resolve(arg, path)) < 0)
+		return r;
+	if (c->hdr.type == XS_MKDIR)
+		r = store_mkdir(sv->store, t, path);
+	else
+		r = store_rm(sv->store, t, path);
+	if (r < 0)
+		return r;
+	reply_str(c, "OK");
+	return 0;
+}
+
+static int
+do_directory(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *arg = onearg(c);
+	char path[PATH_BUF], buf[XENSTORE_PAYLOAD_MAX];
+	unsigned len;
+	bool complete;
+	int r;
+
+	if (arg == NULL)
+		return -EINVAL;
+	if ((r = resolve(arg, path)) < 0 ||
+	    (r = store_directory(sv->store, t, path, 0, buf, sizeof(buf),
+	    &len, &complete, NULL)) < 0)
+		return r;
+	/* Too long for one reply: libxenstore goes on with _PART. */
+	if (!complete)
+		return -E2BIG;
+	reply(c, buf, len);
+	return 0;
+}
+
+/*
+ * DIRECTORY_PART <path>|<offset>| answers <gen>|<names from offset>,
+ * and one more NUL once the list is complete: libxenstore reads parts
+ * until one ends in two NULs, and starts over if the generation moved.
+ */
+static int
+do_directory_part(struct server *sv, struct conn *c, struct store_txn *t)
+{
+	const char *v[3];
+	char path[PATH_BUF], gen[24], buf[XENSTORE_PAYLOAD_MAX];
+	unsigned len;
+	uint64_t g;
+	bool complete;
+	size_t olen;
+	int r;
+
+	if (args(c, v, 3) != 2)
+		return -EINVAL;
+	olen = strlen(v[1]);
+	if (olen == 0 || olen > 9 || strspn(v[1], "0123456789") != olen)
+		return -EINVAL;
+	/* Room for the longest generation, its NUL and the final NUL. */
+	if ((r = resolve(v[0], path)) < 0 ||
+	    (r = store_directory(sv->store, t, path,
+	    (unsigned)strtoul(v[1], NULL, 10), buf, sizeof(buf) - 22, &len,
+	    &complete, &g)) < 0)
+		return r;
+	if (complete)
+		buf[len++] = '\0';
+	snprintf(gen, sizeof(gen), "%" PRIu64, g);
+	reply2(c, XS_DIRECTORY_PART, gen, strlen(gen) + 1, buf, len);
+	return 0;
+}
+
+static int
+do_watch(struct conn *c)
+{
+	const char *v[2];
+	char path[PATH_BUF];
+	struct watch *w;
+	int r;
+
+	if (args(c, v, 2) != 2)
+		return -EINVAL;
+	if (v[0][0] == '@') {
+		if (strlen(v[0]) > XENSTORE_REL_PATH_MAX)
+			return -EINVAL;
+		strcpy(path, v[0]);
+	} else if ((r = resolve(v[0], path)) < 0) {
+		return r;
 	}
-	case XS_WRITE:
-	case XS_SET_PERMS: {
-		size_t pl = strnlen(data, len);
-
-		if (pl == len || canonical(data, path, sizeof(path)) < 0) {
-			reply_err(c, "EINVAL");
-			return;
-		}
-		const char *val = data + pl + 1;
-		unsigned vlen = len - (unsigned)pl - 1;
-		uint64_t gen = live ? ++generation : 0;
-
-		r2 = h->type == XS_WRITE
-			 ? do_write(r, path, val, vlen, gen, live)
-			 : do_set_perms(r, path, val, vlen, gen, live);
-		if (r2 < 0) {
-			reply_err(c, err_name(-r2));
-			return;
-		}
-		if (t)
-			txn_record(t, h->type, path, val, vlen);
+	LIST_FOREACH(w, &c->watches, link)
+		if (strcmp(w->path, path) == 0 && strcmp(w->token, v[1]) == 0)
+			break;
+	if (c->hdr.type == XS_UNWATCH) {
+		if (w == NULL)
+			return -ENOENT;
+		LIST_REMOVE(w, link);
+		watch_free(w);
+		c->nwatches--;
 		reply_str(c, "OK");
-		return;
+		return 0;
 	}
-	case XS_WATCH:
-	case XS_UNWATCH: {
-		if (split(data, len, v, 2) != 2 ||
-		    canonical(v[0], path, sizeof(path)) < 0) {
-			reply_err(c, "EINVAL");
-			return;
-		}
-		if (h->type == XS_WATCH) {
-			for (struct watch *w = c->watches; w; w = w->next)
-				if (!strcmp(w->path, path) &&
-				    !strcmp(w->token, v[1])) {
-					reply_err(c, "EEXIST");
-					return;
-				}
-			if (c->nwatches >= MAX_WATCHES_PER_CONN) {
-				reply_err(c, "E2BIG");
-				return;
-			}
-			struct watch *w = xmalloc(sizeof(*w));
-			w->path = xstrdup(path);
-			w->token = xstrdup(v[1]);
-			w->next = c->watches;
-			c->watches = w;
-			c->nwatches++;
-			reply_str(c, "OK");
-			/* A new watch fires once at once, as xenstored's. */
-			send_event(c, path, w->token);
-		} else {
-			struct watch **pp = &c->watches;
-
-			while (*pp && (strcmp((*pp)->path, path) ||
-				       strcmp((*pp)->token, v[1])))
-				pp = &(*pp)->next;
-			if (!*pp) {
-				reply_err(c, "ENOENT");
-				return;
-			}
-			struct watch *w = *pp;
-			*pp = w->next;
-			free(w->path);
-			free(w->token);
-			free(w);
-			c->nwatches--;
-			reply_str(c, "OK");
-		}
-		return;
+	if (w != NULL)
+		return -EEXIST;
+	if (c->nwatches >= MAX_WATCHES)
+		return -E2BIG;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->path = strdup(path)) == NULL ||
+	    (w->token = strdup(v[1])) == NULL) {
+		if (w != NULL)
+			watch_free(w);
+		return -ENOMEM;
 	}
-	case XS_TRANSACTION_START: {
-		char id[16];
+	w->relative = v[0][0] != '/' && v[0][0] != '@';
+	LIST_INSERT_HEAD(&c->watches, w, link);
+	c->nwatches++;
+	reply_str(c, "OK");
+	/* A new watch fires once at once, as xenstored's does. */
+	send_event(c, v[0], w->token);
+	return 0;
+}
 
-		if (h->tx_id) {
-			reply_err(c, "EBUSY");
-			return;
-		}
-		t = xmalloc(sizeof(*t));
-		t->id = next_txn++;
-		t->start = generation;
-		t->root = node_copy(root, NULL);
-		t->ops_tail = &t->ops;
-		t->next = c->txns;
-		c->txns = t;
-		snprintf(id, sizeof(id), "%u", t->id);
-		reply_str(c, id);
-		return;
+static int
+do_transaction_start(struct server *sv, struct conn *c)
+{
+	struct ctxn *x;
+	char id[16];
+
+	if (c->hdr.tx_id != 0)
+		return -EBUSY;
+	if (c->ntxns >= MAX_TXNS)
+		return -ENOSPC;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return -ENOMEM;
+	if ((x->t = store_txn_start(sv->store)) == NULL) {
+		free(x);
+		return -ENOMEM;
 	}
-	case XS_TRANSACTION_END: {
-		bool commit = data[0] == 'T';
-		bool conflict = false;
+	/* Unique while alive: ids wrap after 2^32 - 1 transactions. */
+	if (++sv->next_txn == 0)
+		sv->next_txn = 1;
+	x->id = sv->next_txn;
+	LIST_INSERT_HEAD(&c->txns, x, link);
+	c->ntxns++;
+	snprintf(id, sizeof(id), "%" PRIu32, x->id);
+	reply_str(c, id);
+	return 0;
+}
 
-		if (!t) {
-			reply_err(c, "EINVAL");
-			return;
-		}
-		for (struct pathlist *p = t->touched; p && commit; p = p->next)
-			if (modlog_get(p->path) > t->start)
-				conflict = true;
-		if (commit && !conflict) {
-			for (struct op *o = t->ops; o; o = o->next) {
-				uint64_t gen = ++generation;
+static int
+do_transaction_end(struct server *sv, struct conn *c, struct ctxn *x)
+{
+	const char *arg = onearg(c);
+	int r;
 
-				switch (o->type) {
-				case XS_WRITE:
-					do_write(root, o->path, o->data,
-						 o->dlen, gen, true);
-					break;
-				case XS_MKDIR:
-					do_mkdir(root, o->path, gen, true);
-					break;
-				case XS_RM:
-					do_rm(root, o->path, gen, true);
-					break;
-				case XS_SET_PERMS:
-					do_set_perms(root, o->path, o->data,
-						     o->dlen, gen, true);
-					break;
-				}
-			}
-		}
-		txn_free(c, t);
-		/* The reply carries no transaction id any more. */
-		h->tx_id = 0;
-		if (conflict)
-			reply_err(c, "EAGAIN");
-		else
-			reply_str(c, "OK");
-		return;
-	}
-	case XS_GET_DOMAIN_PATH: {
-		unsigned long id = strtoul(data, NULL, 10);
+	if (arg == NULL || (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0))
+		return -EINVAL;
+	LIST_REMOVE(x, link);
+	c->ntxns--;
+	/* Watch events of the commit are queued before this reply. */
+	r = store_txn_end(sv->store, x->t, arg[0] == 'T');
+	free(x);
+	if (r < 0)
+		return r;
+	reply_str(c, "OK");
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "/local/domain/%lu", id);
+static int
+do_domain(struct server *sv, struct conn *c)
+{
+	const char *v[3];
+	char path[32];
+	unsigned id;
+	int n = args(c, v, 3), r;
+
+	if (n < 1 || (r = parse_domid(v[0], &id)) < 0)
+		return -EINVAL;
+	switch (c->hdr.type) {
+	case XS_GET_DOMAIN_PATH:
+		snprintf(path, sizeof(path), "/local/domain/%u", id);
 		reply_str(c, path);
-		return;
+		return 0;
+	case XS_IS_DOMAIN_INTRODUCED:
+		reply_str(c, id == 0 ||
+		    (id <= MAX_DOMID && sv->introduced[id]) ? "T" : "F");
+		return 0;
+	case XS_INTRODUCE:
+		/* <domid>|<mfn>|<evtchn>|: no ring to map here. */
+		if (n < 3 || id == 0 || id > MAX_DOMID)
+			return -EINVAL;
+		reply_str(c, "OK");
+		if (!sv->introduced[id]) {
+			sv->introduced[id] = true;
+			fire(sv, "@introduceDomain", true);
+		}
+		return 0;
+	case XS_RELEASE:
+		if (id == 0 || id > MAX_DOMID)
+			return -EINVAL;
+		if (!sv->introduced[id])
+			return -ENOENT;
+		sv->introduced[id] = false;
+		reply_str(c, "OK");
+		fire(sv, "@releaseDomain", true);
+		return 0;
 	}
+	return -ENOSYS;
+}
+
+static struct ctxn *
+ctxn_find(struct conn *c, uint32_t id)
+{
+	struct ctxn *x;
+
+	LIST_FOREACH(x, &c->txns, link)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+/* One whole request in c->hdr and c->in. */
+static void
+handle(struct server *sv, struct conn *c)
+{
+	struct ctxn *x = NULL;
+	struct store_txn *t = NULL;
+	int r;
+
+	c->in[c->hdr.len] = '\0';
+	switch (c->hdr.type) {
+	case XS_READ:
+	case XS_WRITE:
+	case XS_MKDIR:
+	case XS_RM:
+	case XS_DIRECTORY:
+	case XS_DIRECTORY_PART:
+	case XS_GET_PERMS:
+	case XS_SET_PERMS:
+	case XS_TRANSACTION_END:
+		/* The tx_id of other requests is ignored, as xenstored's. */
+		if (c->hdr.tx_id != 0 || c->hdr.type == XS_TRANSACTION_END) {
+			if ((x = ctxn_find(c, c->hdr.tx_id)) == NULL) {
+				reply_err(c, ENOENT);
+				return;
+			}
+			t = x->t;
+		}
+		break;
+	default:
+		break;
+	}
+
+	switch (c->hdr.type) {
+	case XS_READ:
+		r = do_read(sv, c, t);
+		break;
+	case XS_GET_PERMS:
+		r = do_get_perms(sv, c, t);
+		break;
+	case XS_WRITE:
+	case XS_SET_PERMS:
+		r = do_set(sv, c, t);
+		break;
+	case XS_MKDIR:
+	case XS_RM:
+		r = do_mkdir_rm(sv, c, t);
+		break;
+	case XS_DIRECTORY:
+		r = do_directory(sv, c, t);
+		break;
+	case XS_DIRECTORY_PART:
+		r = do_directory_part(sv, c, t);
+		break;
+	case XS_WATCH:
+	case XS_UNWATCH:
+		r = do_watch(c);
+		break;
+	case XS_TRANSACTION_START:
+		r = do_transaction_start(sv, c);
+		break;
+	case XS_TRANSACTION_END:
+		r = do_transaction_end(sv, c, x);
+		break;
 	case XS_INTRODUCE:
 	case XS_RELEASE:
-	case XS_IS_DOMAIN_INTRODUCED: {
-		char *end;
-		unsigned long id = strtoul(data, &end, 10);
-
-		if (end == data || id > 0xffff) {
-			reply_err(c, "EINVAL");
-			return;
-		}
-		if (h->type == XS_IS_DOMAIN_INTRODUCED) {
-			reply_str(c, introduced[id] || id == 0 ? "T" : "F");
-			return;
-		}
-		introduced[id] = h->type == XS_INTRODUCE;
-		reply_str(c, "OK");
-		fire(h->type == XS_INTRODUCE ? "@introduceDomain"
-					     : "@releaseDomain", false);
-		return;
-	}
+	case XS_IS_DOMAIN_INTRODUCED:
+	case XS_GET_DOMAIN_PATH:
+		r = do_domain(sv, c);
+		break;
 	case XS_RESET_WATCHES:
-		while (c->watches) {
-			struct watch *w = c->watches;
-
-			c->watches = w->next;
-			free(w->path);
-			free(w->token);
-			free(w);
-		}
-		c->nwatches = 0;
+		/* Watches and transactions both, as xenstored does. */
+		conn_reset(sv, c);
 		reply_str(c, "OK");
-		return;
-	case XS_CONTROL:
-		reply_str(c, "OK");
-		return;
+		r = 0;
+		break;
 	default:
-		reply_err(c, "ENOSYS");
-		return;
+		/* CONTROL, RESUME, SET_TARGET, replies, unknown types. */
+		r = -ENOSYS;
+		break;
 	}
+	if (r < 0)
+		reply_err(c, -r);
 }
 
 /* ---- connections ---- */
 
 static void
-conn_close(int i)
+conn_close(struct server *sv, struct conn *c)
 {
-	struct conn *c = conns[i];
-
+	TAILQ_REMOVE(&sv->conns, c, link);
+	sv->nconns--;
+	conn_reset(sv, c);
 	close(c->fd);
-	while (c->txns)
-		txn_free(c, c->txns);
-	while (c->watches) {
-		struct watch *w = c->watches;
-
-		c->watches = w->next;
-		free(w->path);
-		free(w->token);
-		free(w);
-	}
 	free(c->out);
 	free(c);
-	conns[i] = NULL;
 }
 
-/* Read what is there; handle whole messages. false: drop the conn. */
-static bool
-conn_read(struct conn *c)
+/*
+ * Read and handle whole requests while the client reads its replies, a
+ * batch at a time so that a busy client does not starve the others.
+ */
+static void
+conn_read(struct server *sv, struct conn *c)
 {
-	for (;;) {
+	const size_t hl = sizeof(c->hdr);
+	unsigned handled = 0;
+
+	while (!c->dead && !c->closing && pending(c) <= OUT_PAUSE &&
+	    handled < MAX_BATCH) {
 		size_t want;
 		char *dst;
+		ssize_t n;
 
-		if (c->have < sizeof(c->hdr)) {
-			want = sizeof(c->hdr) - c->have;
-			dst = (char *)&c->hdr + c->have;
-		} else {
-			want = sizeof(c->hdr) + c->hdr.len - c->have;
-			dst = c->in + (c->have - sizeof(c->hdr));
-		}
-		if (want) {
-			ssize_t n = read(c->fd, dst, want);
-
-			if (n == 0)
-				return false;
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR;
-			c->have += (unsigned)n;
-			if ((size_t)n < want)
+		if (c->have >= hl) {
+			if (c->hdr.len > XENSTORE_PAYLOAD_MAX) {
+				logmsg("client %u: message of %" PRIu32
+				    " bytes, more than %u: dropping it",
+				    c->id, c->hdr.len, XENSTORE_PAYLOAD_MAX);
+				reply_err(c, E2BIG);
+				c->closing = true;
+				return;
+			}
+			if (c->have == hl + c->hdr.len) {
+				handle(sv, c);
+				c->have = 0;
+				handled++;
 				continue;
+			}
+			dst = c->in + (c->have - hl);
+			want = hl + c->hdr.len - c->have;
+		} else {
+			dst = (char *)&c->hdr + c->have;
+			want = hl - c->have;
 		}
-		if (c->have == sizeof(c->hdr) &&
-		    c->hdr.len > XENSTORE_PAYLOAD_MAX) {
-			fprintf(stderr, "xenstored-sim: message of %u bytes "
-				"(max %u): dropping client\n", c->hdr.len,
-				XENSTORE_PAYLOAD_MAX);
-			return false;
-		}
-		if (c->have == sizeof(c->hdr) + c->hdr.len) {
-			handle(c);
-			c->have = 0;
+		n = read(c->fd, dst, want);
+		if (n == 0) {
+			c->dead = true;
+		} else if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				c->dead = true;
+			return;
+		} else {
+			c->have += (unsigned)n;
 		}
 	}
 }
 
-static bool
-conn_write(struct conn *c)
+static void
+conn_flush(struct conn *c)
 {
-	while (c->olen) {
-		ssize_t n = write(c->fd, c->out, c->olen);
+	while (!c->dead && pending(c) > 0) {
+		ssize_t n = send(c->fd, c->out + c->ohead, pending(c),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR;
-		memmove(c->out, c->out + n, c->olen - (size_t)n);
-		c->olen -= (size_t)n;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				c->dead = true;
+			return;
+		}
+		c->ohead += (size_t)n;
 	}
-	return true;
+	c->ohead = c->otail = 0;
 }
+
+static void
+accept_all(struct server *sv, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				logmsg("accept: %s", strerror(errno));
+			return;
+		}
+		if (sv->nconns >= MAX_CONNS ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			logmsg("refusing a client: %u connected", sv->nconns);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->id = ++sv->next_conn_id;
+		LIST_INIT(&c->watches);
+		LIST_INIT(&c->txns);
+		TAILQ_INSERT_TAIL(&sv->conns, c, link);
+		sv->nconns++;
+	}
+}
+
+static int
+serve(struct server *sv, int lfd, const sigset_t *waitmask)
+{
+	while (!stopping) {
+		struct conn *c, *next;
+		unsigned n = 0;
+
+		if (sv->pcap < sv->nconns + 1) {
+			unsigned cap = sv->nconns + 1 + 64;
+			struct pollfd *p = realloc(sv->pfd, cap * sizeof(*p));
+			struct conn **pc;
+
+			if (p == NULL)
+				return -ENOMEM;
+			sv->pfd = p;
+			if ((pc = realloc(sv->pconn, cap * sizeof(*pc))) == NULL)
+				return -ENOMEM;
+			sv->pconn = pc;
+			sv->pcap = cap;
+		}
+		sv->pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		TAILQ_FOREACH(c, &sv->conns, link) {
+			short ev = 0;
+
+			if (!c->closing && pending(c) <= OUT_PAUSE)
+				ev |= POLLIN;
+			if (pending(c) > 0)
+				ev |= POLLOUT;
+			sv->pconn[n] = c;
+			sv->pfd[n++] = (struct pollfd){ .fd = c->fd,
+			    .events = ev };
+		}
+		if (ppoll(sv->pfd, n, NULL, waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (unsigned i = 1; i < n; i++) {
+			short rev = sv->pfd[i].revents;
+
+			c = sv->pconn[i];
+			if (rev & POLLOUT)
+				conn_flush(c);
+			if (rev & (POLLIN | POLLHUP | POLLERR))
+				conn_read(sv, c);
+		}
+		if (sv->pfd[0].revents & POLLIN)
+			accept_all(sv, lfd);
+		/* Replies and the events they caused go out at once. */
+		for (c = TAILQ_FIRST(&sv->conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, link);
+			conn_flush(c);
+			if (c->dead || (c->closing && pending(c) == 0))
+				conn_close(sv, c);
+		}
+	}
+	return 0;
+}
+
+/* ---- setup ---- */
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	stopping = 1;
+}
+
+/*
+ * Listen on path, taking the place of a stale socket left by a server
+ * that died, but never of a live one or of anything not a socket.
+ */
+static int
+listen_on(const char *path, ino_t *ino)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		close(fd);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 128) < 0 || stat(path, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*ino = st.st_ino;
+	return fd;
+}
+
+/* The tree a fresh xenstored has once dom0 is up. */
+static int
+init_tree(struct store *s)
+{
+	int r;
+
+	if ((r = store_mkdir(s, NULL, HOME)) < 0 ||
+	    (r = store_write(s, NULL, HOME "/name", "Domain-0", 8)) < 0 ||
+	    (r = store_write(s, NULL, HOME "/domid", "0", 1)) < 0 ||
+	    (r = store_mkdir(s, NULL, "/tool")) < 0)
+		return r;
+	return 0;
+}
+
+static int
+write_pid_file(const char *file)
+{
+	FILE *f = fopen(file, "w");
+
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
 }
 
 static void
-init_tree(void)
+usage(FILE *f)
 {
-	root = node_new("", NULL);
-	do_mkdir(root, "/local/domain/0", 0, false);
-	do_write(root, "/local/domain/0/name", "Domain-0", 8, 0, false);
-	do_write(root, "/local/domain/0/domid", "0", 1, 0, false);
-	do_mkdir(root, "/tool", 0, false);
+	fprintf(f, "usage: xenstored-sim --socket PATH [--pid-file FILE] "
+	    "[--foreground]\n"
+	    "A xenstore daemon on a unix socket; point libxenstore at it "
+	    "with\nXENSTORED_PATH=PATH. It always runs in the foreground "
+	    "and stops on\nSIGTERM or SIGINT, removing its socket.\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server sv = { .next_txn = 0 };
 	const char *sock = NULL, *pidfile = NULL;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int lfd;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, waitmask;
+	struct conn *c;
+	struct stat st;
+	ino_t ino = 0;
+	int o, lfd, r, rc = 1;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-			sock = argv[++i];
-		else if (!strcmp(argv[i], "--pid-file") && i + 1 < argc)
-			pidfile = argv[++i];
-		else if (!strcmp(argv[i], "--foreground"))
-			;
-		else {
-			fprintf(stderr, "usage: xenstored-sim --socket PATH "
-				"[--pid-file FILE] [--foreground]\n");
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'f':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
 			return 2;
 		}
 	}
-	if (!sock || strlen(sock) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "xenstored-sim: --socket PATH (under %zu "
-			"bytes) is required\n", sizeof(sa.sun_path));
+	if (sock == NULL || optind != argc) {
+		usage(stderr);
 		return 2;
 	}
-	strcpy(sa.sun_path, sock);
+
+	/*
+	 * The stop signals are blocked but inside ppoll: one arriving
+	 * anywhere else is seen at the next wait, none is lost.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	init_tree();
 
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	unlink(sock);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(lfd, 64) < 0) {
-		fprintf(stderr, "xenstored-sim: %s: %s\n", sock,
-			strerror(errno));
-		return 1;
+	TAILQ_INIT(&sv.conns);
+	if ((sv.store = store_new(fire, &sv)) == NULL ||
+	    init_tree(sv.store) < 0) {
+		logmsg("out of memory");
+		goto out_store;
 	}
-	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
-
-		if (f) {
-			fprintf(f, "%d\n", getpid());
-			fclose(f);
-		}
+	if ((lfd = listen_on(sock, &ino)) < 0) {
+		logmsg("%s: %s", sock, lfd == -EADDRINUSE ?
+		    "another server is listening there" : strerror(-lfd));
+		goto out_store;
 	}
-	fprintf(stderr, "xenstored-sim: listening on %s\n", sock);
-
-	while (!stop) {
-		struct pollfd pfd[MAX_CONNS + 1];
-		int idx[MAX_CONNS + 1], n = 0;
-
-		pfd[n] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		idx[n++] = -1;
-		for (int i = 0; i < MAX_CONNS; i++) {
-			if (!conns[i])
-				continue;
-			pfd[n] = (struct pollfd){
-				.fd = conns[i]->fd,
-				.events = POLLIN |
-					  (conns[i]->olen ? POLLOUT : 0)
-			};
-			idx[n++] = i;
-		}
-		if (poll(pfd, (nfds_t)n, 500) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL,
-					 SOCK_CLOEXEC | SOCK_NONBLOCK);
-			int i;
-
-			for (i = 0; fd >= 0 && i < MAX_CONNS && conns[i]; i++)
-				;
-			if (fd >= 0 && i == MAX_CONNS)
-				close(fd);
-			else if (fd >= 0) {
-				conns[i] = xmalloc(sizeof(struct conn));
-				conns[i]->fd = fd;
-			}
-		}
-		for (int k = 1; k < n; k++) {
-			int i = idx[k];
-
-			if (!conns[i])
-				continue;
-			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
-			    !conn_read(conns[i])) {
-				conn_close(i);
-				continue;
-			}
-		}
-		/* Replies and events queued by anyone go out now. */
-		for (int i = 0; i < MAX_CONNS; i++)
-			if (conns[i] && conns[i]->olen && !conn_write(conns[i]))
-				conn_close(i);
+	if (pidfile != NULL && (r = write_pid_file(pidfile)) < 0) {
+		logmsg("%s: %s", pidfile, strerror(-r));
+		goto out_sock;
 	}
-	for (int i = 0; i < MAX_CONNS; i++)
-		if (conns[i])
-			conn_close(i);
-	unlink(sock);
-	if (pidfile)
+	logmsg("listening on %s", sock);
+
+	if ((r = serve(&sv, lfd, &waitmask)) < 0)
+		logmsg("poll: %s", strerror(-r));
+	else
+		rc = 0;
+
+	while ((c = TAILQ_FIRST(&sv.conns)) != NULL)
+		conn_close(&sv, c);
+	if (pidfile != NULL)
 		unlink(pidfile);
-	node_free(root);
-	return 0;
+out_sock:
+	close(lfd);
+	/* Unless another server has taken the path meanwhile. */
+	if (stat(sock, &st) == 0 && st.st_ino == ino)
+		unlink(sock);
+out_store:
+	store_free(sv.store);
+	free(sv.pfd);
+	free(sv.pconn);
+	return rc;
 }
