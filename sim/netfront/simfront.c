@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * simfront: the netif frontend half, written from xen/io/netif.h and
+ * xen/io/ring.h and the behaviour of Linux 6.1 xen-netfront (see
+ * simfront.h for what is mirrored).
+ */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 #ifndef __XEN_INTERFACE_VERSION__
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
 #endif
+/* ring.h's barriers: the peer is another process on this machine. */
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
@@ -21,106 +26,64 @@
 #include "simfront.h"
 #include "simhv.h"
 
-#define PAGE 4096u
-#define NSLOTS 256u /* both netif rings on one page */
+#define PAGE SIMHV_PAGE_SIZE
+#define NSLOTS SIMFRONT_RING_SIZE
 #define PAGES_PER_Q (2u + 2u * NSLOTS)
+#define ETH_HLEN 14u
+/* Slots a TX frame can take: 65535 bytes from an offset (netfront's
+ * MAX_XEN_SKB_FRAGS + 1). */
+#define MAX_TX_SLOTS (65536u / PAGE + 2u)
+/* netfront accepts XEN_NETIF_NR_SLOTS_MIN RX data slots, one more when
+ * the first is at most this long. */
+#define RX_COPY_THRESHOLD 256
+/* Refill the RX ring during a batch once this many buffers are used. */
+#define RX_REFILL_BATCH 32u
+
+/* A shared index, read once: the other end writes it at any time. */
+#define READ_IDX(x) (*(volatile RING_IDX *)&(x))
 
 struct fq {
 	unsigned id;
-	uint32_t tx_ring_pg, rx_ring_pg;
-	int tx_ring_ref, rx_ring_ref;
 	netif_tx_front_ring_t tx;
 	netif_rx_front_ring_t rx;
-	int tx_port, rx_port; /* equal when not split */
-	uint32_t tx_pg0, rx_pg0;   /* first buffer page numbers */
-	int tx_ref[NSLOTS], rx_ref[NSLOTS];
-	uint16_t free_ids[NSLOTS];
-	unsigned nfree;
-	struct simfront_stats st;
+	uint32_t tx_ring_pg, rx_ring_pg, tx_pg0, rx_pg0;
+	uint32_t tx_ring_ref, rx_ring_ref; /* 0: none (refs < 8 reserved) */
+	uint32_t tx_port, rx_port;         /* equal when not split; 0: none */
+	uint32_t tx_ref[NSLOTS], rx_ref[NSLOTS];
+	/*
+	 * TX ids: requests in flight per id (a raw push may put an id in
+	 * flight twice) and a stack of free ids. An id leaves the stack
+	 * when popped, returns when its count drops to zero.
+	 */
+	uint8_t tx_pend[NSLOTS];
+	bool tx_infree[NSLOTS];
+	uint16_t tx_free[NSLOTS];
+	unsigned ntxfree;
+	RING_IDX rx_prod_seen; /* the RX rsp_prod seen last */
 };
 
 struct simfront {
 	struct simfront_conf c;
+	struct simhv *hv;
+	bool own_hv;
 	struct xs_handle *xs;
 	struct simhv_evtchn *evh;
 	char *mem;
 	char fe[96], be[96];
 	unsigned nq;
-	bool split, be_sg;
+	bool connected;
+	/* what the backend offered */
+	bool split, be_sg, be_gso4, be_gso6;
+	const char *broken;
 	struct fq q[SIMFRONT_MAX_QUEUES];
+	struct simfront_stats st[SIMFRONT_MAX_QUEUES];
 };
 
-static void
-msleep(int ms)
+/* Page `page` of this vif's memory (counted from conf.first_page). */
+static void *
+pg(struct simfront *f, uint32_t page)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static char *
-xread(struct xs_handle *xs, const char *fmt, va_list ap)
-{
-	char path[256];
-	unsigned len;
-
-	vsnprintf(path, sizeof(path), fmt, ap);
-	return xs_read(xs, XBT_NULL, path, &len);
-}
-
-int
-simtool_read_int(struct xs_handle *xs, const char *fmt, ...)
-{
-	va_list ap;
-	char *s, *end;
-	long v;
-
-	va_start(ap, fmt);
-	s = xread(xs, fmt, ap);
-	va_end(ap);
-	if (!s)
-		return -1;
-	v = strtol(s, &end, 10);
-	if (end == s)
-		v = -1;
-	free(s);
-	return (int)v;
-}
-
-bool
-simtool_wait(struct xs_handle *xs, int timeout_ms, const char *value,
-	     const char *fmt, ...)
-{
-	char path[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	for (int t = 0; t <= timeout_ms; t += 5) {
-		unsigned len;
-		char *s = xs_read(xs, XBT_NULL, path, &len);
-		bool ok = s && strcmp(s, value) == 0;
-
-		free(s);
-		if (ok)
-			return true;
-		msleep(5);
-	}
-	return false;
-}
-
-static int
-xwrite(struct xs_handle *xs, xs_transaction_t t, const char *path,
-       const char *fmt, ...)
-{
-	char val[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return xs_write(xs, t, path, val, (unsigned)strlen(val)) ? 0 : -errno;
+	return f->mem + ((size_t)f->c.first_page + page) * PAGE;
 }
 
 void
@@ -140,16 +103,19 @@ simfront_conf_default(struct simfront_conf *c, struct simhv *hv,
 uint32_t
 simfront_pages(unsigned queues)
 {
-	return queues * PAGES_PER_Q + 16;
+	return queues * PAGES_PER_Q;
 }
 
 struct simfront *
 simfront_new(const struct simfront_conf *c, struct xs_handle *xs)
 {
 	struct simfront *f;
+	long pages;
+	int err;
 
-	if (c->queues == 0 || c->queues > SIMFRONT_MAX_QUEUES ||
-	    c->rx_fill > NSLOTS) {
+	if (!c || !xs || (!c->hv && !c->hv_dir) || c->queues == 0 ||
+	    c->queues > SIMFRONT_MAX_QUEUES || c->rx_fill > NSLOTS ||
+	    c->domid == c->backend_domid) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -160,253 +126,84 @@ simfront_new(const struct simfront_conf *c, struct xs_handle *xs)
 	if (!f->c.rx_fill)
 		f->c.rx_fill = NSLOTS;
 	f->xs = xs;
+	f->hv = c->hv;
+	if (!f->hv) {
+		f->hv = simhv_open(c->hv_dir, false);
+		if (!f->hv)
+			goto fail;
+		f->own_hv = true;
+	}
+	f->c.hv = f->hv;
 	snprintf(f->fe, sizeof(f->fe), "/local/domain/%u/device/vif/%u",
 		 c->domid, c->devid);
 	snprintf(f->be, sizeof(f->be), "/local/domain/%u/backend/vif/%u/%u",
 		 c->backend_domid, c->domid, c->devid);
-	f->mem = simhv_guest_memory(c->hv, c->domid);
-	if (!f->mem || simhv_domain_pages(c->hv, c->domid) <
-			   (long)simfront_pages(c->queues)) {
-		free(f);
+	pages = simhv_domain_pages(f->hv, c->domid);
+	if (pages < 0) {
+		errno = (int)-pages;
+		goto fail;
+	}
+	if ((uint64_t)pages < (uint64_t)c->first_page +
+				  simfront_pages(c->queues)) {
 		errno = ENOMEM;
-		return NULL;
+		goto fail;
 	}
-	f->evh = simhv_evtchn_open(c->hv, c->domid);
-	if (!f->evh) {
-		free(f);
-		return NULL;
-	}
+	f->mem = simhv_guest_memory(f->hv, c->domid);
+	if (!f->mem)
+		goto fail;
+	f->evh = simhv_evtchn_open(f->hv, c->domid);
+	if (!f->evh)
+		goto fail;
 	return f;
+fail:
+	err = errno;
+	if (f->own_hv)
+		simhv_close(f->hv);
+	free(f);
+	errno = err;
+	return NULL;
 }
 
-static void *
-pg(struct simfront *f, uint32_t page)
+/* End one grant; count it if the backend still has it mapped. */
+static void
+end_grant(struct simfront *f, uint32_t *ref, int *leaked)
 {
-	return f->mem + (size_t)page * PAGE;
+	if (*ref == 0)
+		return;
+	/* -EBUSY: the entry stays valid, as gnttab_end_foreign_access_ref
+	 * refuses in Linux while the backend maps it. */
+	if (simhv_grant_end(f->hv, f->c.domid, *ref) == -EBUSY)
+		(*leaked)++;
+	*ref = 0;
 }
 
-/* Grant rings and buffers and allocate ports for queue i. */
+/*
+ * End every grant and free every port of the connection; returns how
+ * many grants the backend still maps. Safe to call twice and on a
+ * half-made connection.
+ */
 static int
-queue_setup(struct simfront *f, unsigned i)
+teardown(struct simfront *f)
 {
-	struct fq *q = &f->q[i];
-	uint16_t b = f->c.backend_domid;
-	uint32_t base = i * PAGES_PER_Q;
-
-	memset(q, 0, sizeof(*q));
-	q->id = i;
-	q->tx_ring_pg = base;
-	q->rx_ring_pg = base + 1;
-	q->tx_pg0 = base + 2;
-	q->rx_pg0 = base + 2 + NSLOTS;
-	memset(pg(f, q->tx_ring_pg), 0, PAGE);
-	memset(pg(f, q->rx_ring_pg), 0, PAGE);
-	SHARED_RING_INIT((netif_tx_sring_t *)pg(f, q->tx_ring_pg));
-	FRONT_RING_INIT(&q->tx, (netif_tx_sring_t *)pg(f, q->tx_ring_pg), PAGE);
-	SHARED_RING_INIT((netif_rx_sring_t *)pg(f, q->rx_ring_pg));
-	FRONT_RING_INIT(&q->rx, (netif_rx_sring_t *)pg(f, q->rx_ring_pg), PAGE);
-	q->tx_ring_ref = simhv_grant_access(f->c.hv, f->c.domid, b,
-					    q->tx_ring_pg, false);
-	q->rx_ring_ref = simhv_grant_access(f->c.hv, f->c.domid, b,
-					    q->rx_ring_pg, false);
-	if (q->tx_ring_ref < 0 || q->rx_ring_ref < 0)
-		return -ENOSPC;
-	for (unsigned k = 0; k < NSLOTS; k++) {
-		q->tx_ref[k] = simhv_grant_access(f->c.hv, f->c.domid, b,
-						  q->tx_pg0 + k, true);
-		q->rx_ref[k] = simhv_grant_access(f->c.hv, f->c.domid, b,
-						  q->rx_pg0 + k, false);
-		if (q->tx_ref[k] < 0 || q->rx_ref[k] < 0)
-			return -ENOSPC;
-		q->free_ids[q->nfree++] = (uint16_t)(NSLOTS - 1 - k);
-	}
-	q->tx_port = simhv_evtchn_alloc_unbound(f->evh, b);
-	if (q->tx_port < 0)
-		return q->tx_port;
-	q->rx_port = q->tx_port;
-	if (f->split) {
-		q->rx_port = simhv_evtchn_alloc_unbound(f->evh, b);
-		if (q->rx_port < 0)
-			return q->rx_port;
-	}
-	/* Post RX buffers: request at ring position p uses buffer p. */
-	for (unsigned k = 0; k < f->c.rx_fill; k++) {
-		netif_rx_request_t *r =
-		    RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt);
-
-		r->id = (uint16_t)(q->rx.req_prod_pvt & (NSLOTS - 1));
-		r->gref = (grant_ref_t)q->rx_ref[r->id];
-		q->rx.req_prod_pvt++;
-	}
-	RING_PUSH_REQUESTS(&q->rx);
-	return 0;
-}
-
-static int
-write_queue_keys(struct simfront *f, xs_transaction_t t, unsigned i)
-{
-	struct fq *q = &f->q[i];
-	char dir[128], path[160];
-	int r = 0;
-
-	if (f->nq == 1)
-		snprintf(dir, sizeof(dir), "%s", f->fe);
-	else
-		snprintf(dir, sizeof(dir), "%s/queue-%u", f->fe, i);
-	snprintf(path, sizeof(path), "%s/tx-ring-ref", dir);
-	r |= xwrite(f->xs, t, path, "%d", q->tx_ring_ref);
-	snprintf(path, sizeof(path), "%s/rx-ring-ref", dir);
-	r |= xwrite(f->xs, t, path, "%d", q->rx_ring_ref);
-	if (f->split) {
-		snprintf(path, sizeof(path), "%s/event-channel-tx", dir);
-		r |= xwrite(f->xs, t, path, "%d", q->tx_port);
-		snprintf(path, sizeof(path), "%s/event-channel-rx", dir);
-		r |= xwrite(f->xs, t, path, "%d", q->rx_port);
-	} else {
-		snprintf(path, sizeof(path), "%s/event-channel", dir);
-		r |= xwrite(f->xs, t, path, "%d", q->tx_port);
-	}
-	return r ? -EIO : 0;
-}
-
-static int
-be_int(struct simfront *f, const char *key)
-{
-	return simtool_read_int(f->xs, "%s/%s", f->be, key);
-}
-
-int
-simfront_connect(struct simfront *f, int timeout_ms)
-{
-	int t, st = -1, r;
-
-	for (t = 0; t <= timeout_ms; t += 5) {
-		st = be_int(f, "state");
-		if (st == XenbusStateInitWait)
-			break;
-		msleep(5);
-	}
-	if (st != XenbusStateInitWait)
-		return -ETIMEDOUT;
-
-	int maxq = be_int(f, "multi-queue-max-queues");
-	f->nq = f->c.queues;
-	if (maxq < 1)
-		f->nq = 1;
-	else if ((int)f->nq > maxq)
-		f->nq = (unsigned)maxq;
-	f->split = !f->c.no_split && be_int(f, "feature-split-event-channels") == 1;
-	f->be_sg = be_int(f, "feature-sg") == 1 && f->c.sg;
-
-	for (unsigned i = 0; i < f->nq; i++) {
-		r = queue_setup(f, i);
-		if (r < 0)
-			return r;
-	}
-	for (;;) {
-		xs_transaction_t x = xs_transaction_start(f->xs);
-		char path[160];
-
-		if (x == XBT_NULL)
-			return -errno;
-		r = 0;
-		for (unsigned i = 0; i < f->nq; i++)
-			r |= write_queue_keys(f, x, i);
-		if (f->nq > 1) {
-			snprintf(path, sizeof(path),
-				 "%s/multi-queue-num-queues", f->fe);
-			r |= xwrite(f->xs, x, path, "%u", f->nq);
-		}
-#define FEAT(cond, key)                                                 \
-	if (cond) {                                                     \
-		snprintf(path, sizeof(path), "%s/" key, f->fe);         \
-		r |= xwrite(f->xs, x, path, "1");                       \
-	}
-		FEAT(!f->c.no_rx_copy, "request-rx-copy");
-		FEAT(f->c.rx_notify, "feature-rx-notify");
-		FEAT(f->c.sg, "feature-sg");
-		FEAT(f->c.gso_tcpv4, "feature-gso-tcpv4");
-		FEAT(f->c.gso_tcpv6, "feature-gso-tcpv6");
-		FEAT(f->c.ipv6_csum, "feature-ipv6-csum-offload");
-		FEAT(f->c.no_csum, "feature-no-csum-offload");
-#undef FEAT
-		if (r) {
-			xs_transaction_end(f->xs, x, true);
-			return -EIO;
-		}
-		if (xs_transaction_end(f->xs, x, false))
-			break;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	/* Linux netfront goes straight to Connected after its keys. */
-	snprintf(f->be, sizeof(f->be), "/local/domain/%u/backend/vif/%u/%u",
-		 f->c.backend_domid, f->c.domid, f->c.devid);
-	{
-		char path[160];
-
-		snprintf(path, sizeof(path), "%s/state", f->fe);
-		xwrite(f->xs, XBT_NULL, path, "%d", XenbusStateConnected);
-	}
-	for (; t <= timeout_ms; t += 5) {
-		st = be_int(f, "state");
-		if (st == XenbusStateConnected)
-			return 0;
-		if (st == XenbusStateClosing || st == XenbusStateClosed)
-			return -ECONNREFUSED;
-		msleep(5);
-	}
-	return -ETIMEDOUT;
-}
-
-int
-simfront_close(struct simfront *f, int timeout_ms)
-{
-	char path[160];
 	int leaked = 0;
 
-	snprintf(path, sizeof(path), "%s/state", f->fe);
-	xwrite(f->xs, XBT_NULL, path, "%d", XenbusStateClosing);
-	for (int t = 0; t <= timeout_ms; t += 5) {
-		int st = be_int(f, "state");
-
-		if (st == XenbusStateClosing || st == XenbusStateClosed ||
-		    st < 0)
-			break;
-		msleep(5);
-	}
-	xwrite(f->xs, XBT_NULL, path, "%d", XenbusStateClosed);
-	for (int t = 0; t <= timeout_ms; t += 5) {
-		int st = be_int(f, "state");
-
-		if (st == XenbusStateClosed || st < 0)
-			break;
-		msleep(5);
-	}
-	for (unsigned i = 0; i < f->nq; i++) {
+	for (unsigned i = 0; i < SIMFRONT_MAX_QUEUES; i++) {
 		struct fq *q = &f->q[i];
-		int refs[2] = { q->tx_ring_ref, q->rx_ring_ref };
 
-		for (int k = 0; k < 2; k++)
-			if (refs[k] > 0 &&
-			    simhv_grant_end(f->c.hv, f->c.domid,
-					    (uint32_t)refs[k]) == -EBUSY)
-				leaked++;
+		end_grant(f, &q->tx_ring_ref, &leaked);
+		end_grant(f, &q->rx_ring_ref, &leaked);
 		for (unsigned k = 0; k < NSLOTS; k++) {
-			if (q->tx_ref[k] > 0 &&
-			    simhv_grant_end(f->c.hv, f->c.domid,
-					    (uint32_t)q->tx_ref[k]) == -EBUSY)
-				leaked++;
-			if (q->rx_ref[k] > 0 &&
-			    simhv_grant_end(f->c.hv, f->c.domid,
-					    (uint32_t)q->rx_ref[k]) == -EBUSY)
-				leaked++;
+			end_grant(f, &q->tx_ref[k], &leaked);
+			end_grant(f, &q->rx_ref[k], &leaked);
 		}
-		simhv_evtchn_unbind(f->evh, (uint32_t)q->tx_port);
-		if (q->rx_port != q->tx_port)
-			simhv_evtchn_unbind(f->evh, (uint32_t)q->rx_port);
+		if (q->rx_port && q->rx_port != q->tx_port)
+			simhv_evtchn_unbind(f->evh, q->rx_port);
+		if (q->tx_port)
+			simhv_evtchn_unbind(f->evh, q->tx_port);
+		q->tx_port = q->rx_port = 0;
 	}
 	f->nq = 0;
+	f->connected = false;
 	return leaked;
 }
 
@@ -415,8 +212,303 @@ simfront_free(struct simfront *f)
 {
 	if (!f)
 		return;
+	teardown(f);
 	simhv_evtchn_close(f->evh);
+	if (f->own_hv)
+		simhv_close(f->hv);
 	free(f);
+}
+
+static int
+grant(struct simfront *f, uint32_t page, bool readonly, uint32_t *ref)
+{
+	int r = simhv_grant_access(f->hv, f->c.domid, f->c.backend_domid,
+				   f->c.first_page + page, readonly);
+
+	if (r < 0)
+		return r;
+	*ref = (uint32_t)r;
+	return 0;
+}
+
+static int
+alloc_port(struct simfront *f, uint32_t *port)
+{
+	int r = simhv_evtchn_alloc_unbound(f->evh, f->c.backend_domid);
+
+	if (r < 0)
+		return r;
+	*port = (uint32_t)r;
+	return 0;
+}
+
+/* Rings, buffers and ports of queue i: what netfront's setup_netfront
+ * and init_queue make. */
+static int
+queue_setup(struct simfront *f, unsigned i)
+{
+	struct fq *q = &f->q[i];
+	uint32_t base = i * PAGES_PER_Q;
+	netif_tx_sring_t *txs;
+	netif_rx_sring_t *rxs;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	q->id = i;
+	q->tx_ring_pg = base;
+	q->rx_ring_pg = base + 1;
+	q->tx_pg0 = base + 2;
+	q->rx_pg0 = base + 2 + NSLOTS;
+	txs = pg(f, q->tx_ring_pg);
+	rxs = pg(f, q->rx_ring_pg);
+	memset(txs, 0, PAGE);
+	memset(rxs, 0, PAGE);
+	SHARED_RING_INIT(txs);
+	FRONT_RING_INIT(&q->tx, txs, PAGE);
+	SHARED_RING_INIT(rxs);
+	FRONT_RING_INIT(&q->rx, rxs, PAGE);
+	if ((r = grant(f, q->tx_ring_pg, false, &q->tx_ring_ref)) < 0 ||
+	    (r = grant(f, q->rx_ring_pg, false, &q->rx_ring_ref)) < 0)
+		return r;
+	for (unsigned k = 0; k < NSLOTS; k++) {
+		if ((r = grant(f, q->tx_pg0 + k, true, &q->tx_ref[k])) < 0 ||
+		    (r = grant(f, q->rx_pg0 + k, false, &q->rx_ref[k])) < 0)
+			return r;
+		/* Lowest ids on top, as netfront's free list starts. */
+		q->tx_free[q->ntxfree++] = (uint16_t)(NSLOTS - 1 - k);
+		q->tx_infree[k] = true;
+	}
+	if ((r = alloc_port(f, &q->tx_port)) < 0)
+		return r;
+	q->rx_port = q->tx_port;
+	if (f->split && (r = alloc_port(f, &q->rx_port)) < 0)
+		return r;
+	return 0;
+}
+
+static int
+xwrite(struct simfront *f, xs_transaction_t t, const char *dir,
+       const char *key, unsigned val)
+{
+	char path[192], v[16];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	snprintf(v, sizeof(v), "%u", val);
+	return xs_write(f->xs, t, path, v, (unsigned)strlen(v)) ? 0 : -errno;
+}
+
+/* Flat for one queue, under queue-N/ for several (netfront's
+ * write_queue_xenstore_keys). */
+static int
+write_queue_keys(struct simfront *f, xs_transaction_t t, unsigned i)
+{
+	struct fq *q = &f->q[i];
+	char dir[128];
+	int r;
+
+	if (f->nq == 1)
+		snprintf(dir, sizeof(dir), "%s", f->fe);
+	else
+		snprintf(dir, sizeof(dir), "%s/queue-%u", f->fe, i);
+	if ((r = xwrite(f, t, dir, "tx-ring-ref", q->tx_ring_ref)) < 0 ||
+	    (r = xwrite(f, t, dir, "rx-ring-ref", q->rx_ring_ref)) < 0)
+		return r;
+	if (q->tx_port == q->rx_port)
+		return xwrite(f, t, dir, "event-channel", q->tx_port);
+	if ((r = xwrite(f, t, dir, "event-channel-tx", q->tx_port)) < 0)
+		return r;
+	return xwrite(f, t, dir, "event-channel-rx", q->rx_port);
+}
+
+static int
+write_keys(struct simfront *f, bool num_queues)
+{
+	const struct {
+		bool on;
+		const char *key;
+	} feat[] = {
+		{ !f->c.no_rx_copy, "request-rx-copy" },
+		{ f->c.rx_notify, "feature-rx-notify" },
+		{ f->c.sg, "feature-sg" },
+		{ f->c.gso_tcpv4, "feature-gso-tcpv4" },
+		{ f->c.gso_tcpv6, "feature-gso-tcpv6" },
+		{ f->c.ipv6_csum, "feature-ipv6-csum-offload" },
+		{ f->c.no_csum, "feature-no-csum-offload" },
+	};
+
+	for (;;) {
+		xs_transaction_t t = xs_transaction_start(f->xs);
+		int r = 0;
+
+		if (t == XBT_NULL)
+			return -errno;
+		if (num_queues)
+			r = xwrite(f, t, f->fe, "multi-queue-num-queues",
+				   f->nq);
+		for (unsigned i = 0; r == 0 && i < f->nq; i++)
+			r = write_queue_keys(f, t, i);
+		for (size_t k = 0; r == 0 && k < sizeof(feat) / sizeof(feat[0]);
+		     k++)
+			if (feat[k].on)
+				r = xwrite(f, t, f->fe, feat[k].key, 1);
+		if (r < 0) {
+			xs_transaction_end(f->xs, t, true);
+			return r;
+		}
+		if (xs_transaction_end(f->xs, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+}
+
+static void
+notify(struct simfront *f, unsigned qi, uint32_t port)
+{
+	/* -ENOTCONN before the backend binds: Xen drops a notification
+	 * on an unbound port silently. */
+	if (simhv_evtchn_notify(f->evh, port) == 0)
+		f->st[qi].notify_sent++;
+}
+
+/* Post buffers up to the fill level; buffer i answers at ring position
+ * i (mod 256), as netfront's xennet_rxidx() places them. */
+static void
+rx_refill(struct simfront *f, unsigned qi)
+{
+	struct fq *q = &f->q[qi];
+	int kick;
+
+	if (q->rx.req_prod_pvt - q->rx.rsp_cons >= f->c.rx_fill)
+		return;
+	while (q->rx.req_prod_pvt - q->rx.rsp_cons < f->c.rx_fill) {
+		netif_rx_request_t *r =
+		    RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt);
+		uint16_t id = (uint16_t)(q->rx.req_prod_pvt & (NSLOTS - 1));
+
+		r->id = id;
+		r->gref = q->rx_ref[id];
+		q->rx.req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, kick);
+	/* Without feature-rx-notify the backend must poll for buffers. */
+	if (kick && f->c.rx_notify)
+		notify(f, qi, q->rx_port);
+}
+
+static int
+be_int(struct simfront *f, const char *key, int dflt)
+{
+	int v = simtool_read_int(f->xs, "%s/%s", f->be, key);
+
+	return v < 0 ? dflt : v;
+}
+
+static int
+left_ms(const struct timespec *t0, int timeout_ms)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - t0->tv_sec) * 1000 +
+	     (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms >= timeout_ms ? 0 : (int)(timeout_ms - ms);
+}
+
+int
+simfront_connect(struct simfront *f, int timeout_ms)
+{
+	const unsigned initwait = 1u << XenbusStateInitWait,
+		       closing = 1u << XenbusStateClosing,
+		       closed = 1u << XenbusStateClosed,
+		       connected = 1u << XenbusStateConnected;
+	struct timespec t0;
+	bool has_maxq;
+	int st, r, maxq;
+
+	if (f->connected || f->nq)
+		return -EALREADY;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = simtool_wait_state(f->xs, timeout_ms, initwait | closing,
+				"%s/state", f->be);
+	if (st < 0)
+		return st;
+	if (st != XenbusStateInitWait)
+		return -ECONNREFUSED;
+
+	/* netfront's xennet_connect() and talk_to_netback(). */
+	if (!f->c.no_rx_copy && be_int(f, "feature-rx-copy", 0) != 1)
+		return -ENODEV;
+	maxq = simtool_read_int(f->xs, "%s/multi-queue-max-queues", f->be);
+	has_maxq = maxq >= 0;
+	f->nq = f->c.queues;
+	if ((int)f->nq > (maxq < 1 ? 1 : maxq))
+		f->nq = maxq < 1 ? 1 : (unsigned)maxq;
+	f->split = !f->c.no_split &&
+		   be_int(f, "feature-split-event-channels", 0) == 1;
+	f->be_sg = be_int(f, "feature-sg", 0) == 1;
+	f->be_gso4 = be_int(f, "feature-gso-tcpv4", 0) == 1;
+	f->be_gso6 = be_int(f, "feature-gso-tcpv6", 0) == 1;
+	f->broken = NULL;
+	if (be_int(f, "feature-xdp-headroom", 0) == 1) {
+		/* XDP off: netfront says headroom 0. */
+		r = xwrite(f, XBT_NULL, f->fe, "xdp-headroom", 0);
+		if (r < 0)
+			goto fail;
+	}
+	for (unsigned i = 0; i < f->nq; i++) {
+		r = queue_setup(f, i);
+		if (r < 0)
+			goto fail;
+	}
+	r = write_keys(f, has_maxq);
+	if (r < 0)
+		goto fail;
+	/* Kick both ports (dropped: not bound yet), post the buffers. */
+	for (unsigned i = 0; i < f->nq; i++) {
+		notify(f, i, f->q[i].tx_port);
+		if (f->q[i].rx_port != f->q[i].tx_port)
+			notify(f, i, f->q[i].rx_port);
+		rx_refill(f, i);
+	}
+	f->connected = true;
+	/* Linux 6.1 netfront goes from Initialising straight to Connected
+	 * once its keys are written; it never writes Initialised. */
+	r = xwrite(f, XBT_NULL, f->fe, "state", XenbusStateConnected);
+	if (r < 0)
+		return r;
+	st = simtool_wait_state(f->xs, left_ms(&t0, timeout_ms),
+				connected | closing | closed, "%s/state",
+				f->be);
+	if (st < 0)
+		return st;
+	return st == XenbusStateConnected ? 0 : -ECONNREFUSED;
+fail:
+	teardown(f);
+	return r;
+}
+
+int
+simfront_close(struct simfront *f, int timeout_ms)
+{
+	const unsigned closing = 1u << XenbusStateClosing,
+		       closed = 1u << XenbusStateClosed,
+		       unknown = 1u << XenbusStateUnknown;
+
+	/* netfront's xennet_bus_close(): nothing to say to a backend that
+	 * is Closed already. */
+	if (be_int(f, "state", XenbusStateUnknown) != XenbusStateClosed) {
+		xwrite(f, XBT_NULL, f->fe, "state", XenbusStateClosing);
+		if (simtool_wait_state(f->xs, timeout_ms,
+				       closing | closed | unknown, "%s/state",
+				       f->be) != XenbusStateClosed) {
+			xwrite(f, XBT_NULL, f->fe, "state", XenbusStateClosed);
+			simtool_wait_state(f->xs, timeout_ms, closed | unknown,
+					   "%s/state", f->be);
+		}
+	}
+	return teardown(f);
 }
 
 unsigned
@@ -437,72 +529,168 @@ simfront_fd(const struct simfront *f)
 	return simhv_evtchn_fd(f->evh);
 }
 
-/* Take TX responses: free the slots' ids, count statuses. */
-static void
-tx_reap(struct fq *q)
+const char *
+simfront_broken(const struct simfront *f)
 {
-	RING_IDX prod, cons;
+	return f->broken;
+}
 
+/* A backend protocol violation: netfront disables the device. */
+static void
+set_broken(struct simfront *f, const char *why)
+{
+	if (!f->broken)
+		f->broken = why;
+}
+
+static void
+tx_id_put(struct fq *q, uint16_t id)
+{
+	if (q->tx_pend[id] == 0 && !q->tx_infree[id]) {
+		q->tx_infree[id] = true;
+		q->tx_free[q->ntxfree++] = id;
+	}
+}
+
+static void
+tx_id_done(struct fq *q, uint16_t id)
+{
+	q->tx_pend[id]--;
+	tx_id_put(q, id);
+}
+
+static int
+tx_id_get(struct fq *q)
+{
+	while (q->ntxfree) {
+		uint16_t id = q->tx_free[--q->ntxfree];
+
+		q->tx_infree[id] = false;
+		/* Put in flight by a raw push meanwhile: it comes back to
+		 * the stack when its response does. */
+		if (q->tx_pend[id] == 0)
+			return id;
+	}
+	return -ENOSPC;
+}
+
+/* Take TX responses (netfront's xennet_tx_buf_gc). */
+static void
+tx_reap(struct simfront *f, unsigned qi)
+{
+	struct fq *q = &f->q[qi];
+	struct simfront_stats *st = &f->st[qi];
+	RING_IDX prod, cons;
+	int more;
+
+	if (f->broken)
+		return;
 	do {
-		prod = q->tx.sring->rsp_prod;
-		xen_rmb();
+		prod = READ_IDX(q->tx.sring->rsp_prod);
+		if (RING_RESPONSE_PROD_OVERFLOW(&q->tx, prod)) {
+			set_broken(f, "TX response producer beyond the ring");
+			return;
+		}
+		xen_rmb(); /* responses up to prod are written */
 		for (cons = q->tx.rsp_cons; cons != prod; cons++) {
 			netif_tx_response_t r;
 
-			r = *(volatile netif_tx_response_t *)
-				RING_GET_RESPONSE(&q->tx, cons);
+			RING_COPY_RESPONSE(&q->tx, cons, &r);
 			if (r.status == NETIF_RSP_NULL)
 				continue;
+			if (r.id >= NSLOTS) {
+				set_broken(f, "TX response id out of range");
+				return;
+			}
+			if (q->tx_pend[r.id] == 0) {
+				set_broken(f, "TX response for an inactive "
+					      "request");
+				return;
+			}
+			tx_id_done(q, r.id);
 			if (r.status == NETIF_RSP_OKAY)
-				q->st.tx_ok++;
+				st->tx_ok++;
 			else if (r.status == NETIF_RSP_DROPPED)
-				q->st.tx_dropped++;
+				st->tx_dropped++;
 			else
-				q->st.tx_error++;
-			if (r.id < NSLOTS && q->nfree < NSLOTS)
-				q->free_ids[q->nfree++] = r.id;
+				st->tx_error++;
 		}
-		q->tx.rsp_cons = cons;
-		/* Ask for an event when more responses come. */
-		q->tx.sring->rsp_event = cons + 1;
-		xen_mb();
-	} while (q->tx.sring->rsp_prod != prod);
+		q->tx.rsp_cons = prod;
+		RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, more);
+	} while (more);
 }
 
 int
 simfront_send(struct simfront *f, unsigned qi, const void *frame, size_t len,
 	      const struct simfront_txopt *opt)
 {
-	struct fq *q = &f->q[qi];
-	unsigned slots = len == 0 ? 1 : (unsigned)((len + PAGE - 1) / PAGE);
-	unsigned need = slots + (opt && opt->gso_size ? 1 : 0);
-	const char *p = frame;
+	struct fq *q;
+	const uint8_t *p = frame;
+	unsigned off = opt ? opt->offset : 0, slots, need, n;
+	uint16_t ids[MAX_TX_SLOTS];
+	netif_tx_request_t *prev = NULL;
+	size_t first, done;
+	bool gso = opt && opt->gso_size;
 
-	if (qi >= f->nq || len > 0xffff)
+	if (qi >= f->nq || !f->connected || len == 0 ||
+	    len > XEN_NETIF_MAX_TX_SIZE || off >= PAGE)
 		return -EINVAL;
+	if (f->broken)
+		return -ENODEV;
+	q = &f->q[qi];
+	/* netfront bounces a frame whose first page cannot hold the
+	 * Ethernet header: the backend drops a shorter first slot. */
+	if (PAGE - off < ETH_HLEN)
+		off = 0;
+	first = len < PAGE - off ? len : PAGE - off;
+	slots = 1 + (unsigned)((len - first + PAGE - 1) / PAGE);
 	if (slots > 1 && !f->be_sg)
 		return -EMSGSIZE;
-	if (q->nfree < slots || RING_FREE_REQUESTS(&q->tx) < need)
-		tx_reap(q);
-	if (q->nfree < slots || RING_FREE_REQUESTS(&q->tx) < need)
+	if (gso &&
+	    !((opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && f->be_gso4) ||
+	      (opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && f->be_gso6)))
+		return -EOPNOTSUPP;
+	need = slots + (gso ? 1u : 0u);
+	if (RING_FREE_REQUESTS(&q->tx) < need || q->ntxfree < slots)
+		tx_reap(f, qi);
+	if (RING_FREE_REQUESTS(&q->tx) < need)
 		return -ENOSPC;
-	for (unsigned s = 0; s < slots; s++) {
-		uint16_t id = q->free_ids[--q->nfree];
-		size_t chunk = len - (size_t)s * PAGE;
-		netif_tx_request_t *r =
-		    RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
+	/* Take every id first: nothing is written unless all fit. */
+	for (n = 0; n < slots; n++) {
+		int id = tx_id_get(q);
 
-		if (chunk > PAGE)
-			chunk = PAGE;
-		memcpy(pg(f, q->tx_pg0 + id), p + (size_t)s * PAGE, chunk);
-		r->id = id;
-		r->gref = (grant_ref_t)q->tx_ref[id];
-		r->offset = 0;
-		/* The first slot's size is the whole packet's. */
-		r->size = (uint16_t)(s == 0 ? len : chunk);
-		r->flags = (uint16_t)((s + 1 < slots ? NETTXF_more_data : 0) |
-				      (s == 0 && opt ? opt->flags : 0));
-		if (s == 0 && opt && opt->gso_size) {
+		if (id < 0) {
+			while (n--)
+				tx_id_put(q, ids[n]);
+			return -ENOSPC;
+		}
+		ids[n] = (uint16_t)id;
+	}
+
+	done = 0;
+	for (n = 0; n < slots; n++) {
+		size_t chunk = n == 0 ? first
+				      : (len - done < PAGE ? len - done : PAGE);
+		unsigned o = n == 0 ? off : 0;
+		netif_tx_request_t *r;
+
+		q->tx_pend[ids[n]] = 1;
+		memcpy((uint8_t *)pg(f, q->tx_pg0 + ids[n]) + o, p + done,
+		       chunk);
+		if (prev)
+			prev->flags |= NETTXF_more_data;
+		r = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
+		r->gref = q->tx_ref[ids[n]];
+		r->offset = (uint16_t)o;
+		r->id = ids[n];
+		r->flags = 0;
+		/* The first slot says the whole length. */
+		r->size = (uint16_t)(n == 0 ? len : chunk);
+		if (n == 0 && opt)
+			r->flags = opt->flags &
+				   (NETTXF_csum_blank | NETTXF_data_validated);
+		if (n == 0 && gso) {
+			/* The GSO extra follows the first slot. */
 			netif_extra_info_t *x = (netif_extra_info_t *)
 			    RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
 
@@ -512,132 +700,203 @@ simfront_send(struct simfront *f, unsigned qi, const void *frame, size_t len,
 			x->u.gso.size = opt->gso_size;
 			x->u.gso.type = opt->gso_type;
 		}
+		prev = r;
+		done += chunk;
 	}
-	q->st.tx_packets++;
-	q->st.tx_bytes += len;
+	f->st[qi].tx_packets++;
+	f->st[qi].tx_bytes += len;
 	return 0;
+}
+
+int
+simfront_send_burst(struct simfront *f, unsigned q,
+		    const struct simfront_frame *fr, unsigned n)
+{
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < n; i++) {
+		r = simfront_send(f, q, fr[i].data, fr[i].len, fr[i].opt);
+		if (r < 0)
+			break;
+	}
+	if (i > 0)
+		simfront_flush(f, q);
+	return i > 0 || n == 0 ? (int)i : r;
 }
 
 void
 simfront_flush(struct simfront *f, unsigned qi)
 {
-	struct fq *q = &f->q[qi];
-	int notify;
+	struct fq *q;
+	int kick;
 
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
-	if (notify) {
-		simhv_evtchn_notify(f->evh, (uint32_t)q->tx_port);
-		q->st.notify_sent++;
+	if (qi >= f->nq)
+		return;
+	q = &f->q[qi];
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, kick);
+	if (kick)
+		notify(f, qi, q->tx_port);
+	/* netfront collects TX responses after every transmit. */
+	tx_reap(f, qi);
+}
+
+struct rxpkt {
+	struct simfront_rxinfo in;
+	size_t total;
+	bool err, big, unasked;
+};
+
+/* Check and copy one data slot at ring position pos. */
+static void
+rx_slot(struct simfront *f, struct fq *q, RING_IDX pos,
+	const netif_rx_response_t *r, void *buf, size_t cap, struct rxpkt *k)
+{
+	if (r->id != (pos & (NSLOTS - 1))) {
+		/* Responses answer the request at their position, whose
+		 * id is the position: anything else is a backend bug. */
+		k->err = true;
+	} else if (r->status < 0) {
+		k->err = true;
+		if (!k->in.status)
+			k->in.status = r->status;
+	} else if ((unsigned)r->offset + (unsigned)r->status > PAGE) {
+		k->err = true;
+	} else if (k->err || k->big) {
+		/* dropped anyway: the slot is only checked */
+	} else if (k->total + (size_t)r->status > cap) {
+		k->big = true;
+	} else {
+		memcpy((uint8_t *)buf + k->total,
+		       (const uint8_t *)pg(f, q->rx_pg0 + r->id) + r->offset,
+		       (size_t)r->status);
+		k->total += (size_t)r->status;
 	}
 }
 
-/* Post buffers for the ring positions the backend answered. */
+/* Parse the extras after position *pos (netfront's xennet_get_extras). */
 static void
-rx_refill(struct simfront *f, struct fq *q)
+rx_extras(struct simfront *f, struct fq *q, RING_IDX *pos, RING_IDX rp,
+	  struct rxpkt *k)
 {
-	int notify;
+	netif_extra_info_t x;
 
-	while (q->rx.req_prod_pvt - q->rx.rsp_cons < f->c.rx_fill) {
-		netif_rx_request_t *r =
-		    RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt);
-
-		r->id = (uint16_t)(q->rx.req_prod_pvt & (NSLOTS - 1));
-		r->gref = (grant_ref_t)q->rx_ref[r->id];
-		q->rx.req_prod_pvt++;
-	}
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, notify);
-	if (notify) {
-		simhv_evtchn_notify(f->evh, (uint32_t)q->rx_port);
-		q->st.notify_sent++;
-	}
+	do {
+		if (*pos + 1 == rp) {
+			k->err = true; /* extra info missing */
+			return;
+		}
+		(*pos)++;
+		k->in.slots++;
+		/* An extra overlays a response slot. */
+		memcpy(&x, (const void *)RING_GET_RESPONSE(&q->rx, *pos),
+		       sizeof(x));
+		if (x.type == XEN_NETIF_EXTRA_TYPE_NONE ||
+		    x.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+			k->err = true;
+		} else if (x.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+			if (x.u.gso.size == 0 ||
+			    (x.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 &&
+			     x.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6))
+				k->err = true;
+			k->in.gso_size = x.u.gso.size;
+			k->in.gso_type = x.u.gso.type;
+			if (!((x.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 &&
+			       f->c.gso_tcpv4) ||
+			      (x.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6 &&
+			       f->c.gso_tcpv6)))
+				k->unasked = true;
+		}
+	} while (x.flags & XEN_NETIF_EXTRA_FLAG_MORE);
 }
 
 int
 simfront_recv(struct simfront *f, unsigned qi, void *buf, size_t cap,
 	      struct simfront_rxinfo *info)
 {
-	struct fq *q = &f->q[qi];
-	RING_IDX prod = q->rx.sring->rsp_prod, cons = q->rx.rsp_cons;
-	struct simfront_rxinfo in = { 0 };
-	size_t total = 0;
-	bool first = true, more = true, err = false, big = false;
+	struct fq *q;
+	struct simfront_stats *st;
+	struct rxpkt k = { 0 };
+	netif_rx_response_t r0, r;
+	RING_IDX rp, cons, pos;
+	unsigned data_slots = 1, max;
+	int more;
 
-	xen_rmb();
-	if (cons == prod) {
-		q->rx.sring->rsp_event = cons + 1;
-		xen_mb();
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (qi >= f->nq || !f->connected)
+		return -EINVAL;
+	if (f->broken)
+		return -EAGAIN;
+	q = &f->q[qi];
+	st = &f->st[qi];
+	rp = READ_IDX(q->rx.sring->rsp_prod);
+	if ((int32_t)(rp - q->rx_prod_seen) < 0) {
+		set_broken(f, "RX response producer going backwards");
 		return -EAGAIN;
 	}
-	/* Is a whole packet there? Walk without consuming. */
-	for (RING_IDX c = cons; more; ) {
-		netif_rx_response_t r;
-
-		if (c == prod)
+	if (RING_RESPONSE_PROD_OVERFLOW(&q->rx, rp)) {
+		set_broken(f, "RX response producer beyond the ring");
+		return -EAGAIN;
+	}
+	q->rx_prod_seen = rp;
+	cons = q->rx.rsp_cons;
+	if (cons == rp) {
+		/* End of a batch: refill, then ask for an event on the next
+		 * response and look once more (RING_FINAL_CHECK). */
+		rx_refill(f, qi);
+		RING_FINAL_CHECK_FOR_RESPONSES(&q->rx, more);
+		if (!more)
 			return -EAGAIN;
-		r = *(volatile netif_rx_response_t *)RING_GET_RESPONSE(&q->rx, c);
-		c++;
-		if (r.flags & NETRXF_extra_info) {
-			if (c == prod)
-				return -EAGAIN;
-			c++;
-		}
-		more = r.flags & NETRXF_more_data;
+		return simfront_recv(f, qi, buf, cap, info);
 	}
-	more = true;
-	while (more) {
-		netif_rx_response_t r;
+	xen_rmb(); /* responses up to rp are written */
 
-		r = *(volatile netif_rx_response_t *)RING_GET_RESPONSE(&q->rx,
-								       cons);
-		cons++;
-		in.slots++;
-		if (first) {
-			in.flags = r.flags;
-			first = false;
+	RING_COPY_RESPONSE(&q->rx, cons, &r0);
+	k.in.flags = r0.flags;
+	k.in.slots = 1;
+	pos = cons;
+	if (r0.flags & NETRXF_extra_info)
+		rx_extras(f, q, &pos, rp, &k);
+	rx_slot(f, q, cons, &r0, buf, cap, &k);
+	r = r0;
+	while (r.flags & NETRXF_more_data) {
+		if (pos + 1 == rp) {
+			k.err = true; /* slots missing */
+			break;
 		}
-		if (r.status < 0) {
-			err = true;
-			in.status = r.status;
-		} else if (r.id >= NSLOTS || (uint32_t)r.offset + (uint32_t)r.status > PAGE) {
-			err = true;
-		} else if (total + (size_t)r.status > cap) {
-			big = true;
-		} else {
-			memcpy((char *)buf + total,
-			       pg(f, q->rx_pg0 + r.id) + r.offset,
-			       (size_t)r.status);
-			total += (size_t)r.status;
-		}
-		if (r.flags & NETRXF_extra_info) {
-			netif_extra_info_t x;
-
-			/* An extra overlays a response slot. */
-			memcpy(&x, (const void *)RING_GET_RESPONSE(&q->rx, cons),
-			       sizeof(x));
-			cons++;
-			in.slots++;
-			if (x.type == XEN_NETIF_EXTRA_TYPE_GSO) {
-				in.gso_size = x.u.gso.size;
-				in.gso_type = x.u.gso.type;
-			}
-		}
-		more = r.flags & NETRXF_more_data;
+		pos++;
+		k.in.slots++;
+		data_slots++;
+		RING_COPY_RESPONSE(&q->rx, pos, &r);
+		rx_slot(f, q, pos, &r, buf, cap, &k);
 	}
-	q->rx.rsp_cons = cons;
-	rx_refill(f, q);
+	max = XEN_NETIF_NR_SLOTS_MIN + (r0.status <= RX_COPY_THRESHOLD);
+	if (data_slots > max)
+		k.err = true;
+	if ((data_slots > 1 && !f->c.sg) ||
+	    ((r0.flags & NETRXF_csum_blank) && f->c.no_csum))
+		k.unasked = true;
+	q->rx.rsp_cons = pos + 1;
+	if (q->rx.req_prod_pvt - q->rx.rsp_cons + RX_REFILL_BATCH <=
+	    f->c.rx_fill)
+		rx_refill(f, qi);
+
 	if (info)
-		*info = in;
-	if (err) {
-		q->st.rx_errors++;
+		*info = k.in;
+	if (k.err) {
+		st->rx_errors++;
 		return -EIO;
 	}
-	if (big) {
-		q->st.rx_errors++;
+	if (k.big) {
+		st->rx_errors++;
 		return -EMSGSIZE;
 	}
-	q->st.rx_packets++;
-	q->st.rx_bytes += total;
-	return (int)total;
+	if (k.unasked)
+		st->rx_unasked++;
+	st->rx_packets++;
+	st->rx_bytes += k.total;
+	return (int)k.total;
 }
 
 int
@@ -646,24 +905,30 @@ simfront_poll(struct simfront *f, int timeout_ms)
 	struct pollfd pfd = { .fd = simhv_evtchn_fd(f->evh), .events = POLLIN };
 	int got = 0, p;
 
-	if (timeout_ms && poll(&pfd, 1, timeout_ms) <= 0)
-		return 0;
+	if (timeout_ms != 0)
+		poll(&pfd, 1, timeout_ms);
 	while ((p = simhv_evtchn_pending(f->evh)) >= 0) {
 		got = 1;
 		for (unsigned i = 0; i < f->nq; i++)
-			if (f->q[i].tx_port == p || f->q[i].rx_port == p)
-				f->q[i].st.events++;
+			if (f->q[i].tx_port == (uint32_t)p ||
+			    f->q[i].rx_port == (uint32_t)p)
+				f->st[i].events++;
+		/* Unmasking before the work is fine: an event raised
+		 * meanwhile is delivered again, never lost. */
 		simhv_evtchn_unmask(f->evh, (uint32_t)p);
 	}
 	for (unsigned i = 0; i < f->nq; i++)
-		tx_reap(&f->q[i]);
+		tx_reap(f, i);
 	return got;
 }
 
 void
 simfront_stats(const struct simfront *f, unsigned q, struct simfront_stats *st)
 {
-	*st = f->q[q].st;
+	if (q < SIMFRONT_MAX_QUEUES)
+		*st = f->st[q];
+	else
+		memset(st, 0, sizeof(*st));
 }
 
 void
@@ -673,6 +938,9 @@ simfront_raw_tx(struct simfront *f, unsigned qi,
 	struct fq *q = &f->q[qi];
 
 	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++) = *req;
+	/* Its response must not look like a backend bug. */
+	if (req->id < NSLOTS && q->tx_pend[req->id] < UINT8_MAX)
+		q->tx_pend[req->id]++;
 }
 
 void
@@ -687,13 +955,27 @@ simfront_raw_tx_extra(struct simfront *f, unsigned qi,
 }
 
 void
+simfront_raw_rx(struct simfront *f, unsigned qi,
+		const struct netif_rx_request *req)
+{
+	struct fq *q = &f->q[qi];
+	int kick;
+
+	*RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt++) = *req;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, kick);
+	if (kick)
+		notify(f, qi, q->rx_port);
+}
+
+void
 simfront_raw_tx_prod(struct simfront *f, unsigned qi, uint32_t prod)
 {
 	struct fq *q = &f->q[qi];
 
 	xen_wmb();
 	q->tx.sring->req_prod = prod;
-	simhv_evtchn_notify(f->evh, (uint32_t)q->tx_port);
+	xen_mb();
+	notify(f, qi, q->tx_port);
 }
 
 void
@@ -703,11 +985,24 @@ simfront_raw_rx_prod(struct simfront *f, unsigned qi, uint32_t prod)
 
 	xen_wmb();
 	q->rx.sring->req_prod = prod;
-	simhv_evtchn_notify(f->evh, (uint32_t)q->rx_port);
+	xen_mb();
+	notify(f, qi, q->rx_port);
+}
+
+void
+simfront_raw_notify(struct simfront *f, unsigned qi, bool rx)
+{
+	notify(f, qi, rx ? f->q[qi].rx_port : f->q[qi].tx_port);
 }
 
 uint32_t
 simfront_tx_gref(const struct simfront *f, unsigned q, unsigned id)
 {
-	return (uint32_t)f->q[q].tx_ref[id % NSLOTS];
+	return f->q[q % SIMFRONT_MAX_QUEUES].tx_ref[id % NSLOTS];
+}
+
+uint32_t
+simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id)
+{
+	return f->q[q % SIMFRONT_MAX_QUEUES].rx_ref[id % NSLOTS];
 }

@@ -1,20 +1,50 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * simfront: a simulated netfront, behaving on the wire like Linux
- * xen-netfront, as the guest of netbackd's tests and benchmarks.
+ * simfront: a simulated netfront that behaves on the wire like Linux 6.1
+ * xen-netfront, the guest of netbackd's tests and benchmarks.
  *
  * It is a second, independent implementation of the netif protocol: it
  * uses xen/io/netif.h and xen/io/ring.h directly and nothing from ring/
  * or backend/, so a mistake on one side is not mirrored on the other.
  *
- * Memory: per queue, one TX and one RX ring page, and one page per ring
- * slot for TX and for RX buffers, granted once at connect (TX read-only,
- * RX writable) and ended at close. RX buffer i sits at ring position i,
- * as Linux netfront keeps it.
+ * What it does as netfront does:
+ *  - handshake: waits for the backend's InitWait, needs feature-rx-copy,
+ *    takes min(queues, multi-queue-max-queues) queues (one if the key is
+ *    absent), split event channels if feature-split-event-channels,
+ *    writes multi-queue-num-queues whenever the backend offers
+ *    multi-queue-max-queues, the ring refs and ports flat for one queue
+ *    or under queue-N/ for several, and its feature keys, in one
+ *    transaction; posts its RX buffers, kicks each port once and goes
+ *    straight to Connected (never Initialised), then waits for the
+ *    backend's Connected;
+ *  - TX: the first slot runs from the frame's offset to the end of its
+ *    page and carries the whole length in `size`, the rest follow one
+ *    page each, chained with NETTXF_more_data; a GSO extra comes right
+ *    after the first slot; one push (and one notification if asked for)
+ *    per flush;
+ *  - RX: buffer i sits at ring position i (mod 256) and answers there;
+ *    responses are taken up to a snapshot of rsp_prod, a packet whose
+ *    slots are not all published is an error (the backend must publish
+ *    whole packets), extras are parsed and checked, then the ring is
+ *    refilled and the backend notified if its req_event asks for it;
+ *  - the same sanity checks on the backend as 6.1 (after XSA-391): a
+ *    response producer beyond the ring, a TX response for an id not in
+ *    flight or an RX producer going backwards marks the device broken
+ *    (simfront_broken() says why); it then sends and delivers nothing;
+ *  - close: Closing, wait for the backend's Closing/Closed, Closed, wait
+ *    for Closed, then end every grant and free every port.
  *
- * simtool (below) plays the toolstack: what libxl does to a vif.
+ * Memory: per queue a TX and an RX ring page and one buffer page per
+ * ring slot for each direction (simfront_pages()), from conf.first_page
+ * of the domain's memory; all granted once at connect, TX read-only, RX
+ * writable, and ended at close. TX buffers are reused, not re-granted,
+ * which is cheaper than netfront's grant per packet and the same on the
+ * wire.
  *
- * Errors: negative errno.
+ * Not thread-safe: one thread drives one simfront (several simfronts
+ * may share an xs_handle in that thread).
+ *
+ * Errors: negative errno. Nothing here logs.
  */
 #ifndef NETBACKD_SIMFRONT_H
 #define NETBACKD_SIMFRONT_H
@@ -23,146 +53,167 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* simfront users play the toolstack too. */
+#include "simtool.h"
+
 struct simhv;
 struct xs_handle;
 struct simfront;
+struct netif_tx_request;
+struct netif_rx_request;
+struct netif_extra_info;
 
 #define SIMFRONT_MAX_QUEUES 8
+#define SIMFRONT_RING_SIZE 256u /* slots of a one-page netif ring */
 
 struct simfront_conf {
-	struct simhv *hv;
+	struct simhv *hv;     /* an open hypervisor, or NULL and hv_dir */
+	const char *hv_dir;   /* opened and closed by simfront if hv is NULL */
 	uint16_t domid, devid;
 	uint16_t backend_domid;
-	unsigned queues;  /* asked for; capped by multi-queue-max-queues */
-	bool no_split;    /* one event channel even if split is offered */
-	/* What the frontend announces (Linux 6.1 defaults: all but
-	 * no_csum). */
+	unsigned queues;      /* asked for; capped by multi-queue-max-queues */
+	bool no_split;        /* one event channel even if split is offered */
+	/* What the frontend announces (Linux 6.1: all but no_csum). */
 	bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, no_csum, rx_notify;
-	bool no_rx_copy;  /* omit request-rx-copy (a frontend to refuse) */
-	unsigned rx_fill; /* RX buffers kept posted per queue (<= 256) */
+	bool no_rx_copy;      /* omit request-rx-copy (a frontend to refuse) */
+	unsigned rx_fill;     /* RX buffers kept posted per queue (<= 256) */
+	uint32_t first_page;  /* where this vif's pages start in the domain */
 };
 
-/* Linux 6.1 netfront's announcements, one queue. */
+/* Linux 6.1 netfront's announcements, one queue, a full RX ring. */
 void simfront_conf_default(struct simfront_conf *c, struct simhv *hv,
 			   uint16_t domid, uint16_t devid);
 
-/* Memory pages a domain needs for n queues. */
+/* Memory pages a vif with n queues uses from conf.first_page. */
 uint32_t simfront_pages(unsigned queues);
 
+/*
+ * A frontend for an existing domain, not yet connected. xs stays the
+ * caller's. NULL with errno: EINVAL bad conf, ENOMEM the domain does not
+ * have the pages, or simhv's errno.
+ */
 struct simfront *simfront_new(const struct simfront_conf *c,
 			      struct xs_handle *xs);
+/* Ends grants and frees ports still held (no xenstore traffic). */
 void simfront_free(struct simfront *f);
 
 /*
- * The xenbus handshake: wait for backend InitWait, read its features,
- * grant and publish rings and event channels in one transaction, go
- * Connected and wait for the backend to be Connected.
- * -ETIMEDOUT, or -ECONNREFUSED if the backend went Closing/Closed (its
- * `error` key then says why).
+ * The xenbus handshake (see above), within timeout_ms overall.
+ * -ETIMEDOUT, -ENODEV if the backend lacks feature-rx-copy (nothing is
+ * written, as netfront), -ECONNREFUSED if the backend went Closing or
+ * Closed (its `error` key then says why), -ENOSPC out of grants or ports,
+ * -EALREADY if connected.
  */
 int simfront_connect(struct simfront *f, int timeout_ms);
-/* Closing -> wait for the backend -> Closed; end every grant. Returns the
- * number of grants the backend still had mapped (0 when all is well). */
+/*
+ * Close as netfront does (see above), each wait bounded by timeout_ms,
+ * then end every grant and free the ports. Returns the number of grants
+ * the backend still had mapped (0 when all is well): a backend leak.
+ */
 int simfront_close(struct simfront *f, int timeout_ms);
 
 unsigned simfront_queues(const struct simfront *f);
 bool simfront_split(const struct simfront *f);
+/* The event-channel fd: readable when an event is pending. */
 int simfront_fd(const struct simfront *f);
+/* Why the device is broken (a backend protocol violation), or NULL. */
+const char *simfront_broken(const struct simfront *f);
 
 struct simfront_txopt {
 	uint16_t flags;    /* NETTXF_csum_blank | NETTXF_data_validated */
 	uint16_t gso_size; /* non-zero: a GSO extra with gso_type */
-	uint8_t gso_type;
+	uint8_t gso_type;  /* XEN_NETIF_GSO_TYPE_TCPV4 / _TCPV6 */
+	uint16_t offset;   /* where the frame starts in its first page */
 };
 
 /*
- * Queue one frame on queue q (not yet visible to the backend): one slot
- * per page, chained with NETTXF_more_data when feature-sg was agreed.
- * -ENOSPC when the ring or the TX buffers are full (flush, poll, retry),
- * -EMSGSIZE when it needs SG and SG is off.
+ * Queue one frame on queue q (not yet visible to the backend).
+ * -EINVAL bad queue, empty or over 65535 bytes or offset >= 4096;
+ * -EMSGSIZE it needs several slots and the backend has no feature-sg;
+ * -EOPNOTSUPP a GSO type the backend did not offer; -ENODEV broken;
+ * -ENOSPC ring or buffers full even after reaping (flush, poll, retry).
  */
 int simfront_send(struct simfront *f, unsigned q, const void *frame,
 		  size_t len, const struct simfront_txopt *opt);
-/* Publish queued requests and notify the backend if it asked. */
+
+struct simfront_frame {
+	const void *data;
+	size_t len;
+	const struct simfront_txopt *opt; /* may be NULL */
+};
+/*
+ * Queue up to n frames and publish them with one push (and at most one
+ * notification). Returns how many were queued, or the first frame's
+ * negative errno if none was.
+ */
+int simfront_send_burst(struct simfront *f, unsigned q,
+			const struct simfront_frame *fr, unsigned n);
+/* Publish queued requests, notify the backend if it asked, reap. */
 void simfront_flush(struct simfront *f, unsigned q);
 
 struct simfront_rxinfo {
 	uint16_t flags;    /* NETRXF_* of the first slot */
 	uint16_t gso_size; /* from a GSO extra, 0 if none */
 	uint8_t gso_type;
-	unsigned slots;
+	unsigned slots;    /* ring slots the packet took, extras included */
 	int16_t status;    /* negative NETIF_RSP_* if the backend failed it */
 };
 
 /*
  * Take one received frame from queue q into buf (cap bytes). Returns its
- * length, -EAGAIN if none is complete, -EMSGSIZE if cap is too small (the
- * frame is dropped), -EIO for a frame the backend answered with an error.
- * Buffers are posted again at once.
+ * length; -EINVAL for a queue not connected; -EAGAIN if none is there (the ring is then refilled and the
+ * backend asked for an event on the next response); -EMSGSIZE if cap is
+ * too small (the frame is dropped); -EIO for a bad packet (an error
+ * status, a slot beyond its page, a bad extra, slots missing or too many:
+ * counted in rx_errors and dropped, as netfront does). A broken device
+ * returns -EAGAIN.
  */
 int simfront_recv(struct simfront *f, unsigned q, void *buf, size_t cap,
 		  struct simfront_rxinfo *info);
 
 /*
- * Wait up to timeout_ms for an event (0: just look), reap TX responses
- * on every queue, unmask. Returns 1 if an event came, 0 if not.
+ * Wait up to timeout_ms for an event (0: just look, < 0: no limit), take
+ * every pending port and unmask it, and reap TX responses on every queue.
+ * Returns 1 if an event came, 0 if not.
  */
 int simfront_poll(struct simfront *f, int timeout_ms);
 
 struct simfront_stats {
-	uint64_t tx_packets, tx_bytes, tx_ok, tx_error, tx_dropped;
+	uint64_t tx_packets, tx_bytes;            /* queued by send */
+	uint64_t tx_ok, tx_error, tx_dropped;     /* responses by status */
 	uint64_t rx_packets, rx_bytes, rx_errors;
-	uint64_t notify_sent, events;
+	/* received frames carrying what we did not announce: more slots
+	 * without feature-sg, a GSO extra without feature-gso-*, a blank
+	 * checksum with feature-no-csum-offload (delivered all the same) */
+	uint64_t rx_unasked;
+	uint64_t notify_sent; /* notifications to the backend */
+	uint64_t events;      /* event deliveries from the backend */
 };
+/* Counters of queue q (< SIMFRONT_MAX_QUEUES; they outlive close). */
 void simfront_stats(const struct simfront *f, unsigned q,
 		    struct simfront_stats *st);
 
-/* ---- hostile hooks: forge what a broken or malicious frontend would ---- */
-struct netif_tx_request;
-struct netif_extra_info;
-/* Put a raw TX request / extra / RX request on the ring (not published). */
+/*
+ * ---- Hostile hooks: forge what a broken or malicious frontend would. ----
+ * Nothing is checked; q must be a connected queue.
+ */
+/* Write a TX request / extra at the private producer (publish with
+ * simfront_flush). A request's id < 256 counts as in flight, so its
+ * response is accepted. */
 void simfront_raw_tx(struct simfront *f, unsigned q,
 		     const struct netif_tx_request *req);
 void simfront_raw_tx_extra(struct simfront *f, unsigned q,
 			   const struct netif_extra_info *x);
+/* Write an RX request at the private producer and publish it. */
+void simfront_raw_rx(struct simfront *f, unsigned q,
+		     const struct netif_rx_request *req);
 /* Set the shared TX (or RX) request producer to any value and notify. */
 void simfront_raw_tx_prod(struct simfront *f, unsigned q, uint32_t prod);
 void simfront_raw_rx_prod(struct simfront *f, unsigned q, uint32_t prod);
-/* Grant ref of TX buffer page `id` of queue q (for forged requests). */
+/* Notify the backend on queue q's TX (rx = false) or RX port. */
+void simfront_raw_notify(struct simfront *f, unsigned q, bool rx);
+/* Grant refs of TX / RX buffer page `id` of queue q (id mod 256). */
 uint32_t simfront_tx_gref(const struct simfront *f, unsigned q, unsigned id);
-
-/* ---- simtool: the toolstack's part ---- */
-
-/* Create the domain in the hypervisor and in xenstore (and introduce it). */
-int simtool_domain_create(struct xs_handle *xs, struct simhv *hv,
-			  uint16_t domid, uint32_t pages);
-/* Release and destroy it, removing its xenstore directories. */
-int simtool_domain_destroy(struct xs_handle *xs, struct simhv *hv,
-			   uint16_t domid, uint16_t backend_domid);
-
-struct simtool_vif {
-	uint16_t backend_domid, domid, devid;
-	uint8_t mac[6];
-	const char *bridge; /* NULL: no key */
-	const char *extra_be[8]; /* "key=value" extra backend keys */
-};
-
-/*
- * Write the backend and frontend directories as libxl does, wait up to
- * 10 s for the backend's InitWait, then play the hotplug script
- * (hotplug-status = connected). -ETIMEDOUT if the backend never came.
- */
-int simtool_vif_add(struct xs_handle *xs, const struct simtool_vif *v);
-/* As xl network-detach: online=0, state Closing, wait for Closed (or
- * timeout), remove both directories. */
-int simtool_vif_remove(struct xs_handle *xs, const struct simtool_vif *v,
-		       int timeout_ms);
-
-/* Read a key as an int; -1 if missing. */
-int simtool_read_int(struct xs_handle *xs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Wait until a key reads as `value`. */
-bool simtool_wait(struct xs_handle *xs, int timeout_ms, const char *value,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+uint32_t simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id);
 
 #endif
