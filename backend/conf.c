@@ -15,6 +15,9 @@ nb_conf_defaults(struct nb_conf *c)
 	c->workers = 1;
 	c->max_queues = 0; /* 0: as many as workers */
 	c->mbufs = 16384;
+	/* Kernel netback's rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
+	c->rx_drain_ms = 10000;
+	c->rx_stall_ms = 60000;
 	c->domid = -1;
 }
 
@@ -181,6 +184,18 @@ set_global(struct nb_conf *c, const char *key, const char *val,
 				    "mbufs must be 1024..4194304, not '%s'",
 				    val);
 		c->mbufs = v;
+	} else if (strcmp(key, "rx-drain-timeout") == 0) {
+		if (nb_parse_uint(val, 1, 3600000, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "rx-drain-timeout must be 1..3600000 ms, "
+				    "not '%s'", val);
+		c->rx_drain_ms = v;
+	} else if (strcmp(key, "rx-stall-timeout") == 0) {
+		if (nb_parse_uint(val, 1, 3600000, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "rx-stall-timeout must be 1..3600000 ms, "
+				    "not '%s'", val);
+		c->rx_stall_ms = v;
 	} else if (strcmp(key, "domid") == 0) {
 		if (nb_parse_uint(val, 0, 0x7fef, &v) < 0)
 			return fail(err, errlen, name, line,

@@ -11,6 +11,8 @@
  *   poll = adaptive | always            # idle workers sleep, or never
  *   mbufs = 16384                       # packet buffers in the pool
  *   domid = 0                           # our domain (default: from xenstore)
+ *   rx-drain-timeout = 10000            # ms a packet may wait for RX buffers
+ *   rx-stall-timeout = 60000            # ms without buffers: carrier off
  *
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
@@ -44,6 +46,7 @@ struct nb_conf {
 	unsigned max_queues;
 	bool poll_always;
 	unsigned mbufs;
+	unsigned rx_drain_ms, rx_stall_ms;
 	int domid; /* -1: read it from xenstore */
 	char sim_dir[256]; /* empty: real Xen */
 	unsigned nnets;

@@ -2,13 +2,16 @@
 /*
  * The switch glue: networks from the configuration, vifs and PIFs as
  * switch ports, and the worker side of forwarding a burst: switch/ finds
- * a destination for every frame first; then each destination gets its
- * frames in one call.
+ * a destination for every frame first (sw_forward), sorts the burst by
+ * destination (sw_group), then each destination gets its frames in one
+ * call, with their 802.1Q tag added, rewritten or removed as the
+ * destination port's VLAN configuration says.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -19,8 +22,6 @@
 
 #define NB_MAC_TABLE 8192u
 
-static uint64_t tsc_per_ms;
-
 int
 nb_fwd_init(struct nb_daemon *d)
 {
@@ -29,10 +30,15 @@ nb_fwd_init(struct nb_daemon *d)
 		.max_nets = NB_MAX_NETS,
 		.table_size = NB_MAC_TABLE,
 	};
+	/* A PIF carries every VLAN tagged and the untagged network as is. */
+	static struct sw_vlan_conf uplink_vlans = {
+		.trunk = true, .all = true, .vid = 0,
+	};
 
-	tsc_per_ms = rte_get_tsc_hz() / 1000;
-	if (tsc_per_ms == 0)
-		tsc_per_ms = 1;
+	/* A guest must not be able to aim its sources at one bucket. */
+	if (getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) !=
+	    sizeof(cfg.hash_seed))
+		cfg.hash_seed = rte_get_tsc_cycles();
 	d->sw = sw_create(&cfg);
 	if (!d->sw)
 		return -errno;
@@ -59,7 +65,10 @@ nb_fwd_init(struct nb_daemon *d)
 		int r = nb_pif_open(d, p);
 		if (r < 0)
 			return r;
-		struct sw_port_conf pc = { .net = net, .uplink = true };
+		struct sw_port_conf pc;
+
+		sw_port_conf_init(&pc, net, true);
+		pc.vlan_conf = &uplink_vlans;
 		r = sw_port_add(d->sw, &pc);
 		if (r < 0)
 			return r;
@@ -81,29 +90,6 @@ nb_fwd_fini(struct nb_daemon *d)
 	d->npifs = 0;
 	sw_destroy(d->sw);
 	d->sw = NULL;
-}
-
-/*
- * The vif's `bridge` key: NAME[.TAG][:TRUNK...] as xl's vif-openvswitch
- * reads it. Trunks are not served yet and are refused.
- */
-static int
-parse_bridge(const char *s, char *name, size_t nlen, unsigned *vlan)
-{
-	const char *dot = strchr(s, '.'), *colon = strchr(s, ':');
-	size_t len = dot ? (size_t)(dot - s) : colon ? (size_t)(colon - s)
-						      : strlen(s);
-
-	*vlan = 0;
-	if (len == 0 || len >= nlen)
-		return -EINVAL;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	if (colon)
-		return -EOPNOTSUPP;
-	if (dot && (nb_parse_uint(dot + 1, 1, 4094, vlan) < 0))
-		return -EINVAL;
-	return 0;
 }
 
 /* The `ip` key: IPv4 and IPv6 addresses separated by spaces or commas. */
@@ -131,37 +117,48 @@ parse_ips(const char *s, struct sw_port_conf *pc)
 }
 
 int
-nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v)
+nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
+		  size_t errlen)
 {
-	char name[NB_NAME_MAX];
-	unsigned vlan = 0;
+	char name[SW_NAME_MAX];
+	struct sw_vlan_conf vc;
+	struct sw_port_conf pc;
 	int net, r;
 
 	if (v->bridge[0]) {
-		r = parse_bridge(v->bridge, name, sizeof(name), &vlan);
-		if (r < 0)
-			return r;
-		net = sw_net_find(d->sw, name);
+		/* xl's bridge=NAME[.TAG][:TRUNK...], as vif-openvswitch. */
+		if (sw_parse_bridge(v->bridge, name, &vc) < 0) {
+			snprintf(err, errlen, "bad bridge key \"%s\"",
+				 v->bridge);
+			return -EINVAL;
+		}
 	} else {
 		/* No bridge key: the first network, as xl's default. */
-		net = sw_net_find(d->sw, d->conf.nets[0].name);
+		memset(&vc, 0, sizeof(vc));
+		snprintf(name, sizeof(name), "%s", d->conf.nets[0].name);
 	}
-	if (net < 0)
+	net = sw_net_find(d->sw, name);
+	if (net < 0) {
+		snprintf(err, errlen, "no network \"%s\"", name);
 		return -ENOENT;
-	struct sw_port_conf pc = {
-		.net = net,
-		.antispoof = true,
-		.vlan = (uint16_t)vlan,
-	};
+	}
+	sw_port_conf_init(&pc, net, false);
+	pc.vlan_conf = &vc;
 	memcpy(pc.mac, v->mac, 6);
 	r = parse_ips(v->ip, &pc);
-	if (r < 0)
+	if (r < 0) {
+		snprintf(err, errlen, "bad ip key \"%s\"", v->ip);
 		return r;
+	}
 	r = sw_port_add(d->sw, &pc);
-	if (r < 0)
+	if (r < 0) {
+		snprintf(err, errlen, "switch port: %s", strerror(-r));
 		return r;
+	}
 	v->sw_port = r;
 	v->net = net;
+	v->trunk = vc.trunk;
+	nb_fwd_mcast_filter(d, v);
 	atomic_store_explicit(&d->ports[r], v, memory_order_release);
 	return 0;
 }
@@ -172,11 +169,83 @@ nb_fwd_vif_detach(struct nb_daemon *d, struct nb_vif *v)
 	if (v->sw_port < 0)
 		return;
 	/* Workers holding the old pointer finish within the grace period
-	 * the caller waits for; the id is not reused before. */
+	 * the caller waits for before nb_fwd_reclaim(). */
 	atomic_store(&d->ports[v->sw_port], NULL);
 	sw_port_del(d->sw, v->sw_port);
 	v->sw_port = -1;
 	v->net = -1;
+}
+
+void
+nb_fwd_reclaim(struct nb_daemon *d)
+{
+	sw_reclaim(d->sw);
+}
+
+void
+nb_fwd_mcast_filter(struct nb_daemon *d, struct nb_vif *v)
+{
+	if (v->sw_port >= 0)
+		sw_port_mcast_filter(d->sw, v->sw_port, v->mcast_filter);
+}
+
+int
+nb_fwd_mcast(struct nb_vif *v, struct nb_daemon *d, bool add,
+	     const uint8_t mac[6])
+{
+	int r, port = v->sw_port;
+
+	if (port < 0)
+		return -ENOENT;
+	/* Queues of one vif may sit on different workers: one writer of
+	 * the port's group list at a time. */
+	rte_spinlock_lock(&v->mcast_lock);
+	r = add ? sw_port_mcast_add(d->sw, port, mac)
+		: sw_port_mcast_del(d->sw, port, mac);
+	rte_spinlock_unlock(&v->mcast_lock);
+	return r;
+}
+
+/*
+ * Make m leave with the 802.1Q tag `tag` (0: untagged); `tagged` says
+ * whether it carries one now. The priority bits of a tag that stays are
+ * kept. m must not be shared. False when there is no headroom.
+ */
+static bool
+retag(struct rte_mbuf *m, bool tagged, uint16_t tag)
+{
+	uint8_t *p;
+
+	if (tagged && tag) {
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+		p[14] = (uint8_t)((p[14] & 0xf0) | (tag >> 8));
+		p[15] = (uint8_t)tag;
+		return true;
+	}
+	if (tagged) {
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+		memmove(p + 4, p, 12);
+		rte_pktmbuf_adj(m, 4);
+		return true;
+	}
+	if (!tag)
+		return true;
+	p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	if (!p)
+		return false;
+	memmove(p, p + 4, 12);
+	p[12] = 0x81;
+	p[13] = 0x00;
+	p[14] = (uint8_t)(tag >> 8);
+	p[15] = (uint8_t)tag;
+	return true;
+}
+
+/* Does a frame carrying (tagged, vid) need changing to leave with tag? */
+static inline bool
+needs_retag(bool tagged, uint16_t vid, uint16_t tag)
+{
+	return tagged ? tag != vid : tag != 0;
 }
 
 static void
@@ -200,73 +269,120 @@ deliver(struct nb_worker *w, uint16_t port, struct rte_mbuf **pkts,
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
+/* The frame's own VID when tagged (sw_result.vlan is the network's). */
+static inline uint16_t
+frame_vid(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return (uint16_t)((p[14] & 0x0f) << 8 | p[15]);
+}
+
+static struct rte_mbuf *
+copy_frame(struct nb_worker *w, struct rte_mbuf *m)
+{
+	/* A deep copy: the copy may be retagged or segmented alone. */
+	return rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+}
+
+/*
+ * A flooded frame: destinations that take it as it is share it (they
+ * only read it; a PIF may complete a checksum, the same for all);
+ * those that need another tag, and every destination of a GSO packet
+ * (segmenting changes it), get their own copy.
+ */
+static void
+flood(struct nb_worker *w, int in, struct rte_mbuf *m,
+      const struct sw_result *r)
+{
+	struct sw_egress eg[NB_MAX_FLOOD];
+	unsigned ne = sw_flood(w->d->sw, in, r, eg, NB_MAX_FLOOD);
+	bool tagged = r->flags & SW_F_TAGGED;
+	uint16_t vid = tagged ? frame_vid(m) : 0;
+	bool gso = nb_is_gso(m);
+	unsigned same = 0, last_same = 0;
+
+	if (ne > NB_MAX_FLOOD)
+		ne = NB_MAX_FLOOD;
+	for (unsigned j = 0; j < ne; j++) {
+		if (!gso && !needs_retag(tagged, vid, eg[j].tag)) {
+			same++;
+			last_same = j;
+		}
+	}
+	for (unsigned j = 0; j < ne; j++) {
+		if (!gso && !needs_retag(tagged, vid, eg[j].tag))
+			continue;
+		/* The original goes to the last destination when nobody
+		 * takes it unchanged. */
+		bool own = same == 0 && j == ne - 1;
+		struct rte_mbuf *c = own ? m : copy_frame(w, m);
+
+		if (!c)
+			continue;
+		if (!retag(c, tagged, eg[j].tag)) {
+			rte_pktmbuf_free(c);
+			continue;
+		}
+		deliver(w, eg[j].port, &c, 1);
+	}
+	if (same == 0) {
+		if (ne == 0)
+			rte_pktmbuf_free(m);
+		return;
+	}
+	rte_mbuf_refcnt_update(m, (int16_t)(same - 1));
+	for (unsigned j = 0; j < ne; j++) {
+		if (gso || needs_retag(tagged, vid, eg[j].tag))
+			continue;
+		deliver(w, eg[j].port, &m, 1);
+		if (j == last_same)
+			break;
+	}
+}
+
 static void
 fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 {
 	struct sw_frame f[NB_BURST];
 	struct sw_result res[NB_BURST];
 	struct rte_mbuf *batch[NB_BURST];
-	uint16_t flood[64];
-	bool done[NB_BURST] = { false };
-	uint64_t now = rte_get_tsc_cycles() / tsc_per_ms;
+	struct sw_group g;
+	struct sw *sw = w->d->sw;
 
 	for (unsigned i = 0; i < n; i++) {
 		f[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
 		f[i].len = pkts[i]->data_len;
 	}
-	sw_forward(w->d->sw, in, f, n, now, res);
+	n = sw_forward(sw, in, f, n, nb_now_ms(), res);
+	sw_group(sw, res, n, &g);
 
-	/* Second pass: each destination gets its frames at once. */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < g.ndrop; i++)
+		rte_pktmbuf_free(pkts[g.drop[i]]);
+	/* Each destination gets its frames at once, in order. */
+	for (unsigned d = 0; d < g.ndest; d++) {
 		unsigned k = 0;
 
-		if (done[i])
-			continue;
-		if (res[i].port == SW_DROP) {
-			rte_pktmbuf_free(pkts[i]);
-			continue;
-		}
-		if (res[i].port == SW_FLOOD) {
-			unsigned nf = sw_flood_ports(w->d->sw, in, res[i].vlan,
-						     flood, 64);
+		for (unsigned j = 0; j < g.dest[d].n; j++) {
+			unsigned i = g.idx[g.dest[d].first + j];
+			struct rte_mbuf *m = pkts[i];
+			bool tagged = res[i].flags & SW_F_TAGGED;
 
-			if (nf == 0) {
-				rte_pktmbuf_free(pkts[i]);
+			if (needs_retag(tagged, tagged ? frame_vid(m) : 0,
+					res[i].tag) &&
+			    !retag(m, tagged, res[i].tag)) {
+				rte_pktmbuf_free(m);
 				continue;
 			}
-			if (nb_is_gso(pkts[i])) {
-				/* Segmenting changes a GSO packet: each
-				 * destination gets its own (rare: a flood of
-				 * a large TCP segment). */
-				for (unsigned j = 0; j + 1 < nf; j++) {
-					struct rte_mbuf *c = rte_pktmbuf_copy(
-					    pkts[i], w->pool, 0, UINT32_MAX);
+			batch[k++] = m;
+		}
+		if (k)
+			deliver(w, g.dest[d].port, batch, k);
+	}
+	for (unsigned i = 0; i < g.nflood; i++) {
+		unsigned fi = g.flood[i];
 
-					if (c) {
-						c->ol_flags = pkts[i]->ol_flags;
-						c->tso_segsz = pkts[i]->tso_segsz;
-						c->packet_type =
-						    pkts[i]->packet_type;
-						deliver(w, flood[j], &c, 1);
-					}
-				}
-				deliver(w, flood[nf - 1], &pkts[i], 1);
-				continue;
-			}
-			/* Destinations only read the frame (a PIF may
-			 * complete a checksum, the same for all). */
-			rte_mbuf_refcnt_update(pkts[i], (int16_t)(nf - 1));
-			for (unsigned j = 0; j < nf; j++)
-				deliver(w, flood[j], &pkts[i], 1);
-			continue;
-		}
-		for (unsigned j = i; j < n; j++) {
-			if (!done[j] && res[j].port == res[i].port) {
-				batch[k++] = pkts[j];
-				done[j] = true;
-			}
-		}
-		deliver(w, res[i].port, batch, k);
+		flood(w, in, pkts[fi], &res[fi]);
 	}
 }
 

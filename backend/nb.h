@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include "conf.h"
 #include "hv.h"
@@ -43,6 +44,10 @@ struct sw;
 #define NB_MAX_SW_PORTS 4096u
 /* Segments one GSO packet may become (64 KiB at the smallest MSS). */
 #define NB_GSO_MAX_SEGS 128u
+/* Destinations a flooded frame reaches at most (ports of a network). */
+#define NB_MAX_FLOOD 256u
+/* xdp-headroom we honour at most (netfront asks for 256). */
+#define NB_MAX_XDP_HEADROOM 2048u
 
 /* Per-queue counters: one X-macro gives the enum and the names. */
 #define NB_QSTATS(X)                                                        \
@@ -58,7 +63,12 @@ struct sw;
 	X(RX_DROP_TOO_BIG, "rx_drop_too_big")                               \
 	X(NOTIFY_TX, "notify_tx")                                           \
 	X(NOTIFY_RX, "notify_rx")                                           \
-	X(EVENTS, "events")
+	X(EVENTS, "events")                                                 \
+	X(MCAST_OPS, "mcast_ops")                                           \
+	X(TX_THROTTLED, "tx_throttled")                                     \
+	X(RX_DROP_EXPIRED, "rx_drop_expired")                               \
+	X(RX_DROP_STALLED, "rx_drop_stalled")                               \
+	X(RX_STALLS, "rx_stalls")
 
 enum nb_qstat {
 #define NB_X_ENUM(e, s) NB_Q_##e,
@@ -89,9 +99,20 @@ struct nb_queue {
 	/* Set by the worker on a protocol violation; control disconnects. */
 	atomic_bool fatal;
 	char fatal_msg[96];
-	/* Packets waiting for RX buffers, a ring of mbufs. */
+	/* Packets waiting for RX buffers, a ring of mbufs, and when each
+	 * came (ms): older than rx-drain-timeout, they are dropped. */
 	unsigned bl_head, bl_count;
 	struct rte_mbuf *backlog[NB_RX_BACKLOG];
+	uint64_t bl_ms[NB_RX_BACKLOG];
+	/* Last time the guest took a packet (or the backlog started). No
+	 * room for rx-stall-timeout: stalled (carrier off), everything
+	 * for the queue is dropped until buffers come back. */
+	uint64_t rx_progress_ms;
+	bool stalled;
+	/* TX rate limit: bytes the guest may still send, and when the
+	 * next credit comes (TSC). */
+	uint64_t credit, credit_at;
+	bool throttled;
 	uint64_t stats[NB_Q_COUNT];
 };
 
@@ -108,17 +129,26 @@ struct nb_vif {
 	char name[32];         /* vif<domid>.<devid> */
 	char be[128], fe[128]; /* xenstore directories */
 	int be_state;          /* what we last wrote */
-	bool fe_watched;
+	bool fe_watched, mc_watched;
+	char rate[64];         /* the rate key as last read */
 	uint8_t mac[6];
 	char bridge[64];
 	char ip[512]; /* the toolstack's `ip` key: addresses, space-separated */
 	int sw_port;           /* -1 when not on a network */
 	int net;               /* network index, -1 none */
+	bool trunk;            /* bridge=NAME:T1:T2...: tagged frames */
+	/* request-multicast-control: only subscribed groups reach it. */
+	bool mcast_filter;
+	rte_spinlock_t mcast_lock; /* one writer of its groups at a time */
 	unsigned nqueues;
 	struct nb_queue *queues; /* allocated at connect */
 	struct nb_fe_features feat;
 	struct nb_ratelimit rl;
 	bool connected;
+	/* The toolstack's rate key: bytes per usec period, 0: no limit. */
+	_Atomic uint64_t rate_bytes, rate_usec;
+	/* xdp-headroom: every RX data slot starts there (bounded). */
+	_Atomic uint16_t xdp_headroom;
 	/* Counters of queues gone by (earlier connections). */
 	uint64_t stats_done[NB_Q_COUNT];
 };
@@ -272,8 +302,18 @@ unsigned nb_gso_split(struct nb_worker *w, struct rte_mbuf *m,
 /* switch glue (fwd.c) */
 int nb_fwd_init(struct nb_daemon *d);
 void nb_fwd_fini(struct nb_daemon *d);
-int nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v);
+/* Join the vif's network (bridge, mac, ip keys); err says why not. */
+int nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
+		      size_t errlen);
 void nb_fwd_vif_detach(struct nb_daemon *d, struct nb_vif *v);
+/* After a grace period that followed detaches: port ids come back. */
+void nb_fwd_reclaim(struct nb_daemon *d);
+/* Apply v->mcast_filter to its switch port. */
+void nb_fwd_mcast_filter(struct nb_daemon *d, struct nb_vif *v);
+/* A guest's MCAST_ADD / MCAST_DEL (worker context). */
+int nb_fwd_mcast(struct nb_vif *v, struct nb_daemon *d, bool add,
+		 const uint8_t mac[6]);
+
 /* Switch a burst of frames that entered on vif v (worker context). */
 void nb_fwd_from_vif(struct nb_worker *w, struct nb_vif *v,
 		     struct rte_mbuf **pkts, unsigned n);

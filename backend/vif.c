@@ -145,6 +145,8 @@ nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
 	v->connected = false;
 	if (d->rcu)
 		rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
+	/* No worker can hold the port id any more: it may be reused. */
+	nb_fwd_reclaim(d);
 	for (unsigned i = 0; i < v->nqueues; i++) {
 		queue_teardown(d, &v->queues[i]);
 		for (unsigned k = 0; k < NB_Q_COUNT; k++)
@@ -228,12 +230,9 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	}
 	d->next_worker++;
 	v->connected = true;
-	r = nb_fwd_vif_attach(d, v);
-	if (r < 0) {
-		snprintf(err, el, "cannot join network '%s' (ip '%s'): %s",
-			 v->bridge, v->ip, strerror(-r));
+	r = nb_fwd_vif_attach(d, v, err, el);
+	if (r < 0)
 		goto fail;
-	}
 	nb_info("%s: connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
 		"rx-notify=%d", v->name, nq,
 		v->queues[0].split ? " split event channels" : "",

@@ -101,11 +101,40 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 	unsigned nm = 0, nsegs = 0, mi = 0, nout = 0;
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(d->pool) -
 				   RTE_PKTMBUF_HEADROOM);
-	int n = ring_tx_poll(&q->tx, b);
+	uint64_t rate = atomic_load_explicit(&q->vif->rate_bytes,
+					     memory_order_relaxed);
+	uint64_t left = 0, *budget = NULL;
+
+	if (unlikely(rate)) {
+		/* Kernel netback's credit scheme: `rate` bytes more every
+		 * period, up to a burst of max(rate, 128 KiB), so that a
+		 * 64 KiB packet always passes in the end. */
+		uint64_t now = rte_get_tsc_cycles();
+
+		if (now >= q->credit_at) {
+			uint64_t usec = atomic_load_explicit(
+			    &q->vif->rate_usec, memory_order_relaxed);
+
+			q->credit = RTE_MIN(q->credit + rate,
+					    RTE_MAX(rate, 131072u));
+			q->credit_at = now + usec * rte_get_tsc_hz() / 1000000;
+		}
+		left = q->credit;
+		budget = &left;
+	}
+	int n = ring_tx_poll_budget(&q->tx, b, budget);
 
 	if (unlikely(n < 0)) {
 		queue_fatal(w, q, ring_error_name(q->tx.error));
 		return 0;
+	}
+	if (budget) {
+		q->credit = left;
+		if (b->throttled && !q->throttled)
+			q->stats[NB_Q_TX_THROTTLED]++;
+		q->throttled = b->throttled;
+	} else {
+		q->throttled = false;
 	}
 	if (n == 0)
 		return 0;
@@ -201,9 +230,18 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 			q->stats[NB_Q_TX_ERRORS]++;
 			q->stats[NB_Q_TX_DROP_FIRST + p->drop]++;
 		} else if (p->mcast_op != RING_MCAST_NONE) {
-			/* Multicast control is not offered yet. */
-			st = NETIF_RSP_ERROR;
-			q->stats[NB_Q_TX_ERRORS]++;
+			/* The group list may change whether or not the
+			 * frontend asked for filtering (netif.h). */
+			int r = nb_fwd_mcast(q->vif, d,
+					     p->mcast_op == RING_MCAST_ADD,
+					     p->mcast_addr);
+
+			q->stats[NB_Q_MCAST_OPS]++;
+			if (r < 0 && !(r == -ENOENT &&
+				       p->mcast_op == RING_MCAST_DEL)) {
+				st = NETIF_RSP_ERROR;
+				q->stats[NB_Q_TX_ERRORS]++;
+			}
 		}
 		for (; s < (int)seg_end[i]; s++)
 			if (unlikely(w->segs[s].status != GNTST_okay))
@@ -233,6 +271,55 @@ push:
 
 /* ---- guest RX: backlog -> grant copy into posted buffers ---- */
 
+/* Extra-info slots a packet takes on RX, in the order they are sent. */
+enum { RX_X_GSO, RX_X_XDP, RX_X_MAX };
+
+static inline unsigned
+rx_extras(const struct rte_mbuf *m, uint16_t headroom, bool *gso)
+{
+	*gso = nb_is_gso(m);
+	return (*gso ? 1u : 0u) + (headroom ? 1u : 0u);
+}
+
+static void
+backlog_drop_head(struct nb_queue *q, unsigned n, enum nb_qstat why)
+{
+	for (unsigned i = 0; i < n; i++) {
+		rte_pktmbuf_free(q->backlog[q->bl_head]);
+		q->bl_head = (q->bl_head + 1) % NB_RX_BACKLOG;
+	}
+	q->bl_count -= n;
+	q->stats[why] += n;
+}
+
+/*
+ * A queue whose guest posts no buffers: drop what waited longer than
+ * rx-drain-timeout; with no progress for rx-stall-timeout the queue is
+ * stalled (kernel netback turns the carrier off): all is dropped until
+ * the guest posts room for a packet again.
+ */
+static void
+rx_no_progress(struct nb_worker *w, struct nb_queue *q, uint64_t now)
+{
+	const struct nb_conf *c = &w->d->conf;
+	unsigned n = 0;
+
+	while (n < q->bl_count &&
+	       now - q->bl_ms[(q->bl_head + n) % NB_RX_BACKLOG] >
+		   c->rx_drain_ms)
+		n++;
+	if (n)
+		backlog_drop_head(q, n, NB_Q_RX_DROP_EXPIRED);
+	if (q->bl_count && now - q->rx_progress_ms > c->rx_stall_ms) {
+		q->stalled = true;
+		q->stats[NB_Q_RX_STALLS]++;
+		backlog_drop_head(q, q->bl_count, NB_Q_RX_DROP_STALLED);
+		nb_warn("%s: queue %u: no RX buffers for %u ms: stalled, "
+			"dropping its packets", q->vif->name, q->id,
+			c->rx_stall_ms);
+	}
+}
+
 static unsigned
 rx_queue(struct nb_worker *w, struct nb_queue *q)
 {
@@ -243,24 +330,39 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 	unsigned pkt_slots[NB_BURST], pkt_seg_end[NB_BURST];
 	unsigned npk = 0, taken = 0, nsegs = 0;
 	bool sg = q->vif->feat.sg;
+	uint16_t hr = atomic_load_explicit(&q->vif->xdp_headroom,
+					   memory_order_relaxed);
 	int avail;
 
-	if (q->bl_count == 0)
+	if (q->bl_count == 0 && likely(!q->stalled))
 		return 0;
 	avail = ring_rx_avail(&q->rx);
 	if (unlikely(avail < 0)) {
 		queue_fatal(w, q, ring_error_name(q->rx.error));
 		return 0;
 	}
+	if (unlikely(q->stalled)) {
+		/* Buffers posted again: carrier on (as kernel netback). */
+		if (avail == 0)
+			return 0;
+		q->stalled = false;
+		q->rx_progress_ms = nb_now_ms();
+		nb_info("%s: queue %u: RX buffers back, no longer stalled",
+			q->vif->name, q->id);
+		if (q->bl_count == 0)
+			return 0;
+	}
 
 	while (npk < q->bl_count && npk < NB_BURST) {
 		struct rte_mbuf *m =
 		    q->backlog[(q->bl_head + npk) % NB_RX_BACKLOG];
 		/* nb_deliver_vif left GSO only for guests that take it. */
-		bool gso = nb_is_gso(m);
-		unsigned need = ring_rx_slots(m->pkt_len, 0, gso);
+		bool gso;
+		unsigned nx = rx_extras(m, hr, &gso);
+		unsigned nd = ring_rx_slots(m->pkt_len, hr, false);
+		unsigned need = nd + nx;
 
-		if (need > 1 && !sg && !gso) {
+		if (nd > 1 && !sg) {
 			/* Larger than a page and the guest has no SG. */
 			q->stats[NB_Q_RX_DROP_TOO_BIG]++;
 			pkt_slots[npk] = 0;
@@ -277,9 +379,10 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			RTE_MBUF_F_RX_L4_CKSUM_NONE)
 			nb_csum_complete(m);
 
-		/* Walk the mbuf chain, filling one guest page after another.
-		 * A GSO extra takes the second buffer: data skips it. */
-		unsigned slot = taken, poff = 0;
+		/* Walk the mbuf chain, filling one guest page after another
+		 * from the headroom on. The extras take the buffers right
+		 * after the first: data skips them. */
+		unsigned slot = taken, poff = hr;
 		for (struct rte_mbuf *s = m; s; s = s->next) {
 			uint16_t moff = 0;
 
@@ -288,8 +391,8 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 
 				if (poff == RING_PAGE_SIZE) {
 					slot_len[slot] = (uint16_t)poff;
-					slot += (gso && slot == taken) ? 2 : 1;
-					poff = 0;
+					slot += slot == taken ? 1 + nx : 1;
+					poff = hr;
 				}
 				if (chunk > RING_PAGE_SIZE - poff)
 					chunk = (uint16_t)(RING_PAGE_SIZE - poff);
@@ -312,8 +415,10 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 		taken += need;
 		done[npk++] = m;
 	}
-	if (npk == 0)
+	if (npk == 0) {
+		rx_no_progress(w, q, nb_now_ms());
 		return 0;
+	}
 
 	if (nsegs) {
 		w->copy_calls++;
@@ -323,7 +428,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 
 	for (unsigned i = 0, s = 0, slot = 0; i < npk; i++) {
 		struct rte_mbuf *m = done[i];
-		bool ok = true;
+		bool ok = true, gso;
 		uint16_t flags = 0;
 
 		if (pkt_slots[i] == 0)
@@ -336,27 +441,45 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			flags = NETRXF_csum_blank | NETRXF_data_validated;
 		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
 			flags = NETRXF_data_validated;
-		bool gso = nb_is_gso(m);
-		unsigned data_slots = pkt_slots[i] - (gso ? 1 : 0);
-		for (unsigned k = 0; k < pkt_slots[i]; k++, slot++) {
-			if (gso && k == 1) {
-				netif_extra_info_t x = { 0 };
+		unsigned nx = rx_extras(m, hr, &gso);
+		unsigned data_slots = pkt_slots[i] - nx;
+		netif_extra_info_t x[RX_X_MAX];
+		unsigned xi = 0;
 
-				x.type = XEN_NETIF_EXTRA_TYPE_GSO;
-				x.u.gso.size = m->tso_segsz;
-				x.u.gso.type = (m->packet_type & RTE_PTYPE_L3_MASK) ==
-					RTE_PTYPE_L3_IPV6 ? XEN_NETIF_GSO_TYPE_TCPV6
-							  : XEN_NETIF_GSO_TYPE_TCPV4;
-				ring_rx_respond_extra(&q->rx, &x);
+		if (gso) {
+			memset(&x[xi], 0, sizeof(x[xi]));
+			x[xi].type = XEN_NETIF_EXTRA_TYPE_GSO;
+			x[xi].u.gso.size = m->tso_segsz;
+			x[xi].u.gso.type =
+			    (m->packet_type & RTE_PTYPE_L3_MASK) ==
+				    RTE_PTYPE_L3_IPV6 ? XEN_NETIF_GSO_TYPE_TCPV6
+						      : XEN_NETIF_GSO_TYPE_TCPV4;
+			xi++;
+		}
+		if (hr) {
+			/* Linux netif.h: XEN_NETIF_EXTRA_TYPE_XDP,
+			 * u.xdp.headroom; not in Xen 4.17's header. */
+			memset(&x[xi], 0, sizeof(x[xi]));
+			x[xi].type = RING_EXTRA_TYPE_XDP;
+			memcpy(&x[xi].u, &hr, sizeof(hr));
+			xi++;
+		}
+		for (unsigned k = 0; k < pkt_slots[i]; k++, slot++) {
+			if (k >= 1 && k <= nx) {
+				if (k < nx)
+					x[k - 1].flags |= XEN_NETIF_EXTRA_FLAG_MORE;
+				ring_rx_respond_extra(&q->rx, &x[k - 1]);
 				continue;
 			}
-			unsigned d = gso && k > 1 ? k - 1 : k;
+			unsigned dn = k > nx ? k - nx : k;
 			uint16_t f = k == 0 ? flags : 0;
 
-			if (d + 1 < data_slots)
+			if (dn + 1 < data_slots)
 				f |= NETRXF_more_data;
-			if (gso && k == 0)
+			if (nx && k == 0)
 				f |= NETRXF_extra_info;
+			/* As kernel netback: offset 0, the size counts
+			 * from the page start, headroom included. */
 			ring_rx_respond(&q->rx, bufs[slot].id, 0, f,
 					ok ? (int16_t)slot_len[slot]
 					   : NETIF_RSP_ERROR);
@@ -370,6 +493,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 	}
 	q->bl_head = (q->bl_head + npk) % NB_RX_BACKLOG;
 	q->bl_count -= npk;
+	q->rx_progress_ms = nb_now_ms();
 	rte_pktmbuf_free_bulk(done, npk);
 	if (taken && ring_rx_push(&q->rx)) {
 		notify(w, q->rx_port);
@@ -381,11 +505,22 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 static void
 backlog_put(struct nb_queue *q, struct rte_mbuf **pkts, unsigned n)
 {
+	uint64_t now;
 	unsigned i = 0;
 
+	if (unlikely(q->stalled)) {
+		q->stats[NB_Q_RX_DROP_STALLED] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	now = nb_now_ms();
+	if (q->bl_count == 0)
+		q->rx_progress_ms = now;
 	for (; i < n && q->bl_count < NB_RX_BACKLOG; i++) {
-		q->backlog[(q->bl_head + q->bl_count) % NB_RX_BACKLOG] =
-		    pkts[i];
+		unsigned at = (q->bl_head + q->bl_count) % NB_RX_BACKLOG;
+
+		q->backlog[at] = pkts[i];
+		q->bl_ms[at] = now;
 		q->bl_count++;
 	}
 	if (i < n) {
@@ -649,13 +784,18 @@ handle_cmds(struct nb_worker *w)
 }
 
 /*
- * Arm every ring before sleeping; true if work arrived meanwhile. *nap is
- * set when a queue waits for RX buffers from a frontend that will not
- * notify us when it posts them (no feature-rx-notify): then we only nap.
+ * Arm every ring before sleeping; true if work arrived meanwhile.
+ * *timeout_ms shrinks to the next deadline: a throttled queue's credit,
+ * a backlog packet's drain or stall time, or 1 ms when a queue waits for
+ * RX buffers from a frontend that will not notify us when it posts them
+ * (no feature-rx-notify).
  */
 static bool
-arm_and_check(struct nb_worker *w, bool *nap)
+arm_and_check(struct nb_worker *w, int *timeout_ms)
 {
+	const struct nb_conf *c = &w->d->conf;
+	uint64_t now = nb_now_ms(), tsc = rte_get_tsc_cycles();
+	uint64_t tsc_ms = rte_get_tsc_hz() / 1000 + 1;
 	bool more = false;
 
 	for (unsigned i = 0; i < w->nq; i++) {
@@ -663,16 +803,42 @@ arm_and_check(struct nb_worker *w, bool *nap)
 
 		if (atomic_load(&q->fatal))
 			continue;
-		if (ring_tx_final_check(&q->tx))
+		if (q->throttled) {
+			/* Out of credit: come back when more is due, not
+			 * when the guest rings. */
+			uint64_t ms = q->credit_at > tsc
+					  ? (q->credit_at - tsc) / tsc_ms + 1
+					  : 0;
+
+			if (ms == 0)
+				more = true;
+			else if (ms < (uint64_t)*timeout_ms)
+				*timeout_ms = (int)ms;
+		} else if (ring_tx_final_check(&q->tx)) {
 			more = true;
+		}
+		if (q->stalled) {
+			/* Stalled: look for buffers now and then. */
+			*timeout_ms = RTE_MIN(*timeout_ms, 100);
+		}
 		if (q->bl_count) {
 			struct rte_mbuf *m = q->backlog[q->bl_head];
+			uint16_t hr = atomic_load_explicit(
+			    &q->vif->xdp_headroom, memory_order_relaxed);
+			uint64_t due = RTE_MIN(
+			    q->bl_ms[q->bl_head] + c->rx_drain_ms,
+			    q->rx_progress_ms + c->rx_stall_ms);
 
-			if (ring_rx_want(&q->rx,
-					 ring_rx_slots(m->pkt_len, 0, false)))
+			if (ring_rx_want(&q->rx, ring_rx_slots(m->pkt_len, hr,
+							       false)))
 				more = true;
 			if (!q->vif->feat.rx_notify)
-				*nap = true;
+				*timeout_ms = 1;
+			/* Wake up in time to expire what waits. */
+			if (due <= now)
+				more = true;
+			else if (due - now < (uint64_t)*timeout_ms)
+				*timeout_ms = (int)(due - now) + 1;
 		}
 	}
 	return more;
@@ -778,8 +944,8 @@ worker_main(void *arg)
 		/* Unmask what was delivered while we were busy, so the next
 		 * notification wakes us. */
 		drain_events(w);
-		bool nap = w->poll_ports;
-		if (arm_and_check(w, &nap)) {
+		int timeout = w->poll_ports ? 1 : 1000;
+		if (arm_and_check(w, &timeout)) {
 			idle = 0;
 			continue;
 		}
@@ -796,7 +962,7 @@ worker_main(void *arg)
 		}
 		rte_rcu_qsbr_thread_offline(d->rcu, w->id);
 		struct epoll_event ev[8];
-		int ne = epoll_wait(w->epfd, ev, 8, nap ? 1 : 1000);
+		int ne = epoll_wait(w->epfd, ev, 8, timeout);
 		rte_rcu_qsbr_thread_online(d->rcu, w->id);
 		ports_disarm(w);
 		atomic_store(&w->asleep, false);

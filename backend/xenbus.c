@@ -131,6 +131,78 @@ parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/*
+ * The toolstack's `rate` key, "BYTES,USEC" as kernel netback reads it:
+ * BYTES per USEC period per queue; absent or empty: no limit. Re-read
+ * on every change of the backend directory, applied at once.
+ */
+static void
+vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
+{
+	char *s = nb_xs_read(d, "%s/rate", v->be);
+	unsigned long long bytes = 0, usec = 0;
+	char tail;
+
+	if (strcmp(s ? s : "", v->rate) == 0) {
+		free(s);
+		return;
+	}
+	snprintf(v->rate, sizeof(v->rate), "%s", s ? s : "");
+	if (s && s[0] &&
+	    (sscanf(s, "%llu,%llu%c", &bytes, &usec, &tail) != 2 ||
+	     bytes == 0 || usec == 0 || usec > 1000000000ull)) {
+		nb_warn("%s: bad rate '%s' (want BYTES,USEC, both > 0): "
+			"traffic unlimited", v->name, s);
+		bytes = usec = 0;
+	}
+	free(s);
+	atomic_store(&v->rate_usec, usec);
+	atomic_store(&v->rate_bytes, bytes);
+	if (bytes)
+		nb_info("%s: rate %llu bytes per %llu us per queue", v->name,
+			bytes, usec);
+	else
+		nb_info("%s: no rate limit", v->name);
+}
+
+/* request-multicast-control: 1 filters multicast to the subscribed. */
+static void
+vif_read_mcast(struct nb_daemon *d, struct nb_vif *v)
+{
+	unsigned on = 0;
+
+	if (nb_xs_read_uint(d, 1, &on, "%s/request-multicast-control",
+			    v->fe) == -EINVAL)
+		nb_warn("%s: request-multicast-control is not 0 or 1",
+			v->name);
+	if (v->mcast_filter == (on == 1))
+		return;
+	v->mcast_filter = on == 1;
+	nb_info("%s: multicast filtering %s", v->name,
+		v->mcast_filter ? "on" : "off");
+	if (v->sw_port >= 0)
+		nb_fwd_mcast_filter(d, v);
+}
+
+/* The frontend's xdp-headroom, bounded so a buffer still holds data. */
+static void
+vif_read_xdp(struct nb_daemon *d, struct nb_vif *v)
+{
+	unsigned hr = 0;
+	int r = nb_xs_read_uint(d, 65535, &hr, "%s/xdp-headroom", v->fe);
+
+	if (r == -EINVAL)
+		nb_warn("%s: bad xdp-headroom: none used", v->name);
+	if (r < 0)
+		hr = 0;
+	if (hr > NB_MAX_XDP_HEADROOM) {
+		nb_warn("%s: xdp-headroom %u bounded to %u", v->name, hr,
+			NB_MAX_XDP_HEADROOM);
+		hr = NB_MAX_XDP_HEADROOM;
+	}
+	atomic_store(&v->xdp_headroom, (uint16_t)hr);
+}
+
 /* Read the toolstack's keys and publish ours; then InitWait. */
 static void
 vif_setup(struct nb_daemon *d, struct nb_vif *v)
@@ -169,6 +241,12 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 	be_write(d, v, "feature-gso-tcpv4", "1");
 	be_write(d, v, "feature-gso-tcpv6", "1");
 	be_write(d, v, "multi-queue-max-queues", "%u", maxq);
+	/* MCAST_ADD/DEL on TX; request-multicast-control is watched. */
+	be_write(d, v, "feature-multicast-control", "1");
+	be_write(d, v, "feature-dynamic-multicast-control", "1");
+	/* xdp-headroom, read at connect and on Reconfiguring. */
+	be_write(d, v, "feature-xdp-headroom", "1");
+	vif_read_rate(d, v);
 
 	if (!v->fe_watched) {
 		char path[160], token[32];
@@ -176,6 +254,10 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 		snprintf(path, sizeof(path), "%s/state", v->fe);
 		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
 		v->fe_watched = xs_watch(d->xs, path, token);
+		snprintf(path, sizeof(path), "%s/request-multicast-control",
+			 v->fe);
+		snprintf(token, sizeof(token), "mc:%u:%u", v->domid, v->devid);
+		v->mc_watched = xs_watch(d->xs, path, token);
 	}
 }
 
@@ -188,6 +270,14 @@ vif_destroy(struct nb_daemon *d, struct nb_vif *v)
 
 		snprintf(path, sizeof(path), "%s/state", v->fe);
 		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
+		xs_unwatch(d->xs, path, token);
+	}
+	if (v->mc_watched) {
+		char path[160], token[32];
+
+		snprintf(path, sizeof(path), "%s/request-multicast-control",
+			 v->fe);
+		snprintf(token, sizeof(token), "mc:%u:%u", v->domid, v->devid);
 		xs_unwatch(d->xs, path, token);
 	}
 	LIST_REMOVE(v, link);
@@ -227,6 +317,9 @@ vif_connect(struct nb_daemon *d, struct nb_vif *v)
 	char err[256];
 
 	be_write(d, v, "error", "%s", "");
+	vif_read_xdp(d, v);
+	v->mcast_filter = false;
+	vif_read_mcast(d, v);
 	if (nb_vif_connect(d, v, err, sizeof(err)) < 0) {
 		vif_fail(d, v, err);
 		return;
@@ -264,6 +357,8 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		set_state(d, v, XenbusStateInitWait);
 	}
 
+	vif_read_rate(d, v);
+
 	int fe = read_state(d, v->fe);
 	if (fe >= 0 && !frontend_alive(d, v))
 		fe = -1;
@@ -289,6 +384,18 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		}
 		if (v->be_state == XenbusStateInitWait && hotplug)
 			vif_connect(d, v);
+		/* Back from Reconfiguring (XDP attach): the rings stay. */
+		if (v->be_state == XenbusStateReconfigured && v->connected)
+			set_state(d, v, XenbusStateConnected);
+		break;
+	case XenbusStateReconfiguring:
+		/* netfront attached or detached XDP: new headroom. */
+		if (v->connected && v->be_state == XenbusStateConnected) {
+			vif_read_xdp(d, v);
+			nb_info("%s: reconfigured, xdp-headroom %u", v->name,
+				(unsigned)atomic_load(&v->xdp_headroom));
+			set_state(d, v, XenbusStateReconfigured);
+		}
 		break;
 	case XenbusStateClosing:
 		nb_vif_disconnect(d, v);
@@ -299,7 +406,6 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		set_state(d, v, XenbusStateClosed);
 		break;
 	case XenbusStateInitWait:
-	case XenbusStateReconfiguring:
 	case XenbusStateReconfigured:
 		break;
 	default:
@@ -328,6 +434,7 @@ vif_new(struct nb_daemon *d, unsigned domid, unsigned devid)
 	v->rl = (struct nb_ratelimit)NB_RATELIMIT_INIT;
 	snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", d->be_root, domid, devid);
+	rte_spinlock_init(&v->mcast_lock);
 	LIST_INSERT_HEAD(&d->vifs, v, link);
 	d->nvifs++;
 	nb_info("%s: new vif", v->name);
@@ -413,6 +520,13 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 
 			if (v)
 				vif_step(d, v);
+		}
+	} else if (strncmp(token, "mc:", 3) == 0) {
+		if (sscanf(token, "mc:%u:%u", &domid, &devid) == 2) {
+			struct nb_vif *v = vif_find(d, domid, devid);
+
+			if (v && v->connected)
+				vif_read_mcast(d, v);
 		}
 	} else if (strcmp(token, "rel") == 0) {
 		struct nb_vif *v, *next;

@@ -106,7 +106,8 @@ tx_parse_one(struct ring_txq *q, struct ring_tx_burst *b, RING_IDX *cons,
 				memcpy(p->mcast_addr, extra.u.mcast.addr, 6);
 				break;
 			case XEN_NETIF_EXTRA_TYPE_HASH:
-				/* A hint we do not need on TX. */
+			case RING_EXTRA_TYPE_XDP:
+				/* Hints we do not need on TX. */
 				break;
 			default:
 				return tx_fail(q, RING_ERR_EXTRA_TYPE);
@@ -164,26 +165,48 @@ tx_parse_one(struct ring_txq *q, struct ring_tx_burst *b, RING_IDX *cons,
 }
 
 int
-ring_tx_poll(struct ring_txq *q, struct ring_tx_burst *b)
+ring_tx_poll_budget(struct ring_txq *q, struct ring_tx_burst *b,
+		    uint64_t *budget)
 {
 	RING_IDX prod = read_idx(&q->r.sring->req_prod);
 	RING_IDX cons = q->r.req_cons;
 
 	b->npkts = 0;
 	b->nslots = 0;
+	b->throttled = false;
 	if (RING_REQUEST_PROD_OVERFLOW(&q->r, prod))
 		return tx_fail(q, RING_ERR_PROD_OVERFLOW);
 
 	while (cons != prod && b->npkts < RING_TX_BURST_PKTS) {
 		struct ring_tx_pkt *p = &b->pkts[b->npkts];
+		RING_IDX at = cons;
+		unsigned nslots = b->nslots;
 		int r = tx_parse_one(q, b, &cons, prod, p);
 
 		if (r < 0)
 			return r;
+		if (budget && p->drop == RING_TX_OK &&
+		    p->mcast_op == RING_MCAST_NONE) {
+			if (p->len > *budget) {
+				/* Left in the ring, parsed afresh later:
+				 * nothing of this read is kept. */
+				cons = at;
+				b->nslots = nslots;
+				b->throttled = true;
+				break;
+			}
+			*budget -= p->len;
+		}
 		b->npkts++;
 	}
 	q->r.req_cons = cons;
 	return (int)b->npkts;
+}
+
+int
+ring_tx_poll(struct ring_txq *q, struct ring_tx_burst *b)
+{
+	return ring_tx_poll_budget(q, b, NULL);
 }
 
 static inline void

@@ -40,6 +40,14 @@
 #include <xen/io/netif.h>
 
 #define RING_PAGE_SIZE 4096u
+/*
+ * XDP headroom (Linux's netif.h, newer than Xen 4.17's): the frontend's
+ * xdp-headroom key, bounded; an RX packet's data starts that far into
+ * each buffer and an extra of this type tells the frontend so. Its
+ * union member is { uint16_t headroom; uint16_t pad[2]; }.
+ */
+#define RING_EXTRA_TYPE_XDP 5
+#define RING_MAX_XDP_HEADROOM 0x7fffu
 /* Entries in a one-page ring: both netif rings have 256 (checked in ring.c). */
 #define RING_TX_SIZE 256u
 #define RING_RX_SIZE 256u
@@ -111,6 +119,7 @@ struct ring_tx_pkt {
 struct ring_tx_burst {
 	unsigned npkts;
 	unsigned nslots;
+	bool throttled; /* ring_tx_poll_budget stopped at the budget */
 	struct ring_tx_pkt pkts[RING_TX_BURST_PKTS];
 	struct ring_tx_slot slots[RING_TX_BURST_SLOTS];
 };
@@ -148,6 +157,15 @@ void ring_tx_attach(struct ring_txq *q, void *page);
  * call. Returns the number of packets (b->npkts) or -EPROTO.
  */
 int ring_tx_poll(struct ring_txq *q, struct ring_tx_burst *b);
+/*
+ * The same, taking data packets only while their bytes fit in *budget
+ * (which is reduced by what was taken): the first packet that does not
+ * fit stays in the ring, unread as far as the caller is concerned, and
+ * b->throttled is set. Dropped packets and multicast requests cost
+ * nothing. A NULL budget is no limit.
+ */
+int ring_tx_poll_budget(struct ring_txq *q, struct ring_tx_burst *b,
+			uint64_t *budget);
 
 /*
  * Queue the responses for packet p (status for its data slots,

@@ -1,71 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include <errno.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "sw.h"
-
 /*
- * Table key: MAC in bits 0-47, VLAN in 48-59, bit 63 marks a live key.
- * EMPTY ends a probe; TOMB (a removed entry) and BUSY (being filled) are
- * skipped by lookups.
+ * Configuration: the switch, its networks and ports, the flood lists
+ * workers read, and what waits for a grace period before it is freed.
+ * One thread at a time runs these (the caller serializes them); workers
+ * run fwd.c concurrently and see a port only through its word and the
+ * flood lists, both replaced whole.
  */
-#define K_LIVE (1ull << 63)
-#define K_EMPTY 0ull
-#define K_TOMB (1ull << 62)
-#define K_BUSY (1ull << 61)
-#define V_STATIC 0x10000u
-#define PROBE_MAX 32u
-#define DEFAULT_AGING_MS 300000ull
+#include <errno.h>
+#include <stdlib.h>
 
-_Static_assert(48 + 12 < 61, "key packing: MAC and VLAN below the flags");
-
-struct entry {
-	_Atomic uint64_t key;
-	_Atomic uint32_t val;   /* port | V_STATIC */
-	_Atomic uint32_t stamp; /* now_ms >> 10 at last sight */
-};
-
-struct net {
-	bool used;
-	char name[SW_NAME_MAX];
-	uint64_t aging_ms;
-	int uplink;
-	unsigned nports;
-	/* Members, double-buffered: workers read members[cur]. */
-	_Atomic unsigned cur;
-	unsigned count[2];
-	uint16_t *members[2];
-	struct entry *table;
-};
-
-struct port {
-	_Atomic bool up;
-	bool used;
-	int net;
-	bool uplink, antispoof;
-	unsigned nip4, nip6;
-	uint8_t ip4[SW_MAX_IPS][4];
-	uint8_t ip6[SW_MAX_IPS + 1][16]; /* + the EUI-64 link-local */
-	uint8_t mac[6];
-	uint16_t vlan;
-	unsigned learn_limit;
-	_Atomic unsigned learned;
-	uint64_t c[SW_C_COUNT];
-};
-
-struct sw {
-	unsigned max_ports, max_nets, mask;
-	struct net *nets;
-	struct port *ports;
-};
+#include "sw_priv.h"
 
 static const char *const counter_names[] = {
 #define SW_X_NAME(e, s) s,
 	SW_COUNTERS(SW_X_NAME)
 #undef SW_X_NAME
 };
+_Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==
+		   SW_C_COUNT,
+	       "one name per counter");
 
 const char *
 sw_counter_name(enum sw_counter c)
@@ -73,60 +26,97 @@ sw_counter_name(enum sw_counter c)
 	return (unsigned)c < SW_C_COUNT ? counter_names[c] : "?";
 }
 
-static inline uint64_t
-mac_key(const uint8_t m[6], uint16_t vlan)
+bool
+sw_counter_is_drop(enum sw_counter c)
 {
-	return (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 |
-	       (uint64_t)m[2] << 24 | (uint64_t)m[3] << 16 |
-	       (uint64_t)m[4] << 8 | m[5] | (uint64_t)(vlan & 0xfff) << 48 |
-	       K_LIVE;
+	return c >= SW_C_DROP_RUNT && c <= SW_C_DROP_PORT_DOWN;
 }
 
-static inline uint32_t
-hash(uint64_t k)
+struct net *
+net_get(const struct sw *sw, int net)
 {
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (uint32_t)k;
+	if (!sw || net < 0 || (unsigned)net >= sw->max_nets ||
+	    !sw->nets[net].used)
+		return NULL;
+	return &sw->nets[net];
+}
+
+struct port *
+port_live(const struct sw *sw, int port)
+{
+	if (!sw || port < 0 || (unsigned)port >= sw->max_ports ||
+	    pw_state(atomic_load_explicit(&sw->ports[port].word, MO_ACQ)) !=
+		PW_LIVE)
+		return NULL;
+	return &sw->ports[port];
+}
+
+/* A live or deleted (not yet reclaimed) port. */
+static struct port *
+port_held(const struct sw *sw, int port)
+{
+	if (!sw || port < 0 || (unsigned)port >= sw->max_ports ||
+	    pw_state(atomic_load_explicit(&sw->ports[port].word, MO_ACQ)) ==
+		PW_FREE)
+		return NULL;
+	return &sw->ports[port];
 }
 
 struct sw *
 sw_create(const struct sw_config *cfg)
 {
 	struct sw *sw;
-	unsigned size = 64;
+	uint64_t want;
+	uint32_t slots = FDB_MIN_SLOTS;
+	unsigned order = 6;
 
-	if (!cfg || cfg->max_ports == 0 || cfg->max_ports >= SW_PORT_NONE - 3 ||
-	    cfg->max_nets == 0 || cfg->table_size > (1u << 24)) {
+	if (!cfg || cfg->max_ports == 0 || cfg->max_ports > SW_MAX_PORTS ||
+	    cfg->max_nets == 0 || cfg->max_nets > 0xffffu ||
+	    cfg->table_size == 0 || cfg->table_size > FDB_MAX_SLOTS / 2) {
 		errno = EINVAL;
 		return NULL;
 	}
-	while (size < cfg->table_size)
-		size <<= 1;
+	/* Half full at most: probes stay short. */
+	want = 2ull * cfg->table_size;
+	while (slots < want) {
+		slots <<= 1;
+		order++;
+	}
 	sw = calloc(1, sizeof(*sw));
 	if (!sw)
-		return NULL;
+		goto fail;
 	sw->max_ports = cfg->max_ports;
 	sw->max_nets = cfg->max_nets;
-	sw->mask = size - 1;
-	sw->nets = calloc(cfg->max_nets, sizeof(*sw->nets));
-	sw->ports = calloc(cfg->max_ports, sizeof(*sw->ports));
-	if (!sw->nets || !sw->ports) {
-		sw_destroy(sw);
-		errno = ENOMEM;
-		return NULL;
-	}
+	sw->table_size = cfg->table_size;
+	sw->mask = slots - 1;
+	sw->shift = 64 - order;
+	sw->seed = cfg->hash_seed;
+	sw->nets = aligned_alloc(64, cfg->max_nets * sizeof(*sw->nets));
+	sw->ports = aligned_alloc(64, cfg->max_ports * sizeof(*sw->ports));
+	if (!sw->nets || !sw->ports)
+		goto fail_free;
+	memset(sw->nets, 0, cfg->max_nets * sizeof(*sw->nets));
+	memset(sw->ports, 0, cfg->max_ports * sizeof(*sw->ports));
 	return sw;
+
+fail_free:
+	free(sw->nets);
+	free(sw->ports);
+	free(sw);
+fail:
+	errno = ENOMEM;
+	return NULL;
 }
 
 static void
-net_free(struct net *n)
+plans_free(struct plan *p)
 {
-	free(n->table);
-	free(n->members[0]);
-	free(n->members[1]);
-	memset(n, 0, sizeof(*n));
+	while (p) {
+		struct plan *next = p->next;
+
+		free(p);
+		p = next;
+	}
 }
 
 void
@@ -134,8 +124,11 @@ sw_destroy(struct sw *sw)
 {
 	if (!sw)
 		return;
-	for (unsigned i = 0; sw->nets && i < sw->max_nets; i++)
-		net_free(&sw->nets[i]);
+	for (unsigned i = 0; i < sw->max_nets; i++) {
+		free(sw->nets[i].table);
+		plans_free(atomic_load(&sw->nets[i].plan));
+	}
+	plans_free(sw->retired);
 	free(sw->nets);
 	free(sw->ports);
 	free(sw);
@@ -144,6 +137,8 @@ sw_destroy(struct sw *sw)
 int
 sw_net_find(const struct sw *sw, const char *name)
 {
+	if (!sw || !name)
+		return -ENOENT;
 	for (unsigned i = 0; i < sw->max_nets; i++)
 		if (sw->nets[i].used && strcmp(sw->nets[i].name, name) == 0)
 			return (int)i;
@@ -153,15 +148,16 @@ sw_net_find(const struct sw *sw, const char *name)
 const char *
 sw_net_name(const struct sw *sw, int net)
 {
-	if (net < 0 || (unsigned)net >= sw->max_nets || !sw->nets[net].used)
-		return NULL;
-	return sw->nets[net].name;
+	const struct net *n = net_get(sw, net);
+
+	return n ? n->name : NULL;
 }
 
 int
 sw_net_add(struct sw *sw, const char *name, uint64_t aging_ms)
 {
 	size_t len = name ? strlen(name) : 0;
+	size_t bytes = ((size_t)sw->mask + 1) * sizeof(struct entry);
 
 	if (len == 0 || len >= SW_NAME_MAX)
 		return -EINVAL;
@@ -172,15 +168,15 @@ sw_net_add(struct sw *sw, const char *name, uint64_t aging_ms)
 
 		if (n->used)
 			continue;
-		n->table = calloc(sw->mask + 1, sizeof(*n->table));
-		n->members[0] = calloc(sw->max_ports, sizeof(uint16_t));
-		n->members[1] = calloc(sw->max_ports, sizeof(uint16_t));
-		if (!n->table || !n->members[0] || !n->members[1]) {
-			net_free(n);
+		memset(n, 0, sizeof(*n));
+		/* Cache-line aligned: a bucket's probe starts in one line. */
+		n->table = aligned_alloc(64, bytes);
+		if (!n->table)
 			return -ENOMEM;
-		}
+		memset(n->table, 0, bytes);
 		memcpy(n->name, name, len + 1);
 		n->aging_ms = aging_ms ? aging_ms : DEFAULT_AGING_MS;
+		atomic_store(&n->learn_limit, sw->table_size);
 		n->uplink = -1;
 		n->used = true;
 		return (int)i;
@@ -188,485 +184,503 @@ sw_net_add(struct sw *sw, const char *name, uint64_t aging_ms)
 	return -ENOSPC;
 }
 
+static void
+plan_retire(struct sw *sw, struct plan *p)
+{
+	if (!p)
+		return;
+	p->next = sw->retired;
+	sw->retired = p;
+}
+
 int
 sw_net_del(struct sw *sw, int net)
 {
-	if (net < 0 || (unsigned)net >= sw->max_nets || !sw->nets[net].used)
+	struct net *n = net_get(sw, net);
+
+	if (!n)
 		return -ENOENT;
-	if (sw->nets[net].nports)
+	if (n->nports)
 		return -EBUSY;
-	net_free(&sw->nets[net]);
+	/* No port left, none dead: no worker can be looking at it. */
+	plan_retire(sw, atomic_exchange(&n->plan, NULL));
+	free(n->table);
+	memset(n, 0, sizeof(*n));
 	return 0;
 }
 
-/* Rebuild the member list into the idle buffer, then publish it. */
-static void
-members_rebuild(struct sw *sw, int net)
+int
+sw_net_set_aging(struct sw *sw, int net, uint64_t aging_ms)
 {
-	struct net *n = &sw->nets[net];
-	unsigned next = atomic_load(&n->cur) ^ 1u, k = 0;
+	struct net *n = net_get(sw, net);
 
-	for (unsigned p = 0; p < sw->max_ports; p++)
-		if (sw->ports[p].used && sw->ports[p].net == net &&
-		    atomic_load(&sw->ports[p].up))
-			n->members[next][k++] = (uint16_t)p;
-	n->count[next] = k;
-	atomic_store_explicit(&n->cur, next, memory_order_release);
+	if (!n)
+		return -ENOENT;
+	n->aging_ms = aging_ms ? aging_ms : DEFAULT_AGING_MS;
+	return 0;
 }
 
-static struct port *
-port_get(const struct sw *sw, int port)
+int
+sw_net_set_learn_limit(struct sw *sw, int net, unsigned limit)
 {
-	if (port < 0 || (unsigned)port >= sw->max_ports ||
-	    !sw->ports[port].used)
-		return NULL;
-	return &sw->ports[port];
+	struct net *n = net_get(sw, net);
+
+	if (!n)
+		return -ENOENT;
+	if (limit > sw->table_size)
+		return -EINVAL;
+	atomic_store(&n->learn_limit, limit ? limit : sw->table_size);
+	return 0;
+}
+
+int
+sw_net_flush(struct sw *sw, int net)
+{
+	struct net *n = net_get(sw, net);
+
+	if (!n)
+		return -ENOENT;
+	fdb_flush(sw, n, -1, false);
+	return 0;
+}
+
+/*
+ * Flood lists. Build the members of each VLAN some port names (access
+ * VLAN, native VLAN, trunk bits); VLANs nobody names are carried by the
+ * trunks of every VLAN only (PLAN_DEFAULT), or by nobody (VLAN 0,
+ * PLAN_EMPTY). Consecutive VLANs with the same members share a list.
+ */
+struct plan_build {
+	unsigned nent, cap, nlists, lcap;
+	struct plan_ent *ent;
+	uint32_t *off; /* start of each list; off[nlists] is the end */
+};
+
+static int
+pb_grow(struct plan_build *b, unsigned more)
+{
+	if (b->nent + more > b->cap) {
+		unsigned cap = b->cap ? b->cap : 64;
+		struct plan_ent *ent;
+
+		while (cap < b->nent + more)
+			cap *= 2;
+		ent = realloc(b->ent, cap * sizeof(*ent));
+		if (!ent)
+			return -ENOMEM;
+		b->ent = ent;
+		b->cap = cap;
+	}
+	if (b->nlists + 2 > b->lcap) {
+		unsigned lcap = b->lcap ? b->lcap * 2 : 16;
+		uint32_t *off = realloc(b->off, lcap * sizeof(*off));
+
+		if (!off)
+			return -ENOMEM;
+		b->off = off;
+		b->lcap = lcap;
+	}
+	return 0;
+}
+
+/* Close the list being built at off[nlists]; its index, or that of the
+ * previous list if both hold the same. */
+static unsigned
+pb_close(struct plan_build *b, unsigned prev)
+{
+	uint32_t start = b->off[b->nlists], len = b->nent - start;
+
+	if (prev != PLAN_EMPTY && prev != PLAN_DEFAULT &&
+	    b->off[prev + 1] - b->off[prev] == len &&
+	    memcmp(&b->ent[b->off[prev]], &b->ent[start],
+		   len * sizeof(*b->ent)) == 0) {
+		b->nent = start;
+		return prev;
+	}
+	b->off[++b->nlists] = b->nent;
+	return b->nlists - 1;
+}
+
+static int
+plan_rebuild(struct sw *sw, int net)
+{
+	struct net *n = &sw->nets[net];
+	struct plan_build b = { 0 };
+	uint64_t named[SW_VLAN_WORDS] = { 0 };
+	uint16_t *mem = NULL, list[SW_VLAN_MAX + 1];
+	unsigned nmem = 0, prev = PLAN_EMPTY;
+	struct plan *p;
+	int r = -ENOMEM;
+
+	mem = malloc(sw->max_ports * sizeof(*mem));
+	if (!mem)
+		goto out;
+	for (unsigned i = 0; i < sw->max_ports; i++) {
+		struct port *pt = &sw->ports[i];
+		uint64_t w = atomic_load(&pt->word);
+
+		if (pw_state(w) != PW_LIVE || pw_net(w) != (unsigned)net)
+			continue;
+		mem[nmem++] = (uint16_t)i;
+		if (pw_vid(w) <= SW_VLAN_MAX)
+			named[pw_vid(w) >> 6] |= 1ull << (pw_vid(w) & 63);
+		if ((w & PW_TRUNK) && !(w & PW_ALL))
+			for (unsigned k = 0; k < SW_VLAN_WORDS; k++)
+				named[k] |= pt->vmap[k];
+	}
+	/* List 0: empty. List 1: the trunks of every VLAN. */
+	if (pb_grow(&b, nmem) < 0)
+		goto out;
+	b.off[0] = 0;
+	b.off[1] = 0;
+	for (unsigned i = 0; i < nmem; i++)
+		if (atomic_load(&sw->ports[mem[i]].word) & PW_ALL)
+			b.ent[b.nent++] = (struct plan_ent){ mem[i], 0 };
+	b.off[2] = b.nent;
+	b.nlists = 2;
+	for (unsigned v = 0; v <= SW_VLAN_MAX; v++) {
+		if (!((named[v >> 6] >> (v & 63)) & 1)) {
+			list[v] = v == 0 ? PLAN_EMPTY : PLAN_DEFAULT;
+			continue;
+		}
+		if (pb_grow(&b, nmem) < 0)
+			goto out;
+		for (unsigned i = 0; i < nmem; i++) {
+			struct port *pt = &sw->ports[mem[i]];
+			uint64_t w = atomic_load(&pt->word);
+
+			if (port_carries(pt, w, (uint16_t)v))
+				b.ent[b.nent++] = (struct plan_ent){
+					mem[i], port_untagged(w, (uint16_t)v)
+				};
+		}
+		prev = list[v] = (uint16_t)pb_close(&b, prev);
+	}
+	p = malloc(sizeof(*p) + (b.nlists + 1) * sizeof(uint32_t) +
+		   (b.nent ? b.nent : 1) * sizeof(struct plan_ent));
+	if (!p)
+		goto out;
+	p->next = NULL;
+	p->nlists = b.nlists;
+	p->off = (uint32_t *)(p + 1);
+	p->ent = (struct plan_ent *)(p->off + b.nlists + 1);
+	memcpy(p->off, b.off, (b.nlists + 1) * sizeof(uint32_t));
+	if (b.nent)
+		memcpy(p->ent, b.ent, b.nent * sizeof(struct plan_ent));
+	memcpy(p->list, list, sizeof(list));
+	/* Workers may be reading the old lists: they wait for reclaim. */
+	plan_retire(sw, atomic_exchange_explicit(&n->plan, p,
+						 memory_order_acq_rel));
+	r = 0;
+out:
+	free(b.ent);
+	free(b.off);
+	free(mem);
+	return r;
+}
+
+void
+sw_port_conf_init(struct sw_port_conf *c, int net, bool uplink)
+{
+	memset(c, 0, sizeof(*c));
+	c->net = net;
+	c->uplink = uplink;
+	c->antispoof = !uplink;
+}
+
+static bool
+mac_unicast(const uint8_t *m)
+{
+	static const uint8_t zero[6];
+
+	return !(m[0] & 1) && memcmp(m, zero, 6) != 0;
+}
+
+/* fe80::/64 with the interface id from the MAC (RFC 4291 appendix A). */
+static void
+eui64_lla(uint8_t ll[16], const uint8_t mac[6])
+{
+	memset(ll, 0, 16);
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = mac[0] ^ 0x02;
+	ll[9] = mac[1];
+	ll[10] = mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = mac[3];
+	ll[14] = mac[4];
+	ll[15] = mac[5];
+}
+
+static int
+vlan_word(const struct sw_port_conf *c, uint64_t *w, uint64_t vmap[])
+{
+	const struct sw_vlan_conf *vc = c->vlan_conf;
+
+	memset(vmap, 0, SW_VLAN_WORDS * sizeof(uint64_t));
+	if (!vc || !vc->trunk) {
+		uint16_t vid = vc ? vc->vid : c->vlan;
+
+		if (vid > SW_VLAN_MAX)
+			return -EINVAL;
+		*w = (uint64_t)vid << PW_VID_SHIFT;
+		return 0;
+	}
+	if (vc->vid > SW_VLAN_MAX && vc->vid != SW_VLAN_NONE)
+		return -EINVAL;
+	*w = PW_TRUNK | (uint64_t)vc->vid << PW_VID_SHIFT;
+	if (vc->all) {
+		*w |= PW_ALL;
+		return 0;
+	}
+	memcpy(vmap, vc->map, SW_VLAN_WORDS * sizeof(uint64_t));
+	/* 0 is the untagged network, carried as native only; 4095 is
+	 * reserved. */
+	vmap[0] &= ~1ull;
+	vmap[SW_VLAN_WORDS - 1] &= ~(1ull << 63);
+	if (vc->vid >= 1 && vc->vid <= SW_VLAN_MAX)
+		vmap[vc->vid >> 6] |= 1ull << (vc->vid & 63);
+	return 0;
 }
 
 int
 sw_port_add(struct sw *sw, const struct sw_port_conf *c)
 {
-	struct net *n;
+	struct net *n = c ? net_get(sw, c->net) : NULL;
+	uint64_t vmap[SW_VLAN_WORDS], w;
+	struct port *p = NULL;
+	unsigned id;
+	int r;
 
-	if (!c || c->net < 0 || (unsigned)c->net >= sw->max_nets ||
-	    !sw->nets[c->net].used || c->vlan > 4094)
+	if (!n || c->nip4 > SW_MAX_IPS || c->nip6 > SW_MAX_IPS ||
+	    (c->antispoof && !mac_unicast(c->mac)))
 		return -EINVAL;
-	n = &sw->nets[c->net];
+	r = vlan_word(c, &w, vmap);
+	if (r < 0)
+		return r;
 	if (c->uplink && n->uplink >= 0)
 		return -EEXIST;
-	for (unsigned i = 0; i < sw->max_ports; i++) {
-		struct port *p = &sw->ports[i];
-
-		if (p->used)
-			continue;
-		memset(p, 0, sizeof(*p));
-		p->used = true;
-		p->net = c->net;
-		p->uplink = c->uplink;
-		p->antispoof = c->antispoof && !c->uplink;
-		memcpy(p->mac, c->mac, 6);
-		if (c->nip4 > SW_MAX_IPS || c->nip6 > SW_MAX_IPS) {
-			p->used = false;
-			return -EINVAL;
+	for (id = 0; id < sw->max_ports; id++) {
+		if (pw_state(atomic_load(&sw->ports[id].word)) == PW_FREE) {
+			p = &sw->ports[id];
+			break;
 		}
-		p->nip4 = c->nip4;
-		memcpy(p->ip4, c->ip4, sizeof(p->ip4));
-		p->nip6 = c->nip6;
-		memcpy(p->ip6, c->ip6, sizeof(c->ip6));
-		if (c->nip4 || c->nip6) {
-			/* fe80::<mac with U/L flipped, ff:fe in the middle> */
-			uint8_t *ll = p->ip6[p->nip6++];
-
-			memset(ll, 0, 16);
-			ll[0] = 0xfe;
-			ll[1] = 0x80;
-			ll[8] = c->mac[0] ^ 2;
-			ll[9] = c->mac[1];
-			ll[10] = c->mac[2];
-			ll[11] = 0xff;
-			ll[12] = 0xfe;
-			ll[13] = c->mac[3];
-			ll[14] = c->mac[4];
-			ll[15] = c->mac[5];
-		}
-		p->vlan = c->vlan;
-		p->learn_limit = c->learn_limit;
-		atomic_store(&p->up, true);
-		if (c->uplink)
-			n->uplink = (int)i;
-		n->nports++;
-		members_rebuild(sw, c->net);
-		return (int)i;
 	}
-	return -ENOSPC;
-}
-
-static void
-flush_port(struct sw *sw, struct net *n, int port)
-{
-	for (unsigned i = 0; i <= sw->mask; i++) {
-		struct entry *e = &n->table[i];
-		uint64_t k = atomic_load(&e->key);
-
-		if ((k & K_LIVE) && (atomic_load(&e->val) & 0xffff) == (unsigned)port)
-			atomic_compare_exchange_strong(&e->key, &k, K_TOMB);
+	if (!p)
+		return -ENOSPC;
+	/* Nobody reads a free port: sw_reclaim() waited for them. */
+	atomic_store(&p->antispoof, c->antispoof);
+	atomic_store(&p->mc_on, false);
+	atomic_store(&p->mc_hi, 0);
+	atomic_store(&p->learned, 0);
+	for (unsigned i = 0; i < SW_MAX_MCAST; i++)
+		atomic_store_explicit(&p->mc[i], 0, MO_RLX);
+	for (unsigned i = 0; i < SW_C_COUNT; i++)
+		atomic_store_explicit(&p->c[i], 0, MO_RLX);
+	p->learn_limit = c->learn_limit;
+	p->uplink = c->uplink;
+	memcpy(p->mac, c->mac, 6);
+	p->nip4 = c->nip4;
+	p->nip6 = c->nip6;
+	memcpy(p->ip4, c->ip4, sizeof(p->ip4));
+	memcpy(p->ip6, c->ip6, sizeof(p->ip6));
+	eui64_lla(p->lla, c->mac);
+	memcpy(p->vmap, vmap, sizeof(vmap));
+	w |= PW_LIVE | (uint64_t)c->net << PW_NET_SHIFT;
+	/* Released: a worker that sees it live sees the rest. */
+	atomic_store_explicit(&p->word, w, MO_REL);
+	r = plan_rebuild(sw, c->net);
+	if (r < 0) {
+		atomic_store(&p->word, 0);
+		return r;
 	}
+	if (c->uplink)
+		n->uplink = (int)id;
+	n->nports++;
+	return (int)id;
 }
 
 int
 sw_port_del(struct sw *sw, int port)
 {
-	struct port *p = port_get(sw, port);
+	struct port *p = port_live(sw, port);
+	uint64_t w;
 	struct net *n;
 
 	if (!p)
 		return -ENOENT;
-	n = &sw->nets[p->net];
-	atomic_store(&p->up, false);
-	members_rebuild(sw, p->net);
-	flush_port(sw, n, port);
+	w = atomic_load(&p->word);
+	n = &sw->nets[pw_net(w)];
+	atomic_store_explicit(&p->word, (w & ~PW_STATE) | PW_DEAD, MO_REL);
+	/*
+	 * Out of the flood lists. Should that fail for memory, the old
+	 * lists still name the port; workers check a destination's word
+	 * (fwd.c) so nothing goes to it, and the next rebuild drops it.
+	 */
+	(void)plan_rebuild(sw, (int)pw_net(w));
+	fdb_flush(sw, n, port, true);
 	if (n->uplink == port)
 		n->uplink = -1;
-	n->nports--;
-	p->used = false;
 	return 0;
 }
 
-/* Find the entry for k, or NULL. */
-static struct entry *
-find(const struct sw *sw, const struct net *n, uint64_t k)
+unsigned
+sw_reclaim(struct sw *sw)
 {
-	uint32_t h = hash(k);
+	unsigned freed = 0;
 
-	for (unsigned i = 0; i < PROBE_MAX; i++) {
-		struct entry *e = &n->table[(h + i) & sw->mask];
-		uint64_t ek = atomic_load_explicit(&e->key,
-						   memory_order_acquire);
+	for (unsigned i = 0; i < sw->max_ports; i++) {
+		struct port *p = &sw->ports[i];
+		uint64_t w = atomic_load(&p->word);
+		struct net *n;
 
-		if (ek == k)
-			return e;
-		if (ek == K_EMPTY)
-			return NULL;
+		if (pw_state(w) != PW_DEAD)
+			continue;
+		n = &sw->nets[pw_net(w)];
+		/* What workers that had the port learned after its flush. */
+		fdb_flush(sw, n, (int)i, true);
+		for (unsigned c = 0; c < SW_C_COUNT; c++)
+			n->gone[c] += atomic_load(&p->c[c]);
+		n->nports--;
+		atomic_store(&p->word, 0);
+		freed++;
 	}
-	return NULL;
-}
-
-/* Claim a slot for k and fill it; NULL when the probe window is full. */
-static struct entry *
-insert(struct sw *sw, struct net *n, uint64_t k, uint32_t val,
-       uint32_t stamp)
-{
-	uint32_t h = hash(k);
-
-	for (unsigned i = 0; i < PROBE_MAX; i++) {
-		struct entry *e = &n->table[(h + i) & sw->mask];
-		uint64_t ek = atomic_load(&e->key);
-
-		if (ek == k)
-			return e; /* someone else learned it meanwhile */
-		if ((ek == K_EMPTY || ek == K_TOMB) &&
-		    atomic_compare_exchange_strong(&e->key, &ek, K_BUSY)) {
-			atomic_store(&e->val, val);
-			atomic_store(&e->stamp, stamp);
-			atomic_store_explicit(&e->key, k, memory_order_release);
-			return e;
-		}
-	}
-	return NULL;
+	plans_free(sw->retired);
+	sw->retired = NULL;
+	return freed;
 }
 
 int
-sw_static_add(struct sw *sw, int net, const uint8_t mac[6], uint16_t vlan,
-	      int port)
+sw_port_flush(struct sw *sw, int port)
 {
-	struct port *p = port_get(sw, port);
-	uint64_t k = mac_key(mac, vlan);
-	struct entry *e;
+	struct port *p = port_live(sw, port);
 
-	if (!p || p->net != net || vlan > 4094 || (mac[0] & 1))
-		return -EINVAL;
-	e = find(sw, &sw->nets[net], k);
-	if (!e)
-		e = insert(sw, &sw->nets[net], k, 0, 0);
-	if (!e)
-		return -ENOSPC;
-	atomic_store(&e->val, (uint32_t)port | V_STATIC);
+	if (!p)
+		return -ENOENT;
+	fdb_flush(sw, &sw->nets[pw_net(atomic_load(&p->word))], port, false);
 	return 0;
 }
 
-static void
-learn(struct sw *sw, struct net *n, int in, struct port *p, uint64_t k,
-      uint32_t stamp)
+int
+sw_port_set_antispoof(struct sw *sw, int port, bool on)
 {
-	struct entry *e = find(sw, n, k);
+	struct port *p = port_live(sw, port);
 
-	if (e) {
-		uint32_t v = atomic_load_explicit(&e->val,
-						  memory_order_relaxed);
-
-		if (v & V_STATIC)
-			return;
-		if ((v & 0xffff) != (uint32_t)in) {
-			/* The MAC moved here: follow it. */
-			atomic_store(&e->val, (uint32_t)in);
-			p->c[SW_C_MOVED]++;
-		}
-		/* Refresh rarely: the stamp has a 1 s grain. */
-		if (atomic_load_explicit(&e->stamp, memory_order_relaxed) !=
-		    stamp)
-			atomic_store_explicit(&e->stamp, stamp,
-					      memory_order_relaxed);
-		return;
-	}
-	if (p->learn_limit &&
-	    atomic_load_explicit(&p->learned, memory_order_relaxed) >=
-		p->learn_limit) {
-		p->c[SW_C_LEARN_LIMIT]++;
-		return;
-	}
-	if (!insert(sw, n, k, (uint32_t)in, stamp)) {
-		p->c[SW_C_TABLE_FULL]++;
-		return;
-	}
-	atomic_fetch_add_explicit(&p->learned, 1, memory_order_relaxed);
-	p->c[SW_C_LEARNED]++;
+	if (!p)
+		return -ENOENT;
+	if (on && !mac_unicast(p->mac))
+		return -EINVAL;
+	atomic_store_explicit(&p->antispoof, on, MO_RLX);
+	return 0;
 }
 
-static inline bool
-mac_eq(const uint8_t *a, const uint8_t *b)
+int
+sw_port_mcast_filter(struct sw *sw, int port, bool on)
 {
-	return memcmp(a, b, 6) == 0;
-}
+	struct port *p = port_live(sw, port);
 
-static bool
-ip4_ok(const struct port *p, const uint8_t *a)
-{
-	for (unsigned i = 0; i < p->nip4; i++)
-		if (memcmp(p->ip4[i], a, 4) == 0)
-			return true;
-	return false;
-}
-
-static bool
-ip6_ok(const struct port *p, const uint8_t *a)
-{
-	static const uint8_t any[16];
-
-	if (memcmp(a, any, 16) == 0)
-		return true; /* duplicate address detection */
-	for (unsigned i = 0; i < p->nip6; i++)
-		if (memcmp(p->ip6[i], a, 16) == 0)
-			return true;
-	return false;
+	if (!p)
+		return -ENOENT;
+	atomic_store_explicit(&p->mc_on, on, MO_RLX);
+	return 0;
 }
 
 /*
- * The source addresses of an IPv4, ARP or IPv6 frame against the port's
- * addresses. d points at the ethertype; len counts from there. Frames
- * too short to hold their addresses are let through to the switch's own
- * checks (nothing to spoof with).
+ * Groups sit in fixed slots that workers scan below mc_hi: a slot is
+ * written whole (one atomic word), so a worker sees a group either
+ * there or not; no list is rebuilt, nothing allocated, whatever rate a
+ * guest asks at.
  */
-static bool
-ip_ok(const struct port *p, const uint8_t *d, uint32_t len)
+int
+sw_port_mcast_add(struct sw *sw, int port, const uint8_t mac[6])
 {
-	static const uint8_t zero[4];
-	uint16_t type = (uint16_t)(d[0] << 8 | d[1]);
-	const uint8_t *l3 = d + 2;
-
-	len -= 2;
-	if (type == 0x0800 && len >= 20) {
-		if (ip4_ok(p, l3 + 12))
-			return true;
-		/* DHCP discover/request from 0.0.0.0 to port 67 */
-		uint32_t ihl = (uint32_t)(l3[0] & 0xf) * 4;
-		return memcmp(l3 + 12, zero, 4) == 0 && l3[9] == 17 &&
-		       len >= ihl + 4 && l3[ihl + 2] == 0 && l3[ihl + 3] == 67;
-	}
-	if (type == 0x0806 && len >= 28) {
-		/* sender MAC and IP; 0.0.0.0 is a probe */
-		if (!mac_eq(l3 + 8, p->mac))
-			return false;
-		return ip4_ok(p, l3 + 14) || memcmp(l3 + 14, zero, 4) == 0;
-	}
-	if (type == 0x86dd && len >= 40)
-		return ip6_ok(p, l3 + 8);
-	return true;
-}
-
-unsigned
-sw_forward(struct sw *sw, int in, const struct sw_frame *f, unsigned n,
-	   uint64_t now_ms, struct sw_result *out)
-{
-	struct port *p = port_get(sw, in);
-	uint32_t stamp = (uint32_t)(now_ms >> 10);
-
-	if (n > SW_MAX_BURST)
-		n = SW_MAX_BURST;
-	if (!p || !atomic_load_explicit(&p->up, memory_order_relaxed)) {
-		for (unsigned i = 0; i < n; i++)
-			out[i] = (struct sw_result){ SW_DROP, 0,
-						     SW_C_DROP_NO_PORT };
-		return n;
-	}
-	struct net *net = &sw->nets[p->net];
-
-	p->c[SW_C_RX] += n;
-	for (unsigned i = 0; i < n; i++) {
-		const uint8_t *d = f[i].data;
-		struct sw_result *r = &out[i];
-		uint16_t vlan = p->vlan;
-
-		r->vlan = vlan;
-		r->reason = 0;
-		if (f[i].len < 14) {
-			r->port = SW_DROP;
-			r->reason = SW_C_DROP_RUNT;
-			continue;
-		}
-		if (d[12] == 0x81 && d[13] == 0x00) {
-			/* Outer tag only (QinQ is not looked into). An
-			 * access port takes priority tags (VID 0) only. */
-			if (f[i].len < 18 ||
-			    (((d[14] << 8) | d[15]) & 0xfff) != 0) {
-				r->port = SW_DROP;
-				r->reason = f[i].len < 18 ? SW_C_DROP_RUNT
-							  : SW_C_DROP_VLAN;
-				continue;
-			}
-		}
-		const uint8_t *dst = d, *src = d + 6;
-		if ((src[0] & 1) ||
-		    (p->antispoof && !mac_eq(src, p->mac))) {
-			r->port = SW_DROP;
-			r->reason = SW_C_DROP_SPOOF_MAC;
-			continue;
-		}
-		if (p->antispoof && (p->nip4 || p->nip6)) {
-			uint32_t et = (d[12] == 0x81 && d[13] == 0) ? 16 : 12;
-
-			if (f[i].len >= et + 2 &&
-			    !ip_ok(p, d + et, f[i].len - et)) {
-				r->port = SW_DROP;
-				r->reason = SW_C_DROP_SPOOF_IP;
-				continue;
-			}
-		}
-		learn(sw, net, in, p, mac_key(src, vlan), stamp);
-		if (dst[0] & 1) {
-			r->port = SW_FLOOD;
-			continue;
-		}
-		struct entry *e = find(sw, net, mac_key(dst, vlan));
-		if (!e) {
-			r->port = SW_FLOOD;
-			continue;
-		}
-		uint32_t to = atomic_load_explicit(&e->val,
-						   memory_order_relaxed) &
-			      0xffff;
-		if (to == (uint32_t)in) {
-			r->port = SW_DROP;
-			r->reason = SW_C_DROP_HAIRPIN;
-		} else {
-			r->port = (uint16_t)to;
-		}
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (out[i].port == SW_DROP)
-			p->c[out[i].reason]++;
-		else if (out[i].port == SW_FLOOD)
-			p->c[SW_C_FLOODED]++;
-	}
-	return n;
-}
-
-unsigned
-sw_flood_ports(const struct sw *sw, int in, uint16_t vlan, uint16_t *ports,
-	       unsigned max)
-{
-	const struct port *p = port_get(sw, in);
-	unsigned k = 0;
+	struct port *p = port_live(sw, port);
+	unsigned hi, slot = SW_MAX_MCAST;
+	uint64_t g;
 
 	if (!p)
-		return 0;
-	const struct net *n = &sw->nets[p->net];
-	unsigned cur = atomic_load_explicit(&n->cur, memory_order_acquire);
+		return -ENOENT;
+	if (!mac || !(mac[0] & 1))
+		return -EINVAL;
+	g = mac_key(mac, 0);
+	hi = atomic_load(&p->mc_hi);
+	for (unsigned i = 0; i < hi; i++) {
+		uint64_t cur = atomic_load_explicit(&p->mc[i], MO_RLX);
 
-	for (unsigned i = 0; i < n->count[cur] && k < max; i++) {
-		uint16_t m = n->members[cur][i];
-
-		if (m != (uint16_t)in && sw->ports[m].vlan == vlan)
-			ports[k++] = m;
+		if (cur == g)
+			return 0;
+		if (cur == 0 && slot == SW_MAX_MCAST)
+			slot = i;
 	}
-	return k;
+	if (slot == SW_MAX_MCAST) {
+		if (hi == SW_MAX_MCAST)
+			return -ENOSPC;
+		slot = hi;
+	}
+	atomic_store_explicit(&p->mc[slot], g, MO_REL);
+	if (slot == hi)
+		atomic_store_explicit(&p->mc_hi, hi + 1, MO_REL);
+	return 0;
 }
 
 int
-sw_lookup(const struct sw *sw, int net, const uint8_t mac[6], uint16_t vlan)
+sw_port_mcast_del(struct sw *sw, int port, const uint8_t mac[6])
 {
-	const struct entry *e;
+	struct port *p = port_live(sw, port);
+	unsigned hi;
+	uint64_t g;
 
-	if (net < 0 || (unsigned)net >= sw->max_nets || !sw->nets[net].used)
-		return -EINVAL;
-	e = find(sw, &sw->nets[net], mac_key(mac, vlan));
-	return e ? (int)(atomic_load(&e->val) & 0xffff) : -ENOENT;
-}
-
-void
-sw_age(struct sw *sw, uint64_t now_ms)
-{
-	uint32_t now = (uint32_t)(now_ms >> 10);
-
-	for (unsigned ni = 0; ni < sw->max_nets; ni++) {
-		struct net *n = &sw->nets[ni];
-		uint32_t max_age = (uint32_t)(n->aging_ms >> 10);
-
-		if (!n->used)
+	if (!p || !mac)
+		return -ENOENT;
+	g = mac_key(mac, 0);
+	hi = atomic_load(&p->mc_hi);
+	for (unsigned i = 0; i < hi; i++) {
+		if (atomic_load_explicit(&p->mc[i], MO_RLX) != g)
 			continue;
-		for (unsigned i = 0; i <= sw->mask; i++) {
-			struct entry *e = &n->table[i];
-			uint64_t k = atomic_load(&e->key);
-			uint32_t v;
-
-			if (!(k & K_LIVE))
-				continue;
-			v = atomic_load(&e->val);
-			if ((v & V_STATIC) ||
-			    now - atomic_load(&e->stamp) <= max_age)
-				continue;
-			if (atomic_compare_exchange_strong(&e->key, &k, K_TOMB)) {
-				struct port *p = port_get(sw, (int)(v & 0xffff));
-
-				if (p && atomic_load(&p->learned))
-					atomic_fetch_sub(&p->learned, 1);
-			}
-		}
+		atomic_store_explicit(&p->mc[i], 0, MO_REL);
+		/* Shrink past free slots at the top. */
+		while (hi && atomic_load_explicit(&p->mc[hi - 1], MO_RLX) == 0)
+			hi--;
+		atomic_store_explicit(&p->mc_hi, hi, MO_REL);
+		return 0;
 	}
+	return -ENOENT;
 }
 
 uint64_t
 sw_port_counter(const struct sw *sw, int port, enum sw_counter c)
 {
-	const struct port *p = port_get(sw, port);
+	const struct port *p = port_held(sw, port);
 
-	return p && (unsigned)c < SW_C_COUNT ? p->c[c] : 0;
+	if (!p || (unsigned)c >= SW_C_COUNT)
+		return 0;
+	return atomic_load_explicit(&p->c[c], MO_RLX);
+}
+
+uint64_t
+sw_net_counter(const struct sw *sw, int net, enum sw_counter c)
+{
+	const struct net *n = net_get(sw, net);
+	uint64_t sum;
+
+	if (!n || (unsigned)c >= SW_C_COUNT)
+		return 0;
+	sum = n->gone[c];
+	for (unsigned i = 0; i < sw->max_ports; i++) {
+		const struct port *p = &sw->ports[i];
+		uint64_t w = atomic_load_explicit(&p->word, MO_ACQ);
+
+		if (pw_state(w) != PW_FREE && pw_net(w) == (unsigned)net)
+			sum += atomic_load_explicit(&p->c[c], MO_RLX);
+	}
+	return sum;
 }
 
 int
 sw_port_net(const struct sw *sw, int port)
 {
-	const struct port *p = port_get(sw, port);
+	const struct port *p = port_live(sw, port);
 
-	return p ? p->net : -ENOENT;
-}
-
-int
-sw_table_walk(const struct sw *sw, int net, uint64_t now_ms, sw_entry_fn fn,
-	      void *arg)
-{
-	if (net < 0 || (unsigned)net >= sw->max_nets || !sw->nets[net].used)
-		return -EINVAL;
-	const struct net *n = &sw->nets[net];
-
-	for (unsigned i = 0; i <= sw->mask; i++) {
-		const struct entry *e = &n->table[i];
-		uint64_t k = atomic_load(&e->key);
-		uint8_t mac[6];
-		uint32_t v;
-		int r;
-
-		if (!(k & K_LIVE))
-			continue;
-		for (int b = 0; b < 6; b++)
-			mac[b] = (uint8_t)(k >> (40 - 8 * b));
-		v = atomic_load(&e->val);
-		r = fn(arg, mac, (uint16_t)((k >> 48) & 0xfff),
-		       (int)(v & 0xffff), (v & V_STATIC) != 0,
-		       (v & V_STATIC) ? 0
-				      : now_ms - ((uint64_t)atomic_load(&e->stamp)
-						  << 10));
-		if (r)
-			return r;
-	}
-	return 0;
+	return p ? (int)pw_net(atomic_load(&p->word)) : -ENOENT;
 }

@@ -780,4 +780,370 @@ TEST(ip_key_anti_spoofing)
 	simenv_fini(&e);
 }
 
+/* ---- VLANs: access ports, trunks, tags added and removed ---- */
+
+/* A frame from `from` to dst (tagged with vid unless 0). */
+static size_t
+vlan_frame(uint8_t *b, const uint8_t dst[6], const struct guest *from,
+	   uint16_t vid, uint8_t mark)
+{
+	size_t o = 12;
+
+	memcpy(b, dst, 6);
+	memcpy(b + 6, from->tv.mac, 6);
+	if (vid) {
+		b[12] = 0x81;
+		b[13] = 0x00;
+		b[14] = (uint8_t)(vid >> 8);
+		b[15] = (uint8_t)vid;
+		o = 16;
+	}
+	b[o] = 0x88;
+	b[o + 1] = 0xb5;
+	memset(b + o + 2, mark, 60);
+	return o + 62;
+}
+
+/* The next frame g receives: its length (or -ETIMEDOUT) and bytes. */
+static int
+recv_frame(struct guest *g, uint8_t *buf)
+{
+	struct simfront_rxinfo info;
+
+	for (int i = 0; i < 60; i++) {
+		int n = simfront_recv(g->f, 0, buf, 65536, &info);
+
+		if (n != -EAGAIN)
+			return n;
+		simfront_poll(g->f, 5);
+	}
+	return -ETIMEDOUT;
+}
+
+static void
+send_frame(struct guest *g, const uint8_t *f, size_t len)
+{
+	CHECK_EQ(simfront_send(g->f, 0, f, len, NULL), 0);
+	simfront_flush(g->f, 0);
+}
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+TEST(vlan_access_and_trunk_ports)
+{
+	struct simenv e;
+	struct guest a, t, c;
+	static uint8_t f[256], r[65536];
+
+	start(&e);
+	/* a: access VLAN 10; t: trunk of 10 and 20; c: access VLAN 20. */
+	guest_ip = "bridge=xenbr0.10";
+	guest_up(&e, &a, 1, NULL, true);
+	guest_ip = "bridge=xenbr0:10:20";
+	guest_up(&e, &t, 2, NULL, true);
+	guest_ip = "bridge=xenbr0.20";
+	guest_up(&e, &c, 3, NULL, true);
+
+	/* Untagged broadcast from a reaches t tagged 10, not c. */
+	size_t len = vlan_frame(f, bcast, &a, 0, 1);
+	send_frame(&a, f, len);
+	int n = recv_frame(&t, r);
+	CHECK_EQ(n, (int)len + 4);
+	CHECK(r[12] == 0x81 && r[13] == 0x00 && r[15] == 10 && r[16] == 0x88);
+	CHECK_EQ(r[20], 1);
+	CHECK_EQ(recv_frame(&c, r), -ETIMEDOUT);
+
+	/* t sends tagged 20 to c (learnt now): c gets it untagged. */
+	len = vlan_frame(f, bcast, &c, 0, 2);
+	send_frame(&c, f, len);
+	CHECK_EQ(recv_frame(&t, r), (int)len + 4);
+	CHECK_EQ(r[15], 20);
+	len = vlan_frame(f, c.tv.mac, &t, 20, 3);
+	send_frame(&t, f, len);
+	n = recv_frame(&c, r);
+	CHECK_EQ(n, (int)len - 4);
+	CHECK(r[12] == 0x88 && r[13] == 0xb5 && r[14] == 3);
+	CHECK_EQ(recv_frame(&a, r), -ETIMEDOUT);
+
+	/* Tagged 10 from t reaches a untagged; VLAN 30 is not t's. */
+	len = vlan_frame(f, a.tv.mac, &t, 10, 4);
+	send_frame(&t, f, len);
+	CHECK_EQ(recv_frame(&a, r), (int)len - 4);
+	len = vlan_frame(f, bcast, &t, 30, 5);
+	send_frame(&t, f, len);
+	CHECK_EQ(recv_frame(&a, r), -ETIMEDOUT);
+	CHECK_EQ(recv_frame(&c, r), -ETIMEDOUT);
+	/* An access port does not take tagged frames. */
+	len = vlan_frame(f, bcast, &a, 20, 6);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&c, r), -ETIMEDOUT);
+	CHECK_EQ(recv_frame(&t, r), -ETIMEDOUT);
+	simenv_fini(&e);
+}
+
+TEST(bad_bridge_key_refused_with_reason)
+{
+	struct simenv e;
+	struct guest g;
+
+	start(&e);
+	guest_ip = "bridge=xenbr0.5000";
+	guest_up(&e, &g, 1, NULL, false);
+	CHECK_EQ(simfront_connect(g.f, 10000), -ECONNREFUSED);
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/1/0/error");
+	CHECK(err && strstr(err, "xenbr0.5000"));
+	free(err);
+	guest_ip = "bridge=nosuchnet";
+	guest_up(&e, &g, 2, NULL, false);
+	CHECK_EQ(simfront_connect(g.f, 10000), -ECONNREFUSED);
+	err = simenv_read(&e, "/local/domain/0/backend/vif/2/0/error");
+	CHECK(err && strstr(err, "nosuchnet"));
+	free(err);
+	simenv_fini(&e);
+}
+
+/* ---- multicast control ---- */
+
+/* Queue a multicast control request (an extra, no data) on queue 0. */
+static void
+mcast_op(struct guest *g, bool add, const uint8_t mac[6], uint16_t id)
+{
+	struct netif_tx_request req = {
+		.gref = simfront_tx_gref(g->f, 0, id), .offset = 0,
+		.flags = NETTXF_extra_info, .id = id, .size = 0,
+	};
+	struct netif_extra_info x = { 0 };
+
+	x.type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD
+		     : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+	memcpy(x.u.mcast.addr, mac, 6);
+	simfront_raw_tx(g->f, 0, &req);
+	simfront_raw_tx_extra(g->f, 0, &x);
+	simfront_flush(g->f, 0);
+	for (int i = 0; i < 20; i++)
+		simfront_poll(g->f, 5);
+}
+
+TEST(multicast_filter_follows_the_guest)
+{
+	struct simenv e;
+	struct guest a, b, c;
+	static uint8_t f[256], r[65536];
+	static const uint8_t grp[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x07 };
+	char path[96];
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	guest_up(&e, &c, 3, NULL, true);
+	char *s = simenv_read(&e, "/local/domain/0/backend/vif/2/0/"
+				  "feature-multicast-control");
+	CHECK(s && strcmp(s, "1") == 0);
+	free(s);
+	/* b asks for filtering at run time (dynamic multicast control). */
+	snprintf(path, sizeof(path),
+		 "/local/domain/2/device/vif/0/request-multicast-control");
+	CHECK(xs_write(e.xs, XBT_NULL, path, "1", 1));
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "vif2.0: multicast filtering on");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif2.0: multicast filtering on"));
+
+	size_t len = vlan_frame(f, grp, &a, 0, 1);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&c, r), (int)len); /* not filtering */
+	CHECK_EQ(recv_frame(&b, r), -ETIMEDOUT);
+	len = vlan_frame(f, bcast, &a, 0, 2);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, r), (int)len); /* broadcast passes */
+	CHECK_EQ(recv_frame(&c, r), (int)len);
+
+	/* Subscribed: the group's frames arrive; unsubscribed: no more. */
+	mcast_op(&b, true, grp, 200);
+	len = vlan_frame(f, grp, &a, 0, 3);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, r), (int)len);
+	CHECK_EQ(r[14], 3);
+	mcast_op(&b, false, grp, 201);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, r), -ETIMEDOUT);
+	/* Both requests were answered OKAY. */
+	struct simfront_stats st;
+	simfront_stats(b.f, 0, &st);
+	CHECK_EQ(st.tx_error, 0);
+	/* A non-multicast group is refused with an error response. */
+	mcast_op(&b, true, a.tv.mac, 202);
+	simfront_stats(b.f, 0, &st);
+	CHECK_EQ(st.tx_error, 1);
+	/* Filtering off again: everything multicast arrives. */
+	CHECK(xs_write(e.xs, XBT_NULL, path, "0", 1));
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "vif2.0: multicast filtering off");
+	     i++)
+		usleep(10000);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, r), (int)len);
+	simenv_fini(&e);
+}
+
+/* ---- the rate key ---- */
+
+/* Send n 1000-byte frames a -> b; how many b got within wait_ms (all
+ * n arrived ends the wait early; n = 0 just counts for wait_ms). */
+static unsigned
+burst_count(struct guest *a, struct guest *b, unsigned n, int wait_ms)
+{
+	static uint8_t f[1000], r[65536];
+	unsigned sent = 0, got = 0;
+
+	make_frame(f, sizeof(f), a, b, 0);
+	while (sent < n) {
+		int k = simfront_send(a->f, 0, f, sizeof(f), NULL);
+
+		if (k == -ENOSPC) {
+			simfront_flush(a->f, 0);
+			simfront_poll(a->f, 1);
+			while (simfront_recv(b->f, 0, r, sizeof(r), NULL) >= 0)
+				got++;
+			continue;
+		}
+		CHECK_EQ(k, 0);
+		sent++;
+	}
+	simfront_flush(a->f, 0);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int n2;
+
+		while ((n2 = simfront_recv(b->f, 0, r, sizeof(r), NULL)) !=
+		       -EAGAIN)
+			if (n2 > 0)
+				got++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+			(t.tv_nsec - t0.tv_nsec) / 1000000 >= wait_ms ||
+		    (n && got == n))
+			break;
+		simfront_poll(b->f, 2);
+		simfront_poll(a->f, 0);
+	}
+	return got;
+}
+
+TEST(rate_limit_by_credit_and_at_run_time)
+{
+	struct simenv e;
+	struct guest a, b;
+
+	start(&e);
+	/* 20000 bytes per second: 20 of our frames per second. */
+	guest_ip = "rate=20000,1000000";
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	CHECK(simenv_log_contains(&e, "vif1.0: rate 20000 bytes per 1000000"));
+	/* Whatever the machine's speed, no more than the credit of the
+	 * periods begun can arrive: one period in 300 ms. */
+	unsigned got = burst_count(&a, &b, 200, 300);
+	CHECK(got >= 1);
+	CHECK(got <= 20);
+	/* The rest trickles in as credit comes: at most 2 periods more. */
+	unsigned more = burst_count(&a, &b, 0, 1500);
+	CHECK(more >= 1);
+	CHECK(more <= 2 * 20);
+	/* Lifted at run time through the watch: the rest flows at once. */
+	CHECK(xs_write(e.xs, XBT_NULL, "/local/domain/0/backend/vif/1/0/rate",
+		       "", 0));
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "vif1.0: no rate limit");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif1.0: no rate limit"));
+	for (int i = 0; i < 30 && got + more < 200; i++)
+		more += burst_count(&a, &b, 0, 100);
+	CHECK_EQ(got + more, 200u);
+	/* A bad value is refused with a warning, traffic unlimited. */
+	CHECK(xs_write(e.xs, XBT_NULL, "/local/domain/0/backend/vif/1/0/rate",
+		       "fast", 4));
+	for (int i = 0; i < 200 && !simenv_log_contains(&e, "bad rate 'fast'");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "bad rate 'fast'"));
+	CHECK_EQ(burst_count(&a, &b, 300, 5000), 300u);
+	simenv_fini(&e);
+}
+
+/* ---- a guest that stops taking packets ---- */
+
+TEST(rx_drain_and_stall_then_recovery)
+{
+	struct simenv e;
+	struct guest a, b;
+	struct simfront_conf c;
+	static uint8_t f[200], r[65536];
+	char conf[300];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[netbackd]\nrx-drain-timeout = 300\n"
+		    "rx-stall-timeout = 1500\n[network xenbr0]\n");
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	simfront_conf_default(&c, e.hv, 2, 0);
+	c.rx_fill = 4; /* b posts 4 buffers and then no more */
+	guest_up(&e, &b, 2, &c, true);
+
+	/* b's 4 buffers fill; what follows waits, expires after 300 ms,
+	 * and with traffic still coming b's queue stalls after 1.5 s
+	 * without buffers: dropped, counted, logged. */
+	for (int i = 0; i < 400 && !simenv_log_contains(
+				       &e, "vif2.0: queue 0: no RX buffers");
+	     i++) {
+		make_frame(f, sizeof(f), &a, &b, (uint32_t)i);
+		CHECK_EQ(simfront_send(a.f, 0, f, sizeof(f), NULL), 0);
+		simfront_flush(a.f, 0);
+		simfront_poll(a.f, 0);
+		usleep(20000);
+	}
+	CHECK(simenv_log_contains(&e, "vif2.0: queue 0: no RX buffers"));
+	kill(e.netbackd, SIGHUP);
+	for (int i = 0; i < 200 && !simenv_log_contains(&e, "rx_stalls=1");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "rx_drop_expired="));
+	CHECK(simenv_log_contains(&e, "rx_stalls=1"));
+	/* Stalled: new packets are dropped at once. */
+	CHECK_EQ(simfront_send(a.f, 0, f, sizeof(f), NULL), 0);
+	simfront_flush(a.f, 0);
+	usleep(100000);
+	/* b takes its 4 and posts buffers again: the queue recovers and
+	 * the next packet arrives. */
+	int got = 0;
+	while (simfront_recv(b.f, 0, r, sizeof(r), NULL) > 0)
+		got++;
+	CHECK_EQ(got, 4);
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "vif2.0: queue 0: RX buffers back");
+	     i++) {
+		simfront_recv(b.f, 0, r, sizeof(r), NULL);
+		usleep(10000);
+	}
+	CHECK(simenv_log_contains(&e, "vif2.0: queue 0: RX buffers back"));
+	make_frame(f, sizeof(f), &a, &b, 1);
+	CHECK_EQ(simfront_send(a.f, 0, f, sizeof(f), NULL), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, NULL), (int)sizeof(f));
+	kill(e.netbackd, SIGHUP);
+	for (int i = 0; i < 200 && !simenv_log_contains(&e, "rx_drop_stalled=");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "rx_drop_stalled="));
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()

@@ -1,68 +1,286 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fuzz switch/'s classification and forwarding: the input is a series of
- * (input port, time step, frame) records fed in bursts to a switch with
- * two networks, VLANs, anti-spoofing and a learn limit. Results must
- * name a real port, flood or drop, and a learned MAC must point at a port
- * of its network.
+ * Fuzz switch/: frame classification and forwarding on arbitrary bytes,
+ * mixed with configuration changes, and bridge= strings.
+ *
+ * Input: a series of records. A record starting with 0xff is a bridge
+ * string (up to the next NUL). Otherwise its first byte picks the input
+ * port (low 3 bits) and, when bit 7 is set, a configuration change
+ * (bits 3-6) first; the second byte advances the clock by that many
+ * 100 ms; the third is a frame length; then up to 8 frames of that
+ * length follow, sent as one burst.
+ *
+ * Each input gets a fresh switch (two networks; guests with and without
+ * addresses, access and trunk ports, an uplink, a learn limit, a
+ * multicast filter), so a finding replays alone. Checked: a drop has a
+ * drop reason; a destination is never the input port, is on the same
+ * network and carries the frame's VLAN with the tag it should; grouping
+ * lists every frame once; no port holds more learned entries than its
+ * limit; parsed bridge strings are well formed.
  */
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sw.h"
 
-static struct sw *sw;
-static int ports[6], nets[2];
+#define NSLOT 8
+
+struct slot {
+	int net;      /* 0 or 1 (index into nets[]) */
+	const char *bridge;
+	bool antispoof, uplink, ips;
+	unsigned limit;
+};
+
+static const struct slot slots[NSLOT] = {
+	{ 0, "a", true, false, true, 0 },
+	{ 0, "a", false, false, false, 4 },
+	{ 0, "a.10", true, false, false, 0 },
+	{ 0, "a.0:10:20", false, false, false, 0 },
+	{ 0, "a:20:4094", false, true, false, 0 },
+	{ 0, "a.10", false, false, false, 2 },
+	{ 1, "b.7", true, false, true, 0 },
+	{ 1, "b:7", false, false, false, 0 },
+};
+
+struct state {
+	struct sw *sw;
+	int nets[2];
+	int id[NSLOT];       /* slot -> port id, -1 when deleted */
+	int slot_of[16];     /* port id -> slot, -1 */
+	struct sw_vlan_conf vc[NSLOT];
+};
 
 static void
-setup(void)
+die(const char *why)
 {
-	struct sw_config c = { .max_ports = 8, .max_nets = 2,
-			       .table_size = 64 };
-	static const uint16_t vlan[6] = { 0, 0, 10, 10, 20, 0 };
+	fprintf(stderr, "fuzz-switch: %s\n", why);
+	abort();
+}
 
-	sw = sw_create(&c);
-	if (!sw)
-		abort();
-	nets[0] = sw_net_add(sw, "a", 1000);
-	nets[1] = sw_net_add(sw, "b", 0);
-	for (int i = 0; i < 6; i++) {
-		struct sw_port_conf pc = {
-			.net = nets[i == 5],
-			.antispoof = i % 2 == 0,
-			.uplink = i == 1,
-			.vlan = vlan[i],
-			.learn_limit = i == 3 ? 4 : 0,
-		};
+static void
+mac_of(uint8_t m[6], unsigned n)
+{
+	const uint8_t v[6] = { 0x00, 0x16, 0x3e, 0, 0, (uint8_t)n };
 
-		pc.mac[1] = 0x16;
-		pc.mac[5] = (uint8_t)i;
-		ports[i] = sw_port_add(sw, &pc);
-		if (ports[i] < 0)
-			abort();
+	memcpy(m, v, 6);
+}
+
+static int
+slot_add(struct state *st, unsigned s)
+{
+	struct sw_port_conf pc;
+	char name[SW_NAME_MAX];
+	int id;
+
+	if (sw_parse_bridge(slots[s].bridge, name, &st->vc[s]) < 0)
+		die("parse");
+	sw_port_conf_init(&pc, st->nets[slots[s].net], slots[s].uplink);
+	pc.antispoof = slots[s].antispoof;
+	pc.vlan_conf = &st->vc[s];
+	pc.learn_limit = slots[s].limit;
+	mac_of(pc.mac, s + 1);
+	if (slots[s].ips) {
+		static const uint8_t v4[4] = { 10, 0, 0, 1 };
+		static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8,
+						[15] = 1 };
+
+		pc.nip4 = pc.nip6 = 1;
+		memcpy(pc.ip4[0], v4, 4);
+		memcpy(pc.ip6[0], v6, 16);
 	}
+	id = sw_port_add(st->sw, &pc);
+	if (id < 0 || id >= 16)
+		die("port add");
+	st->id[s] = id;
+	st->slot_of[id] = (int)s;
+	return id;
+}
+
+/* Does slot s carry vlan; is it untagged there? */
+static bool
+carries(const struct state *st, int s, uint16_t vlan, bool *untagged)
+{
+	const struct sw_vlan_conf *vc = &st->vc[s];
+
+	*untagged = !vc->trunk || vc->vid == vlan;
+	if (!vc->trunk || vc->vid == vlan)
+		return vc->vid == vlan;
+	return vlan >= 1 && vlan <= SW_VLAN_MAX &&
+	       (vc->all || sw_vlan_isset(vc, vlan));
+}
+
+static void
+check_dest(const struct state *st, int in, unsigned q, uint16_t vlan,
+	   uint16_t tag)
+{
+	bool untagged;
+	int s = q < 16 ? st->slot_of[q] : -1;
+
+	if (s < 0 || (int)q == in)
+		die("destination not a live port, or the input port");
+	if (slots[s].net != slots[st->slot_of[in]].net)
+		die("destination on another network");
+	if (!carries(st, s, vlan, &untagged))
+		die("destination not in the VLAN");
+	if (tag != (untagged ? 0 : vlan))
+		die("wrong egress tag");
+}
+
+static void
+config(struct state *st, unsigned op, unsigned arg, uint64_t now)
+{
+	unsigned s = arg % NSLOT;
+	int id = st->id[s];
+	uint8_t m[6];
+
+	switch (op) {
+	case 0: /* the port goes and comes back */
+		if (id < 0)
+			break;
+		if (sw_port_del(st->sw, id) < 0)
+			die("port del");
+		st->slot_of[id] = -1;
+		st->id[s] = -1;
+		/* Single-threaded: the grace period is over at once. */
+		sw_reclaim(st->sw);
+		slot_add(st, s);
+		break;
+	case 1:
+		sw_port_set_antispoof(st->sw, id, arg & 8);
+		break;
+	case 2:
+		sw_port_mcast_filter(st->sw, id, arg & 8);
+		break;
+	case 3:
+		m[0] = 0x01;
+		m[1] = 0x00;
+		m[2] = 0x5e;
+		m[3] = m[4] = 0;
+		m[5] = (uint8_t)(arg >> 3);
+		if (arg & 4)
+			sw_port_mcast_del(st->sw, id, m);
+		else
+			sw_port_mcast_add(st->sw, id, m);
+		break;
+	case 4:
+		mac_of(m, 0x80 | (arg >> 3));
+		if (arg & 4) {
+			sw_static_del(st->sw, st->nets[slots[s].net], m,
+				      st->vc[s].trunk ? 10 : st->vc[s].vid);
+		} else if (id >= 0) {
+			bool u;
+			uint16_t v = st->vc[s].trunk ? 20 : st->vc[s].vid;
+			int r = sw_static_add(st->sw, st->nets[slots[s].net],
+					      m, v, id);
+
+			if (r == 0 && !carries(st, (int)s, v, &u))
+				die("static entry outside the VLAN");
+		}
+		break;
+	case 5:
+		sw_port_flush(st->sw, id);
+		break;
+	case 6:
+		sw_net_flush(st->sw, st->nets[arg & 1]);
+		break;
+	default:
+		sw_age(st->sw, now);
+		break;
+	}
+}
+
+struct tally {
+	unsigned per_port[16];
+};
+
+static int
+tally_fn(void *arg, const uint8_t m[6], uint16_t vlan, int port,
+	 bool is_static, uint64_t age)
+{
+	struct tally *t = arg;
+
+	(void)m;
+	(void)vlan;
+	(void)age;
+	if (port < 0 || port >= 16)
+		die("table names a bad port");
+	if (!is_static)
+		t->per_port[port]++;
+	return 0;
+}
+
+static void
+bridge_string(const uint8_t *d, size_t n)
+{
+	char s[80], name[SW_NAME_MAX];
+	struct sw_vlan_conf vc;
+
+	if (n >= sizeof(s))
+		n = sizeof(s) - 1;
+	memcpy(s, d, n);
+	s[n] = '\0';
+	if (sw_parse_bridge(s, name, &vc) < 0)
+		return;
+	if (name[0] == '\0' || strlen(name) >= SW_NAME_MAX ||
+	    strpbrk(name, ".:") || strncmp(s, name, strlen(name)) != 0)
+		die("bad name parsed");
+	if (vc.vid > SW_VLAN_MAX && !(vc.trunk && vc.vid == SW_VLAN_NONE))
+		die("bad VLAN parsed");
+	if (sw_vlan_isset(&vc, 0) || sw_vlan_isset(&vc, 4095))
+		die("reserved VLAN in a trunk");
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct sw_config cfg = { .max_ports = 16, .max_nets = 2,
+				 .table_size = 32, .hash_seed = 7 };
+	struct state st;
 	struct sw_frame f[SW_MAX_BURST];
 	struct sw_result r[SW_MAX_BURST];
-	uint16_t flood[8];
+	struct sw_group g;
+	struct sw_egress e[16];
 	uint64_t now = 0;
 	size_t off = 0;
 
-	if (!sw)
-		setup();
-	while (off + 3 <= size) {
-		unsigned in = data[off] % 6, n = 0;
-		size_t len;
+	memset(&st, 0, sizeof(st));
+	for (int i = 0; i < 16; i++)
+		st.slot_of[i] = -1;
+	st.sw = sw_create(&cfg);
+	if (!st.sw)
+		die("create");
+	st.nets[0] = sw_net_add(st.sw, "a", 2000);
+	st.nets[1] = sw_net_add(st.sw, "b", 0);
+	if (st.nets[0] < 0 || st.nets[1] < 0)
+		die("net add");
+	for (unsigned s = 0; s < NSLOT; s++)
+		slot_add(&st, s);
 
+	while (off + 3 <= size) {
+		unsigned n = 0, len, seen[SW_MAX_BURST] = { 0 };
+		int in;
+
+		if (data[off] == 0xff) {
+			const uint8_t *nul = memchr(data + off + 1, 0,
+						    size - off - 1);
+			size_t l = nul ? (size_t)(nul - data) - off - 1
+				       : size - off - 1;
+
+			bridge_string(data + off + 1, l);
+			off += l + 2;
+			continue;
+		}
+		in = st.id[data[off] & 7];
+		if (data[off] & 0x80)
+			config(&st, (data[off] >> 3) & 0xf, data[off + 1], now);
 		now += data[off + 1] * 100u;
 		len = data[off + 2];
 		off += 3;
-		/* One burst of up to 8 frames of that length from `in`. */
+		/* One burst of up to 8 frames of that length. Frames are
+		 * readable for their length only: ASan checks sw_forward()
+		 * stays inside. */
 		while (n < 8 && off < size) {
 			size_t l = len < size - off ? len : size - off;
 
@@ -73,27 +291,62 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (l < len)
 				break;
 		}
-		/* Frames shorter than 64 bytes are readable up to their
-		 * length only: ASan checks sw_forward stays within it. */
-		sw_forward(sw, ports[in], f, n, now, r);
-		for (unsigned i = 0; i < n; i++) {
-			if (r[i].port == SW_FLOOD) {
-				unsigned k = sw_flood_ports(sw, ports[in],
-							    r[i].vlan, flood, 8);
-				for (unsigned j = 0; j < k; j++)
-					if (flood[j] == ports[in] ||
-					    sw_port_net(sw, flood[j]) !=
-						sw_port_net(sw, ports[in]))
-						abort();
-			} else if (r[i].port != SW_DROP) {
-				if (r[i].port == ports[in] ||
-				    sw_port_net(sw, r[i].port) !=
-					sw_port_net(sw, ports[in]))
-					abort();
+		if (in < 0)
+			in = 15; /* deleted meanwhile: a free id */
+		if (sw_forward(st.sw, in, f, n, now, r) != n)
+			die("burst not handled whole");
+		sw_group(st.sw, r, n, &g);
+		for (unsigned d = 0; d < g.ndest; d++)
+			for (unsigned j = 0; j < g.dest[d].n; j++) {
+				unsigned i = g.idx[g.dest[d].first + j];
+
+				if (i >= n || r[i].port != g.dest[d].port)
+					die("group: wrong destination");
+				seen[i]++;
 			}
+		for (unsigned k = 0; k < g.nflood; k++)
+			seen[g.flood[k]]++;
+		for (unsigned k = 0; k < g.ndrop; k++)
+			seen[g.drop[k]]++;
+		for (unsigned i = 0; i < n; i++) {
+			if (seen[i] != 1)
+				die("group: frame not listed once");
+			if (r[i].port == SW_DROP) {
+				if (!sw_counter_is_drop(r[i].reason))
+					die("drop without a drop reason");
+				continue;
+			}
+			if (in == 15 || r[i].vlan > SW_VLAN_MAX)
+				die("forwarded from a free port, or bad VLAN");
+			if (r[i].port != SW_FLOOD) {
+				check_dest(&st, in, r[i].port, r[i].vlan,
+					   r[i].tag);
+				continue;
+			}
+			unsigned k = sw_flood(st.sw, in, &r[i], e, 16);
+
+			if (k > 16)
+				die("flood beyond the ports");
+			for (unsigned j = 0; j < k; j++)
+				check_dest(&st, in, e[j].port, r[i].vlan,
+					   e[j].tag);
 		}
-		if (data[off - 1] & 1)
-			sw_age(sw, now);
 	}
+	/* Limits hold, whatever the races of learning and moves. */
+	for (int net = 0; net < 2; net++) {
+		struct tally t = { { 0 } };
+
+		if (sw_table_walk(st.sw, st.nets[net], now, tally_fn, &t) < 0)
+			die("walk");
+		for (unsigned s = 0; s < NSLOT; s++) {
+			int id = st.id[s];
+
+			if (slots[s].net != net || id < 0)
+				continue;
+			if (slots[s].limit && t.per_port[id] > slots[s].limit)
+				die("learn limit exceeded");
+		}
+	}
+	sw_destroy(st.sw);
 	return 0;
 }

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data path: classify a burst and check it against anti-spoofing,
+ * learn its sources and look up its destinations (two passes, so that
+ * the table lines of the whole burst are being fetched while the first
+ * frames are looked at); sort the results by destination; list a
+ * flood's destinations. Frames are hostile bytes: nothing is read past
+ * len. Nothing here takes a lock or allocates.
+ */
+#include "sw_priv.h"
+
+#define ET_IP4 0x0800u
+#define ET_ARP 0x0806u
+#define ET_VLAN 0x8100u
+#define ET_QINQ 0x88a8u
+#define ET_QINQ_OLD 0x9100u
+#define ET_IP6 0x86ddu
+
+#define IPPROTO_HOPOPTS_ 0u
+#define IPPROTO_UDP_ 17u
+#define IPPROTO_ICMPV6_ 58u
+
+#define ICMP6_MLD_REPORT 131u
+#define ICMP6_MLD2_REPORT 143u
+#define ND_NEIGHBOR_SOLICIT 135u
+#define ND_NEIGHBOR_ADVERT 136u
+#define ND_OPT_SOURCE_LLADDR 1u
+#define ND_OPT_TARGET_LLADDR 2u
+
+static inline uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline bool
+zero6(const uint8_t *m)
+{
+	return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
+}
+
+static bool
+ip4_listed(const struct port *p, const uint8_t *a)
+{
+	for (unsigned i = 0; i < p->nip4; i++)
+		if (memcmp(p->ip4[i], a, 4) == 0)
+			return true;
+	return false;
+}
+
+/* One of the port's IPv6 addresses, or the MAC's EUI-64 link-local. */
+static bool
+ip6_listed(const struct port *p, const uint8_t *a)
+{
+	if (memcmp(p->lla, a, 16) == 0)
+		return true;
+	for (unsigned i = 0; i < p->nip6; i++)
+		if (memcmp(p->ip6[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+/* l: the IPv4 header, len bytes of it readable. */
+static unsigned
+check_ip4(const struct port *p, const uint8_t *l, uint32_t len)
+{
+	uint32_t ihl;
+
+	if (len < 20 || (l[0] >> 4) != 4)
+		return SW_C_DROP_SPOOF_IP4;
+	if (ip4_listed(p, l + 12))
+		return 0;
+	/*
+	 * Before it has an address, a DHCP client sends from 0.0.0.0 to
+	 * the server port: let that through, unfragmented, with its UDP
+	 * ports in view.
+	 */
+	ihl = (uint32_t)(l[0] & 0xf) * 4;
+	if ((l[12] | l[13] | l[14] | l[15]) == 0 && ihl >= 20 &&
+	    l[9] == IPPROTO_UDP_ && (be16(l + 6) & 0x1fff) == 0 &&
+	    len >= ihl + 8 && be16(l + ihl) == 68 && be16(l + ihl + 2) == 67)
+		return 0;
+	return SW_C_DROP_SPOOF_IP4;
+}
+
+/* l: the ARP packet. The sender must be the port (or probe, RFC 5227). */
+static unsigned
+check_arp(const struct port *p, const uint8_t *l, uint32_t len, bool ipf)
+{
+	if (len < 28 || be16(l) != 1 || be16(l + 2) != ET_IP4 || l[4] != 6 ||
+	    l[5] != 4)
+		return SW_C_DROP_SPOOF_ARP;
+	if (memcmp(l + 8, p->mac, 6) != 0)
+		return SW_C_DROP_SPOOF_ARP;
+	if (ipf && !ip4_listed(p, l + 14) &&
+	    (l[14] | l[15] | l[16] | l[17]) != 0)
+		return SW_C_DROP_SPOOF_ARP;
+	return 0;
+}
+
+/*
+ * Neighbour discovery: icmp at offset o of the IPv6 packet l whose
+ * payload ends at end (within what is readable). A solicitation's
+ * source link-layer option and an advertisement's target and target
+ * link-layer option must be the port's; a solicitation from :: (DAD)
+ * must be for one of its addresses.
+ */
+static unsigned
+check_nd(const struct port *p, const uint8_t *l, uint32_t o, uint32_t end,
+	 bool dad)
+{
+	uint8_t type = l[o];
+	uint32_t opt;
+
+	if (o + 24 > end)
+		return SW_C_DROP_SPOOF_ND;
+	if ((type == ND_NEIGHBOR_ADVERT || dad) && !ip6_listed(p, l + o + 8))
+		return SW_C_DROP_SPOOF_ND;
+	for (opt = o + 24; opt < end;) {
+		uint32_t olen;
+
+		if (opt + 2 > end)
+			return SW_C_DROP_SPOOF_ND;
+		olen = (uint32_t)l[opt + 1] * 8;
+		/* Zero length: malformed, a receiver drops it too. */
+		if (olen == 0 || opt + olen > end)
+			return SW_C_DROP_SPOOF_ND;
+		if ((type == ND_NEIGHBOR_ADVERT &&
+		     l[opt] == ND_OPT_TARGET_LLADDR) ||
+		    (type == ND_NEIGHBOR_SOLICIT &&
+		     l[opt] == ND_OPT_SOURCE_LLADDR)) {
+			if (memcmp(l + opt + 2, p->mac, 6) != 0)
+				return SW_C_DROP_SPOOF_ND;
+		}
+		opt += olen;
+	}
+	return 0;
+}
+
+/* l: the IPv6 header, len bytes readable. */
+static unsigned
+check_ip6(const struct port *p, const uint8_t *l, uint32_t len)
+{
+	static const uint8_t any[16];
+	uint32_t end, o = 40;
+	uint8_t nh;
+	int type = -1;
+	bool dad;
+
+	if (len < 40 || (l[0] >> 4) != 6)
+		return SW_C_DROP_SPOOF_IP6;
+	end = 40 + (uint32_t)be16(l + 4);
+	nh = l[6];
+	/* MLD reports come after a hop-by-hop header (router alert). */
+	if (nh == IPPROTO_HOPOPTS_ && o + 2 <= len) {
+		nh = l[o];
+		o += ((uint32_t)l[o + 1] + 1) * 8;
+	}
+	if (nh == IPPROTO_ICMPV6_ && o + 4 <= len && o + 4 <= end)
+		type = l[o];
+	dad = memcmp(l + 8, any, 16) == 0;
+	if (dad) {
+		/* ::, for DAD and MLD before a link-local address exists,
+		 * and only to link-scope multicast. */
+		if (l[24] != 0xff || l[25] != 0x02 ||
+		    (type != ND_NEIGHBOR_SOLICIT && type != ICMP6_MLD_REPORT &&
+		     type != ICMP6_MLD2_REPORT))
+			return SW_C_DROP_SPOOF_IP6;
+	} else if (!ip6_listed(p, l + 8)) {
+		return SW_C_DROP_SPOOF_IP6;
+	}
+	if (type != ND_NEIGHBOR_SOLICIT && type != ND_NEIGHBOR_ADVERT)
+		return 0;
+	/* An option we cannot read could name another MAC. */
+	if (end > len)
+		return SW_C_DROP_SPOOF_ND;
+	return check_nd(p, l, o, end, dad);
+}
+
+/*
+ * Anti-spoofing of a frame whose ethertype (after the outer tag) is et,
+ * at offset off. ipf: the port has addresses.
+ */
+static unsigned
+check_spoof(const struct port *p, const uint8_t *d, uint32_t len,
+	    uint32_t off, uint16_t et)
+{
+	bool ipf = p->nip4 || p->nip6;
+
+	if (memcmp(d + 6, p->mac, 6) != 0)
+		return SW_C_DROP_SPOOF_MAC;
+	switch (et) {
+	case ET_ARP:
+		return check_arp(p, d + off, len - off, ipf);
+	case ET_IP4:
+		return ipf ? check_ip4(p, d + off, len - off) : 0;
+	case ET_IP6:
+		return ipf ? check_ip6(p, d + off, len - off) : 0;
+	case ET_VLAN:
+	case ET_QINQ:
+	case ET_QINQ_OLD:
+		/* Only the outer tag is looked at: what hides behind a
+		 * second one would go unchecked. */
+		return SW_C_DROP_SPOOF_STACKED;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Headers, ingress VLAN rules, anti-spoofing, reserved groups. Returns
+ * 0 with r->vlan and r->flags set, or the drop counter.
+ */
+static inline unsigned
+classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
+	 uint32_t len, struct sw_result *r)
+{
+	uint32_t off = 14;
+	uint16_t et, vid = 0;
+	bool tagged = false;
+
+	if (len < 14)
+		return SW_C_DROP_RUNT;
+	if ((d[6] & 1) || zero6(d + 6))
+		return SW_C_DROP_BAD_SRC;
+	et = be16(d + 12);
+	if (et == ET_VLAN) {
+		if (len < 18)
+			return SW_C_DROP_RUNT;
+		vid = be16(d + 14) & 0xfffu;
+		et = be16(d + 16);
+		off = 18;
+		tagged = true;
+		r->flags = SW_F_TAGGED;
+	}
+	if (!(w & PW_TRUNK)) {
+		/* Access: untagged or priority-tagged only. */
+		if (tagged && vid != 0)
+			return SW_C_DROP_VLAN_TAGGED;
+		r->vlan = pw_vid(w);
+	} else if (!tagged || vid == 0) {
+		if (pw_vid(w) == SW_VLAN_NONE)
+			return SW_C_DROP_VLAN_UNTAGGED;
+		r->vlan = pw_vid(w);
+	} else {
+		if (vid > SW_VLAN_MAX ||
+		    (!(w & PW_ALL) && !((p->vmap[vid >> 6] >> (vid & 63)) & 1)))
+			return SW_C_DROP_VLAN_MEMBER;
+		r->vlan = vid;
+	}
+	if (as) {
+		unsigned why = check_spoof(p, d, len, off, et);
+
+		if (why)
+			return why;
+	}
+	/* 802.1D reserved groups (STP, pause, LACP, 802.1X, LLDP): a
+	 * bridge never forwards them. */
+	if (d[0] == 0x01 && d[1] == 0x80 && d[2] == 0xc2 && d[3] == 0 &&
+	    d[4] == 0 && (d[5] & 0xf0) == 0)
+		return SW_C_DROP_RESERVED;
+	return 0;
+}
+
+/*
+ * Take one from a count under its limit (0: none): the count is raised
+ * before the entry it counts is published and lowered after it is gone,
+ * so that it never falls below the truth, and concurrent learners cannot
+ * overshoot the limit.
+ */
+static inline bool
+reserve(_Atomic unsigned *count, unsigned limit)
+{
+	unsigned v = atomic_fetch_add_explicit(count, 1, MO_RLX);
+
+	if (limit && v >= limit) {
+		atomic_fetch_sub_explicit(count, 1, MO_RLX);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Learn (or refresh, or move) the source k of a frame from port in.
+ * Counts go to c[], the burst's tally for the port.
+ */
+static inline void
+learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
+      uint32_t home, uint32_t stamp, uint32_t *c)
+{
+	struct entry *e, *fr;
+	uint64_t fk = K_EMPTY;
+	uint32_t v = 0, old;
+
+	e = fdb_probe(sw, n, k, home, &v, &fr, &fk);
+	if (e) {
+		if (v & (V_STATIC | V_DYING))
+			return;
+		if ((v & V_PORT) == in) {
+			/* Written about once a second, not per frame: the
+			 * line stays shared between the workers reading it. */
+			if (atomic_load_explicit(&e->stamp, MO_RLX) != stamp)
+				atomic_store_explicit(&e->stamp, stamp, MO_RLX);
+			return;
+		}
+		/* A move: the entry now counts against this port. */
+		if (!reserve(&p->learned, p->learn_limit)) {
+			c[SW_C_LEARN_LIMIT]++;
+			return;
+		}
+		/* The generation in v makes this fail if the slot was
+		 * refilled since we read it. */
+		if (!atomic_compare_exchange_strong_explicit(
+			&e->val, &v, (v & ~V_PORT) | in, MO_REL, MO_RLX)) {
+			atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
+			return;
+		}
+		atomic_store_explicit(&e->stamp, stamp, MO_RLX);
+		old = v & V_PORT;
+		if (old < sw->max_ports)
+			count_dec(&sw->ports[old].learned);
+		c[SW_C_MOVED]++;
+		return;
+	}
+	if (!fr) {
+		c[SW_C_TABLE_FULL]++;
+		return;
+	}
+	if (!reserve(&p->learned, p->learn_limit)) {
+		c[SW_C_LEARN_LIMIT]++;
+		return;
+	}
+	if (!reserve(&n->learned,
+		     atomic_load_explicit(&n->learn_limit, MO_RLX))) {
+		atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
+		c[SW_C_LEARN_LIMIT_NET]++;
+		return;
+	}
+	/* Lost the slot to another learner: the next frame learns. */
+	if (!fdb_fill(fr, fk, k, in, stamp)) {
+		atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
+		atomic_fetch_sub_explicit(&n->learned, 1, MO_RLX);
+		return;
+	}
+	c[SW_C_LEARNED]++;
+}
+
+unsigned
+sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
+	   uint64_t now_ms, struct sw_result *out)
+{
+	uint64_t skey[SW_MAX_BURST], dkey[SW_MAX_BURST];
+	uint32_t shome[SW_MAX_BURST], dhome[SW_MAX_BURST];
+	uint32_t c[SW_C_COUNT] = { 0 };
+	uint32_t stamp = (uint32_t)(now_ms >> STAMP_SHIFT);
+	unsigned in = (unsigned)in_port;
+	struct port *p;
+	struct net *net;
+	uint64_t w;
+	bool as;
+
+	if (n > SW_MAX_BURST)
+		n = SW_MAX_BURST;
+	w = sw && in_port >= 0 && in < sw->max_ports
+		? atomic_load_explicit(&sw->ports[in].word, MO_ACQ)
+		: 0;
+	if (pw_state(w) != PW_LIVE) {
+		for (unsigned i = 0; i < n; i++)
+			out[i] = (struct sw_result){
+				.port = SW_DROP, .reason = SW_C_DROP_PORT_DOWN
+			};
+		if (pw_state(w) == PW_DEAD) {
+			ctr_add(&sw->ports[in].c[SW_C_RX], n);
+			ctr_add(&sw->ports[in].c[SW_C_DROP_PORT_DOWN], n);
+		}
+		return n;
+	}
+	p = &sw->ports[in];
+	net = &sw->nets[pw_net(w)];
+	as = atomic_load_explicit(&p->antispoof, MO_RLX);
+
+	/* Pass 1: headers and checks; start fetching table lines. */
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *d = f[i].data;
+		struct sw_result *r = &out[i];
+		unsigned why;
+
+		*r = (struct sw_result){ .port = SW_PORT_NONE };
+		why = classify(p, w, as, d, f[i].len, r);
+		if (why) {
+			r->port = SW_DROP;
+			r->reason = (uint8_t)why;
+			continue;
+		}
+		skey[i] = mac_key(d + 6, r->vlan);
+		shome[i] = fdb_home(sw, skey[i]);
+		__builtin_prefetch(&net->table[shome[i]]);
+		if (!(d[0] & 1)) {
+			dkey[i] = mac_key(d, r->vlan);
+			dhome[i] = fdb_home(sw, dkey[i]);
+			__builtin_prefetch(&net->table[dhome[i]]);
+		}
+	}
+	/* Pass 2: learn, then look up, frame by frame in order. */
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *d = f[i].data;
+		struct sw_result *r = &out[i];
+		struct entry *e;
+		uint64_t qw;
+		uint32_t v = 0;
+		unsigned q;
+
+		if (r->port == SW_DROP)
+			continue;
+		learn(sw, net, p, in, skey[i], shome[i], stamp, c);
+		if (d[0] & 1) {
+			r->port = SW_FLOOD;
+			if ((d[0] & d[1] & d[2] & d[3] & d[4] & d[5]) == 0xff) {
+				r->flags |= SW_F_BCAST;
+			} else {
+				r->flags |= SW_F_MCAST;
+				r->group = mac_key(d, 0);
+			}
+			continue;
+		}
+		e = fdb_find(sw, net, dkey[i], dhome[i], &v);
+		q = v & V_PORT;
+		if (e && q == in) {
+			r->port = SW_DROP;
+			r->reason = SW_C_DROP_HAIRPIN;
+			continue;
+		}
+		/*
+		 * The destination must still be live, on this network and
+		 * in this VLAN: an entry may be stale for a grace period,
+		 * and crossing networks or VLANs is never right.
+		 */
+		qw = e && q < sw->max_ports
+			 ? atomic_load_explicit(&sw->ports[q].word, MO_ACQ)
+			 : 0;
+		if (pw_state(qw) != PW_LIVE || pw_net(qw) != pw_net(w) ||
+		    !port_carries(&sw->ports[q], qw, r->vlan)) {
+			r->port = SW_FLOOD;
+			r->flags |= SW_F_UNKNOWN;
+			continue;
+		}
+		r->port = (uint16_t)q;
+		r->tag = port_untagged(qw, r->vlan) ? 0 : r->vlan;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (out[i].port == SW_DROP)
+			c[out[i].reason]++;
+		else if (out[i].port == SW_FLOOD)
+			c[SW_C_FLOODED]++;
+	}
+	c[SW_C_RX] = n;
+	for (unsigned k = 0; k < SW_C_COUNT; k++)
+		if (c[k])
+			ctr_add(&p->c[k], c[k]);
+	return n;
+}
+
+void
+sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
+	 struct sw_group *g)
+{
+	/* Port -> destination slot, open addressing over twice the burst. */
+	uint16_t hport[2 * SW_MAX_BURST];
+	uint8_t hdest[2 * SW_MAX_BURST], which[SW_MAX_BURST];
+	uint16_t pos[SW_MAX_BURST];
+	unsigned first = 0;
+
+	if (n > SW_MAX_BURST)
+		n = SW_MAX_BURST;
+	g->ndest = g->nflood = g->ndrop = 0;
+	memset(hport, 0xff, sizeof(hport));
+	for (unsigned i = 0; i < n; i++) {
+		unsigned q = r[i].port, h;
+
+		which[i] = 0xff;
+		if (q == SW_FLOOD) {
+			g->flood[g->nflood++] = (uint16_t)i;
+			continue;
+		}
+		if (q == SW_DROP || !sw || q >= sw->max_ports) {
+			g->drop[g->ndrop++] = (uint16_t)i;
+			continue;
+		}
+		h = (q * 0x9e5u) & (2 * SW_MAX_BURST - 1);
+		while (hport[h] != q && hport[h] != 0xffff)
+			h = (h + 1) & (2 * SW_MAX_BURST - 1);
+		if (hport[h] == 0xffff) {
+			hport[h] = (uint16_t)q;
+			hdest[h] = (uint8_t)g->ndest;
+			g->dest[g->ndest].port = (uint16_t)q;
+			g->dest[g->ndest].n = 0;
+			g->ndest++;
+		}
+		which[i] = hdest[h];
+		g->dest[hdest[h]].n++;
+	}
+	for (unsigned d = 0; d < g->ndest; d++) {
+		g->dest[d].first = (uint16_t)first;
+		pos[d] = (uint16_t)first;
+		first += g->dest[d].n;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (which[i] != 0xff)
+			g->idx[pos[which[i]]++] = (uint16_t)i;
+	/* Any worker may send to a port: a locked add, once per burst. */
+	for (unsigned d = 0; d < g->ndest; d++) {
+		struct port *q = &sw->ports[g->dest[d].port];
+
+		atomic_fetch_add_explicit(&q->c[SW_C_TX], g->dest[d].n,
+					  MO_RLX);
+	}
+}
+
+/* Has the filtering port q subscribed to group g? */
+static bool
+mc_member(const struct port *q, uint64_t g)
+{
+	unsigned hi = atomic_load_explicit(&q->mc_hi, MO_ACQ);
+
+	if (hi > SW_MAX_MCAST)
+		hi = SW_MAX_MCAST;
+	for (unsigned i = 0; i < hi; i++)
+		if (atomic_load_explicit(&q->mc[i], MO_RLX) == g)
+			return true;
+	return false;
+}
+
+/* The flood list of (in_port's network, vlan), or NULL. */
+static const struct plan_ent *
+flood_list(const struct sw *sw, int in_port, uint16_t vlan, unsigned *len)
+{
+	const struct plan *pl;
+	uint64_t w;
+	unsigned l;
+
+	if (!sw || in_port < 0 || (unsigned)in_port >= sw->max_ports ||
+	    vlan > SW_VLAN_MAX)
+		return NULL;
+	w = atomic_load_explicit(&sw->ports[in_port].word, MO_ACQ);
+	if (pw_state(w) == PW_FREE)
+		return NULL;
+	pl = atomic_load_explicit(&sw->nets[pw_net(w)].plan, MO_ACQ);
+	if (!pl)
+		return NULL;
+	l = pl->list[vlan];
+	*len = pl->off[l + 1] - pl->off[l];
+	return &pl->ent[pl->off[l]];
+}
+
+unsigned
+sw_flood(struct sw *sw, int in_port, const struct sw_result *r,
+	 struct sw_egress *out, unsigned max)
+{
+	const struct plan_ent *ent;
+	unsigned len = 0, k = 0;
+	bool mc = r->flags & SW_F_MCAST;
+
+	if (r->port != SW_FLOOD)
+		return 0;
+	ent = flood_list(sw, in_port, r->vlan, &len);
+	for (unsigned i = 0; ent && i < len; i++) {
+		unsigned q = ent[i].port;
+
+		if (q == (unsigned)in_port)
+			continue;
+		if (mc && atomic_load_explicit(&sw->ports[q].mc_on, MO_RLX) &&
+		    !mc_member(&sw->ports[q], r->group))
+			continue;
+		if (k < max) {
+			out[k].port = (uint16_t)q;
+			out[k].tag = ent[i].untagged ? 0 : r->vlan;
+			atomic_fetch_add_explicit(&sw->ports[q].c[SW_C_TX], 1,
+						  MO_RLX);
+		}
+		k++;
+	}
+	return k;
+}
+
+unsigned
+sw_flood_ports(const struct sw *sw, int in_port, uint16_t vlan,
+	       uint16_t *ports, unsigned max)
+{
+	const struct plan_ent *ent;
+	unsigned len = 0, k = 0;
+
+	ent = flood_list(sw, in_port, vlan, &len);
+	for (unsigned i = 0; ent && i < len && k < max; i++)
+		if (ent[i].port != (unsigned)in_port)
+			ports[k++] = ent[i].port;
+	return k;
+}
