@@ -31,6 +31,11 @@
 #include "simhv.h"
 #include "tests.h"
 
+/* Linux 5.9+ XDP extra; older netif.h lack it (as simfront.c). */
+#ifndef XEN_NETIF_EXTRA_TYPE_XDP
+#define XEN_NETIF_EXTRA_TYPE_XDP 5
+#endif
+
 #define BE 0  /* backend domain */
 #define DOM 1 /* guest domain */
 #define PAGE SIMHV_PAGE_SIZE
@@ -52,6 +57,10 @@ struct bed {
 	netif_rx_back_ring_t rx;
 	void *txmap, *rxmap;
 	int txport, rxport; /* the backend's bound ports */
+	/* backend side of the control ring */
+	xen_netif_ctrl_back_ring_t ctrl;
+	void *ctrlmap;
+	int ctrlport;
 };
 
 /* The keys a netback offers, as netbackd and Linux write them. */
@@ -88,6 +97,8 @@ bed_down(struct bed *b)
 		simhv_unmap_grants(b->e.hv, b->txmap, 1);
 	if (b->rxmap)
 		simhv_unmap_grants(b->e.hv, b->rxmap, 1);
+	if (b->ctrlmap)
+		simhv_unmap_grants(b->e.hv, b->ctrlmap, 1);
 	simhv_evtchn_close(b->evh);
 	simfront_free(b->f);
 	xs_close(b->fxs);
@@ -1221,6 +1232,708 @@ TEST(raw_hooks_put_anything_on_the_rings)
 	simfront_raw_notify(b.f, 0, false);
 	CHECK_EQ(be_event(&b, 1000), b.txport);
 	CHECK(simfront_rx_gref(b.f, 0, 3) != simfront_tx_gref(b.f, 0, 3));
+	bed_down(&b);
+}
+
+/* ---- control ring ---- */
+
+static const char *const be_ctrl[] = {
+	"feature-rx-copy=1", "feature-split-event-channels=1",
+	"feature-ctrl-ring=1", NULL,
+};
+
+/* Backend: map the control ring and bind its port. */
+static void
+be_ctrl_attach(struct bed *b)
+{
+	uint32_t ref = (uint32_t)rd_int(b, b->fe, "ctrl-ring-ref");
+	int port = rd_int(b, b->fe, "event-channel-ctrl");
+
+	b->ctrlmap = simhv_map_grants(b->e.hv, BE, DOM, 1, &ref, true);
+	CHECK(b->ctrlmap != NULL);
+	BACK_RING_INIT(&b->ctrl, (xen_netif_ctrl_sring_t *)b->ctrlmap, PAGE);
+	CHECK(port > 0);
+	b->ctrlport = simhv_evtchn_bind_interdomain(b->evh, DOM,
+						    (uint32_t)port);
+	CHECK(b->ctrlport > 0);
+}
+
+/* Connected with a control ring, queue 0 and the ring attached. */
+static void
+ctrl_connected(struct bed *b)
+{
+	b->c.ctrl_ring = true;
+	be_offer(b, be_ctrl);
+	connect_start(b);
+	CHECK(simtool_wait(b->e.xs, 5000, "4", "%s/state", b->fe));
+	be_attach(b, b->fe);
+	be_ctrl_attach(b);
+	put(b, b->be, "state", "4");
+	CHECK_EQ(connect_end(b), 0);
+	while (be_event(b, 0) >= 0)
+		; /* the kicks of connect */
+}
+
+/* Backend: wait up to 2 s for the next control request (asking for an
+ * event on it as a backend must); false if none came. Other ports'
+ * events met meanwhile are counted in *other. */
+static bool
+be_ctrl_req(struct bed *b, struct xen_netif_ctrl_request *req, int *other)
+{
+	for (int i = 0; i < 200; i++) {
+		int more, p;
+
+		RING_FINAL_CHECK_FOR_REQUESTS(&b->ctrl, more);
+		if (more) {
+			RING_COPY_REQUEST(&b->ctrl, b->ctrl.req_cons, req);
+			b->ctrl.req_cons++;
+			return true;
+		}
+		p = be_event(b, 10);
+		if (p >= 0 && p != b->ctrlport && other)
+			(*other)++;
+	}
+	return false;
+}
+
+static void
+be_ctrl_rsp(struct bed *b, uint16_t id, uint16_t type, uint32_t status,
+	    uint32_t data)
+{
+	struct xen_netif_ctrl_response *r =
+	    RING_GET_RESPONSE(&b->ctrl, b->ctrl.rsp_prod_pvt);
+	int kick;
+
+	r->id = id;
+	r->type = type;
+	r->status = status;
+	r->data = data;
+	b->ctrl.rsp_prod_pvt++;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->ctrl, kick);
+	if (kick)
+		CHECK_EQ(simhv_evtchn_notify(b->evh, (uint32_t)b->ctrlport),
+			 0);
+}
+
+/* simfront_ctrl() from a thread while the test answers. */
+struct ctrl_call {
+	struct bed *b;
+	pthread_t th;
+	uint16_t type;
+	uint32_t d[3], data;
+	int rc;
+};
+
+static void *
+ctrl_thread(void *arg)
+{
+	struct ctrl_call *c = arg;
+
+	c->rc = simfront_ctrl(c->b->f, c->type, c->d[0], c->d[1], c->d[2],
+			      &c->data, 5000);
+	return NULL;
+}
+
+static void
+ctrl_start(struct ctrl_call *c, struct bed *b, uint16_t type, uint32_t d0,
+	   uint32_t d1, uint32_t d2)
+{
+	memset(c, 0, sizeof(*c));
+	c->b = b;
+	c->type = type;
+	c->d[0] = d0;
+	c->d[1] = d1;
+	c->d[2] = d2;
+	c->data = 0xdeadbeef;
+	CHECK_EQ(pthread_create(&c->th, NULL, ctrl_thread, c), 0);
+}
+
+static int
+ctrl_end(struct ctrl_call *c)
+{
+	pthread_join(c->th, NULL);
+	return c->rc;
+}
+
+TEST(ctrl_ring_keys_grants_and_pages)
+{
+	struct bed b;
+
+	/* Three pages more per vif, whatever is offered. */
+	CHECK_EQ(simfront_pages(1), 2 + 2 * 256 + 3);
+	CHECK_EQ(simfront_pages(2), 2 * (2 + 2 * 256) + 3);
+
+	bed_up(&b);
+	b.c.ctrl_ring = true;
+	be_offer(&b, be_ctrl);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	CHECK(rd_int(&b, b.fe, "ctrl-ring-ref") > 0);
+	CHECK(rd_int(&b, b.fe, "event-channel-ctrl") > 0);
+	CHECK(rd_int(&b, b.fe, "event-channel-ctrl") !=
+	      rd_int(&b, b.fe, "event-channel-tx"));
+	CHECK(rd_int(&b, b.fe, "event-channel-ctrl") !=
+	      rd_int(&b, b.fe, "event-channel-rx"));
+	be_attach(&b, b.fe);
+	be_ctrl_attach(&b);
+	/* A fresh ring: nothing requested, an event asked for. */
+	CHECK_EQ(b.ctrl.sring->req_prod, 0);
+	CHECK_EQ(b.ctrl.sring->rsp_event, 1);
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+	CHECK(simfront_has_ctrl(b.f));
+
+	/* Scratch pages: writable to the backend, distinct, the caller's
+	 * bytes seen through the grant. */
+	uint32_t s0 = simfront_ctrl_scratch_gref(b.f, 0),
+		 s1 = simfront_ctrl_scratch_gref(b.f, 1);
+	CHECK(s0 != 0 && s1 != 0 && s0 != s1);
+	CHECK(s0 != (uint32_t)rd_int(&b, b.fe, "ctrl-ring-ref"));
+	CHECK(simfront_ctrl_scratch(b.f, 2) == NULL);
+	CHECK_EQ(simfront_ctrl_scratch_gref(b.f, 2), 0);
+	uint8_t *sp = simfront_ctrl_scratch(b.f, 1);
+	CHECK(sp != NULL);
+	memcpy(sp + 100, "scratch", 7);
+	void *m = simhv_map_grants(b.e.hv, BE, DOM, 1, &s1, true);
+	CHECK(m != NULL);
+	CHECK(memcmp((uint8_t *)m + 100, "scratch", 7) == 0);
+	simhv_unmap_grants(b.e.hv, m, 1);
+	CHECK(simfront_ctrl_scratch(b.f, 0) != simfront_ctrl_scratch(b.f, 1));
+
+	/* Close ends the three grants and frees the port as well. */
+	simhv_unmap_grants(b.e.hv, b.txmap, 1);
+	simhv_unmap_grants(b.e.hv, b.rxmap, 1);
+	simhv_unmap_grants(b.e.hv, b.ctrlmap, 1);
+	b.txmap = b.rxmap = b.ctrlmap = NULL;
+	put(&b, b.be, "state", "6");
+	CHECK_EQ(simfront_close(b.f, 5000), 0);
+	CHECK(!simfront_has_ctrl(b.f));
+	CHECK_EQ(simhv_domain_grants(b.e.hv, DOM), 0);
+	CHECK_EQ(simhv_domain_ports(b.e.hv, DOM), 0);
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+			       0, NULL, 100),
+		 -ENOTCONN);
+	bed_down(&b);
+
+	/* A control ring still mapped at close is a leak like any. */
+	bed_up(&b);
+	ctrl_connected(&b);
+	simhv_unmap_grants(b.e.hv, b.txmap, 1);
+	simhv_unmap_grants(b.e.hv, b.rxmap, 1);
+	b.txmap = b.rxmap = NULL;
+	put(&b, b.be, "state", "6");
+	CHECK_EQ(simfront_close(b.f, 5000), 1);
+	CHECK_EQ(simhv_domain_grants(b.e.hv, DOM), 1);
+	CHECK_EQ(simhv_domain_ports(b.e.hv, DOM), 0);
+	bed_down(&b);
+}
+
+TEST(ctrl_ring_not_asked_or_not_offered)
+{
+	struct bed b;
+
+	/* Offered but not asked for: no keys, the default layout. */
+	bed_up(&b);
+	be_offer(&b, be_ctrl);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	check_key(&b, b.fe, "ctrl-ring-ref", NULL);
+	check_key(&b, b.fe, "event-channel-ctrl", NULL);
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+	CHECK(!simfront_has_ctrl(b.f));
+	CHECK(simfront_ctrl_scratch(b.f, 0) == NULL);
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+			       0, NULL, 100),
+		 -ENOTCONN);
+	/* Two ring grants and 512 buffers, nothing for a control ring. */
+	CHECK_EQ(simhv_domain_grants(b.e.hv, DOM), 2 + 512);
+	bed_down(&b);
+
+	/* Asked for but not offered. */
+	bed_up(&b);
+	b.c.ctrl_ring = true;
+	be_offer(&b, be_full);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	check_key(&b, b.fe, "ctrl-ring-ref", NULL);
+	check_key(&b, b.fe, "event-channel-ctrl", NULL);
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+	CHECK(!simfront_has_ctrl(b.f));
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+			       0, NULL, 100),
+		 -ENOTCONN);
+	bed_down(&b);
+}
+
+TEST(ctrl_requests_and_responses)
+{
+	struct bed b;
+	struct ctrl_call c;
+	struct xen_netif_ctrl_request req;
+	int other = 0;
+	uint32_t data;
+
+	bed_up(&b);
+	ctrl_connected(&b);
+
+	/* A query: id 0, its data, the answer's status and data. */
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 1, 2, 3);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	CHECK_EQ(req.id, 0);
+	CHECK_EQ(req.type, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS);
+	CHECK_EQ(req.data[0], 1);
+	CHECK_EQ(req.data[1], 2);
+	CHECK_EQ(req.data[2], 3);
+	be_ctrl_rsp(&b, req.id, req.type, XEN_NETIF_CTRL_STATUS_SUCCESS, 0xf);
+	CHECK_EQ(ctrl_end(&c), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(c.data, 0xf);
+
+	/* A key in a scratch page, read by grant copy; id 1. */
+	uint8_t key[40], got[40];
+	fill(key, sizeof(key), 9);
+	memcpy(simfront_ctrl_scratch(b.f, 0), key, sizeof(key));
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY,
+		   simfront_ctrl_scratch_gref(b.f, 0), sizeof(key), 0);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	CHECK_EQ(req.id, 1);
+	CHECK_EQ(req.data[0], simfront_ctrl_scratch_gref(b.f, 0));
+	CHECK_EQ(gcopy(&b, false, req.data[0], 0, got, (uint16_t)req.data[1]),
+		 GNTST_okay);
+	CHECK(memcmp(got, key, sizeof(key)) == 0);
+	/* The backend can write scratch pages back (gref tables' status). */
+	CHECK_EQ(gcopy(&b, true, simfront_ctrl_scratch_gref(b.f, 1), 8, key,
+		       4),
+		 GNTST_okay);
+	CHECK(memcmp((uint8_t *)simfront_ctrl_scratch(b.f, 1) + 8, key, 4) ==
+	      0);
+	/* A data-ring event while the frontend waits on the control ring
+	 * is left for simfront_poll(), and the fd says so. */
+	CHECK_EQ(simhv_evtchn_notify(b.evh, (uint32_t)b.rxport), 0);
+	usleep(50000);
+	be_ctrl_rsp(&b, req.id, req.type,
+		    XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER, 0);
+	CHECK_EQ(ctrl_end(&c), XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(c.data, 0);
+	struct pollfd pfd = { .fd = simfront_fd(b.f), .events = POLLIN };
+	CHECK_EQ(poll(&pfd, 1, 1000), 1);
+	struct simfront_stats st0, st1;
+	simfront_stats(b.f, 0, &st0);
+	CHECK_EQ(simfront_poll(b.f, 0), 1);
+	simfront_stats(b.f, 0, &st1);
+	CHECK_EQ(st1.events, st0.events + 1);
+	CHECK_EQ(simfront_poll(b.f, 0), 0);
+
+	/* Unanswered: a timeout; the late answer is skipped by the next
+	 * request, which gets its own. */
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE,
+			       0, 0, 0, &data, 100),
+		 -ETIMEDOUT);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	CHECK_EQ(req.id, 2);
+	be_ctrl_rsp(&b, 2, req.type, XEN_NETIF_CTRL_STATUS_SUCCESS, 64);
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+		   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	CHECK_EQ(req.id, 3);
+	be_ctrl_rsp(&b, 3, req.type, XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED, 7);
+	CHECK_EQ(ctrl_end(&c), XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED);
+	CHECK_EQ(c.data, 7);
+	CHECK_EQ(other, 0);
+	CHECK(simfront_broken(b.f) == NULL);
+
+	/* Many round trips: the ring wraps (128 slots). */
+	for (unsigned i = 0; i < 300; i++) {
+		ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, i, 0,
+			   0);
+		CHECK(be_ctrl_req(&b, &req, &other));
+		CHECK_EQ(req.id, 4 + i);
+		CHECK_EQ(req.data[0], i);
+		be_ctrl_rsp(&b, req.id, req.type, 0, i * 3);
+		CHECK_EQ(ctrl_end(&c), 0);
+		CHECK_EQ(c.data, i * 3);
+	}
+
+	/* A wrong id breaks the device. */
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	be_ctrl_rsp(&b, (uint16_t)(req.id + 1), req.type, 0, 0);
+	CHECK_EQ(ctrl_end(&c), -EPROTO);
+	CHECK(simfront_broken(b.f) != NULL);
+	CHECK(strstr(simfront_broken(b.f), "ctrl") != NULL);
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+			       0, NULL, 100),
+		 -ENODEV);
+	bed_down(&b);
+
+	/* So does a wrong type. */
+	bed_up(&b);
+	ctrl_connected(&b);
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0);
+	CHECK(be_ctrl_req(&b, &req, &other));
+	be_ctrl_rsp(&b, req.id, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, 0, 0);
+	CHECK_EQ(ctrl_end(&c), -EPROTO);
+	CHECK(simfront_broken(b.f) != NULL);
+	bed_down(&b);
+
+	/* And a response producer beyond the ring. */
+	bed_up(&b);
+	ctrl_connected(&b);
+	b.ctrl.sring->rsp_prod = 1000;
+	CHECK_EQ(simfront_ctrl(b.f, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+			       0, NULL, 1000),
+		 -EPROTO);
+	CHECK(simfront_broken(b.f) != NULL);
+	CHECK(strstr(simfront_broken(b.f), "producer") != NULL);
+	bed_down(&b);
+}
+
+TEST(ctrl_raw_hooks)
+{
+	struct bed b;
+	struct xen_netif_ctrl_request r = { .id = 4321, .type = 99,
+					    .data = { 1, 2, 3 } },
+				      q;
+
+	bed_up(&b);
+	ctrl_connected(&b);
+	simfront_raw_ctrl(b.f, &r);
+	CHECK_EQ(be_event(&b, 1000), b.ctrlport);
+	CHECK_EQ(b.ctrl.sring->req_prod, 1);
+	RING_COPY_REQUEST(&b.ctrl, 0, &q);
+	CHECK(memcmp(&q, &r, sizeof(q)) == 0);
+	simfront_raw_ctrl_prod(b.f, 0xabcdef);
+	CHECK_EQ(b.ctrl.sring->req_prod, 0xabcdef);
+	CHECK_EQ(be_event(&b, 1000), b.ctrlport);
+	/* The raw request's answer comes before a real request's own. */
+	simfront_raw_ctrl_prod(b.f, 1);
+	while (be_event(&b, 50) >= 0)
+		;
+	b.ctrl.req_cons = 1;
+	be_ctrl_rsp(&b, 4321, 99, 0, 0);
+	struct ctrl_call c;
+	struct xen_netif_ctrl_request req;
+	ctrl_start(&c, &b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0);
+	CHECK(be_ctrl_req(&b, &req, NULL));
+	CHECK_EQ(req.id, 0);
+	be_ctrl_rsp(&b, req.id, req.type, 0, 5);
+	CHECK_EQ(ctrl_end(&c), 0);
+	CHECK_EQ(c.data, 5);
+	CHECK(simfront_broken(b.f) == NULL);
+	bed_down(&b);
+}
+
+/* ---- multicast control ---- */
+
+TEST(mcast_control_keys_and_requests)
+{
+	struct bed b;
+	static const char *const mc[] = {
+		"feature-rx-copy=1", "feature-multicast-control=1",
+		"feature-dynamic-multicast-control=1", NULL,
+	};
+	const uint8_t mac[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+	struct simfront_stats st;
+	netif_tx_request_t r;
+	netif_extra_info_t x;
+
+	bed_up(&b);
+	b.c.mcast_control = true;
+	be_offer(&b, mc);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	check_key(&b, b.fe, "request-multicast-control", "1");
+	be_attach(&b, b.fe);
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+	while (be_event(&b, 0) >= 0)
+		;
+
+	/* A dummy request and its MCAST_ADD extra, one push. */
+	CHECK_EQ(simfront_mcast(b.f, 0, true, mac), 0);
+	CHECK_EQ(be_event(&b, 1000), b.txport);
+	CHECK_EQ(b.tx.sring->req_prod, 2);
+	r = be_tx_req(&b);
+	CHECK_EQ(r.flags, NETTXF_extra_info);
+	CHECK_EQ(r.size, 0);
+	CHECK_EQ(r.offset, 0);
+	CHECK(r.id < 256);
+	CHECK_EQ(r.gref, simfront_tx_gref(b.f, 0, r.id));
+	memcpy(&x, RING_GET_REQUEST(&b.tx, b.tx.req_cons), sizeof(x));
+	b.tx.req_cons++;
+	CHECK_EQ(x.type, XEN_NETIF_EXTRA_TYPE_MCAST_ADD);
+	CHECK_EQ(x.flags, 0);
+	CHECK(memcmp(x.u.mcast.addr, mac, 6) == 0);
+	be_tx_rsp(&b, r.id, NETIF_RSP_OKAY);
+	be_tx_rsp(&b, 0, NETIF_RSP_NULL);
+
+	/* MCAST_DEL, refused. */
+	CHECK_EQ(simfront_mcast(b.f, 0, false, mac), 0);
+	r = be_tx_req(&b);
+	CHECK_EQ(r.flags, NETTXF_extra_info);
+	memcpy(&x, RING_GET_REQUEST(&b.tx, b.tx.req_cons), sizeof(x));
+	b.tx.req_cons++;
+	CHECK_EQ(x.type, XEN_NETIF_EXTRA_TYPE_MCAST_DEL);
+	CHECK(memcmp(x.u.mcast.addr, mac, 6) == 0);
+	be_tx_rsp(&b, r.id, NETIF_RSP_ERROR);
+	be_tx_rsp(&b, 0, NETIF_RSP_NULL);
+	be_tx_push(&b);
+	simfront_poll(b.f, 1000);
+	simfront_stats(b.f, 0, &st);
+	CHECK_EQ(st.tx_mcast, 2);
+	CHECK_EQ(st.tx_ok, 1);
+	CHECK_EQ(st.tx_error, 1);
+	CHECK_EQ(st.tx_packets, 0);
+	CHECK(simfront_broken(b.f) == NULL);
+	CHECK_EQ(simfront_mcast(b.f, 1, true, mac), -EINVAL);
+
+	/* At run time, the backend offering the dynamic variant. */
+	CHECK_EQ(simfront_set_mcast_control(b.f, false), 0);
+	check_key(&b, b.fe, "request-multicast-control", "0");
+	CHECK_EQ(simfront_set_mcast_control(b.f, true), 0);
+	check_key(&b, b.fe, "request-multicast-control", "1");
+	bed_down(&b);
+
+	/* Not offered: not asked, no requests. Offered but not asked for
+	 * at connect: no key, requests allowed. */
+	bed_up(&b);
+	b.c.mcast_control = true;
+	connected(&b);
+	check_key(&b, b.fe, "request-multicast-control", NULL);
+	CHECK_EQ(simfront_mcast(b.f, 0, true, mac), -EOPNOTSUPP);
+	CHECK_EQ(simfront_set_mcast_control(b.f, true), -EOPNOTSUPP);
+	CHECK_EQ(b.tx.sring->req_prod, 0);
+	bed_down(&b);
+
+	bed_up(&b);
+	be_offer(&b, mc);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	check_key(&b, b.fe, "request-multicast-control", NULL);
+	be_attach(&b, b.fe);
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+	CHECK_EQ(simfront_mcast(b.f, 0, true, mac), 0);
+	CHECK_EQ(b.tx.sring->req_prod, 2);
+	bed_down(&b);
+}
+
+/* ---- XDP ---- */
+
+struct xdp_call {
+	struct bed *b;
+	pthread_t th;
+	unsigned headroom;
+	int timeout, rc;
+};
+
+static void *
+xdp_thread(void *arg)
+{
+	struct xdp_call *c = arg;
+
+	c->rc = simfront_xdp(c->b->f, c->headroom, c->timeout);
+	return NULL;
+}
+
+TEST(xdp_headroom_at_connect_and_reconfigure)
+{
+	struct bed b;
+	struct xdp_call c = { 0 };
+	static const char *const xdp[] = { "feature-rx-copy=1",
+					   "feature-xdp-headroom=1", NULL };
+
+	bed_up(&b);
+	b.c.xdp_headroom = 256;
+	be_offer(&b, xdp);
+	connect_start(&b);
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	check_key(&b, b.fe, "xdp-headroom", "256");
+	put(&b, b.be, "state", "4");
+	CHECK_EQ(connect_end(&b), 0);
+
+	/* Attach: headroom, Reconfiguring, the backend's Reconfigured,
+	 * Connected, the backend's Connected. */
+	c.b = &b;
+	c.headroom = 512;
+	c.timeout = 5000;
+	CHECK_EQ(pthread_create(&c.th, NULL, xdp_thread, &c), 0);
+	CHECK(simtool_wait(b.e.xs, 5000, "7", "%s/state", b.fe));
+	check_key(&b, b.fe, "xdp-headroom", "512");
+	usleep(50000);
+	check_key(&b, b.fe, "state", "7"); /* waits for the backend */
+	put(&b, b.be, "state", "8");
+	CHECK(simtool_wait(b.e.xs, 5000, "4", "%s/state", b.fe));
+	usleep(50000);
+	CHECK_EQ(pthread_tryjoin_np(c.th, NULL), EBUSY);
+	put(&b, b.be, "state", "4");
+	pthread_join(c.th, NULL);
+	CHECK_EQ(c.rc, 0);
+
+	/* A backend that never answers; a headroom beyond the limit. */
+	CHECK_EQ(simfront_xdp(b.f, 0, 200), -ETIMEDOUT);
+	check_key(&b, b.fe, "xdp-headroom", "0");
+	CHECK_EQ(simfront_xdp(b.f, 0x8000, 200), -EINVAL);
+	bed_down(&b);
+
+	/* Not offered: no key at connect, no attach. */
+	bed_up(&b);
+	b.c.xdp_headroom = 256;
+	connected(&b);
+	check_key(&b, b.fe, "xdp-headroom", NULL);
+	CHECK_EQ(simfront_xdp(b.f, 256, 200), -EOPNOTSUPP);
+	check_key(&b, b.fe, "state", "4");
+	bed_down(&b);
+
+	/* Beyond the limit in the conf. */
+	bed_up(&b);
+	b.c.xdp_headroom = 0x8000;
+	CHECK(simfront_new(&b.c, b.fxs) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	bed_down(&b);
+}
+
+/* ---- RX extras ---- */
+
+static netif_extra_info_t
+hash_extra(uint8_t htype, uint8_t alg, uint32_t v, uint8_t flags)
+{
+	netif_extra_info_t x = { .type = XEN_NETIF_EXTRA_TYPE_HASH,
+				 .flags = flags };
+
+	x.u.hash.type = htype;
+	x.u.hash.algorithm = alg;
+	for (unsigned i = 0; i < 4; i++)
+		x.u.hash.value[i] = (uint8_t)(v >> (8 * i)); /* LSB first */
+	return x;
+}
+
+static netif_extra_info_t
+xdp_extra(uint16_t headroom, uint8_t flags)
+{
+	netif_extra_info_t x = { .type = XEN_NETIF_EXTRA_TYPE_XDP,
+				 .flags = flags };
+
+	x.u.pad[0] = headroom; /* u.xdp.headroom in newer headers */
+	return x;
+}
+
+TEST(rx_hash_and_xdp_extras)
+{
+	struct bed b;
+	static uint8_t fr[4096], got[65536];
+	struct simfront_rxinfo info;
+	struct simfront_stats st;
+	netif_extra_info_t gso = { .type = XEN_NETIF_EXTRA_TYPE_GSO }, x;
+
+	bed_up(&b);
+	connected(&b);
+	fill(fr, sizeof(fr), 11);
+	gso.u.gso.size = 1448;
+	gso.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+
+	/* XDP, hash, GSO chained, the data after the headroom: as kernel
+	 * netback lays it out, offset 0 and the size counting the
+	 * headroom. */
+	be_rx_slot(&b, fr, 1500, 256, NETRXF_extra_info | NETRXF_csum_blank,
+		   0);
+	RING_GET_RESPONSE(&b.rx, b.rx.rsp_prod_pvt - 1)->offset = 0;
+	RING_GET_RESPONSE(&b.rx, b.rx.rsp_prod_pvt - 1)->status = 256 + 1500;
+	x = xdp_extra(256, XEN_NETIF_EXTRA_FLAG_MORE);
+	be_rx_extra(&b, &x);
+	x = hash_extra(_XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP,
+		       XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0x12345678,
+		       XEN_NETIF_EXTRA_FLAG_MORE);
+	be_rx_extra(&b, &x);
+	be_rx_extra(&b, &gso);
+	/* GSO first, hash last; no XDP. */
+	be_rx_slot(&b, fr + 7, 60, 0, NETRXF_extra_info, 0);
+	gso.flags = XEN_NETIF_EXTRA_FLAG_MORE;
+	be_rx_extra(&b, &gso);
+	x = hash_extra(_XEN_NETIF_CTRL_HASH_TYPE_IPV6,
+		       XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0xa1b2c3d4, 0);
+	be_rx_extra(&b, &x);
+	/* No extras at all, at an offset. */
+	be_rx_slot(&b, fr, 100, 3000, 0, 0);
+	/* The hash twice. */
+	be_rx_slot(&b, fr, 100, 0, NETRXF_extra_info, 0);
+	x = hash_extra(0, 1, 1, XEN_NETIF_EXTRA_FLAG_MORE);
+	be_rx_extra(&b, &x);
+	x = hash_extra(0, 1, 2, 0);
+	be_rx_extra(&b, &x);
+	/* XDP twice, both fine on their own. */
+	be_rx_slot(&b, fr, 100, 0, NETRXF_extra_info, 0);
+	x = xdp_extra(0, XEN_NETIF_EXTRA_FLAG_MORE);
+	be_rx_extra(&b, &x);
+	x = xdp_extra(0, 0);
+	be_rx_extra(&b, &x);
+	/* An XDP headroom beyond the limit. */
+	be_rx_slot(&b, fr, 100, 0, NETRXF_extra_info, 0);
+	x = xdp_extra(0x8000, 0);
+	be_rx_extra(&b, &x);
+	/* A hash type that is no _XEN_NETIF_CTRL_HASH_TYPE_*. */
+	be_rx_slot(&b, fr, 100, 0, NETRXF_extra_info, 0);
+	x = hash_extra(4, 1, 0, 0);
+	be_rx_extra(&b, &x);
+	/* Data from an offset running past the page. */
+	be_rx_slot(&b, fr, 100, 3996, 0, 0);
+	RING_GET_RESPONSE(&b.rx, b.rx.rsp_prod_pvt - 1)->status = 101;
+	/* Fine again: only an XDP extra. */
+	be_rx_slot(&b, fr, 200, 128, NETRXF_extra_info, 0);
+	RING_GET_RESPONSE(&b.rx, b.rx.rsp_prod_pvt - 1)->offset = 0;
+	RING_GET_RESPONSE(&b.rx, b.rx.rsp_prod_pvt - 1)->status = 128 + 200;
+	x = xdp_extra(128, 0);
+	be_rx_extra(&b, &x);
+	be_rx_push(&b);
+
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), 1500);
+	CHECK(memcmp(got, fr, 1500) == 0);
+	CHECK_EQ(info.slots, 4);
+	CHECK(info.hash_valid);
+	CHECK_EQ(info.hash, 0x12345678);
+	CHECK_EQ(info.hash_type, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP);
+	CHECK_EQ(info.hash_alg, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+	CHECK_EQ(info.xdp_headroom, 256);
+	CHECK_EQ(info.offset, 0);
+	CHECK_EQ(info.gso_size, 1448);
+	CHECK_EQ(info.gso_type, XEN_NETIF_GSO_TYPE_TCPV4);
+	CHECK(info.flags & NETRXF_csum_blank);
+
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), 60);
+	CHECK(memcmp(got, fr + 7, 60) == 0);
+	CHECK_EQ(info.slots, 3);
+	CHECK(info.hash_valid);
+	CHECK_EQ(info.hash, 0xa1b2c3d4);
+	CHECK_EQ(info.hash_type, _XEN_NETIF_CTRL_HASH_TYPE_IPV6);
+	CHECK_EQ(info.xdp_headroom, 0);
+	CHECK_EQ(info.offset, 0);
+	CHECK_EQ(info.gso_size, 1448);
+
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), 100);
+	CHECK(memcmp(got, fr, 100) == 0);
+	CHECK(!info.hash_valid);
+	CHECK_EQ(info.hash, 0);
+	CHECK_EQ(info.offset, 3000);
+	CHECK_EQ(info.slots, 1);
+
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), -EIO);
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), -EIO);
+	CHECK_EQ(info.offset, 3996);
+
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), 200);
+	CHECK(memcmp(got, fr, 200) == 0);
+	CHECK_EQ(info.xdp_headroom, 128);
+	CHECK_EQ(info.offset, 0);
+	CHECK(!info.hash_valid);
+	CHECK_EQ(info.slots, 2);
+	CHECK_EQ(simfront_recv(b.f, 0, got, sizeof(got), &info), -EAGAIN);
+
+	simfront_stats(b.f, 0, &st);
+	CHECK_EQ(st.rx_packets, 4);
+	CHECK_EQ(st.rx_errors, 5);
+	CHECK(simfront_broken(b.f) == NULL);
 	bed_down(&b);
 }
 

@@ -26,9 +26,33 @@
 #include "simfront.h"
 #include "simhv.h"
 
+/* Linux 5.9+ XDP headroom; Xen 4.17's netif.h predates it. */
+#ifndef XEN_NETIF_EXTRA_TYPE_XDP
+#define XEN_NETIF_EXTRA_TYPE_XDP 5
+#endif
+#ifndef XEN_NETIF_MAX_XDP_HEADROOM
+#define XEN_NETIF_MAX_XDP_HEADROOM 0x7FFF
+#endif
+/* One past the last extra type known here (the header's
+ * XEN_NETIF_EXTRA_TYPE_MAX may not count XDP). */
+#define EXTRA_TYPE_END (XEN_NETIF_EXTRA_TYPE_XDP + 1)
+
+/* The XDP extra, spelt out: an older netif_extra_info has no u.xdp. */
+struct xdp_extra {
+	uint8_t type, flags;
+	uint16_t headroom;
+	uint16_t pad[2];
+};
+_Static_assert(sizeof(struct xdp_extra) == sizeof(netif_extra_info_t),
+	       "XDP extra is one extra slot");
+
 #define PAGE SIMHV_PAGE_SIZE
 #define NSLOTS SIMFRONT_RING_SIZE
 #define PAGES_PER_Q (2u + 2u * NSLOTS)
+/* After the queues: the control ring page and its scratch pages,
+ * reserved whether used or not so that the layout never moves. */
+#define CTRL_SCRATCH 2u
+#define CTRL_PAGES (1u + CTRL_SCRATCH)
 #define ETH_HLEN 14u
 /* Slots a TX frame can take: 65535 bytes from an offset (netfront's
  * MAX_XEN_SKB_FRAGS + 1). */
@@ -74,7 +98,20 @@ struct simfront {
 	bool connected;
 	/* what the backend offered */
 	bool split, be_sg, be_gso4, be_gso6;
+	bool be_mcast, be_dyn_mcast, be_xdp;
 	const char *broken;
+	/*
+	 * The control ring. Its port lives on a handle of its own, so that
+	 * waiting for a control response never takes (and hides) a data
+	 * ring's event from simfront_poll() and simfront_fd().
+	 */
+	bool ctrl;
+	struct simhv_evtchn *cevh;
+	xen_netif_ctrl_front_ring_t cr;
+	uint32_t ctrl_pg; /* ring page; scratch pages follow */
+	uint32_t ctrl_ring_ref, ctrl_scratch_ref[CTRL_SCRATCH];
+	uint32_t ctrl_port;
+	uint16_t ctrl_id; /* id of the next request */
 	struct fq q[SIMFRONT_MAX_QUEUES];
 	struct simfront_stats st[SIMFRONT_MAX_QUEUES];
 };
@@ -103,7 +140,7 @@ simfront_conf_default(struct simfront_conf *c, struct simhv *hv,
 uint32_t
 simfront_pages(unsigned queues)
 {
-	return queues * PAGES_PER_Q;
+	return queues * PAGES_PER_Q + CTRL_PAGES;
 }
 
 struct simfront *
@@ -115,7 +152,8 @@ simfront_new(const struct simfront_conf *c, struct xs_handle *xs)
 
 	if (!c || !xs || (!c->hv && !c->hv_dir) || c->queues == 0 ||
 	    c->queues > SIMFRONT_MAX_QUEUES || c->rx_fill > NSLOTS ||
-	    c->domid == c->backend_domid) {
+	    c->domid == c->backend_domid ||
+	    c->xdp_headroom > XEN_NETIF_MAX_XDP_HEADROOM) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -202,6 +240,17 @@ teardown(struct simfront *f)
 			simhv_evtchn_unbind(f->evh, q->tx_port);
 		q->tx_port = q->rx_port = 0;
 	}
+	end_grant(f, &f->ctrl_ring_ref, &leaked);
+	for (unsigned k = 0; k < CTRL_SCRATCH; k++)
+		end_grant(f, &f->ctrl_scratch_ref[k], &leaked);
+	if (f->cevh) {
+		if (f->ctrl_port)
+			simhv_evtchn_unbind(f->cevh, f->ctrl_port);
+		simhv_evtchn_close(f->cevh);
+		f->cevh = NULL;
+	}
+	f->ctrl_port = 0;
+	f->ctrl = false;
 	f->nq = 0;
 	f->connected = false;
 	return leaked;
@@ -286,6 +335,40 @@ queue_setup(struct simfront *f, unsigned i)
 	return 0;
 }
 
+/* The control ring (netif.h "Control ring"): one page, writable to the
+ * backend, its own port, and the scratch pages requests point at. */
+static int
+ctrl_setup(struct simfront *f)
+{
+	xen_netif_ctrl_sring_t *s;
+	int r;
+
+	f->ctrl_pg = f->c.queues * PAGES_PER_Q;
+	s = pg(f, f->ctrl_pg);
+	memset(s, 0, PAGE);
+	SHARED_RING_INIT(s);
+	FRONT_RING_INIT(&f->cr, s, PAGE);
+	f->ctrl_id = 0;
+	if ((r = grant(f, f->ctrl_pg, false, &f->ctrl_ring_ref)) < 0)
+		return r;
+	for (unsigned k = 0; k < CTRL_SCRATCH; k++) {
+		memset(pg(f, f->ctrl_pg + 1 + k), 0, PAGE);
+		r = grant(f, f->ctrl_pg + 1 + k, false,
+			  &f->ctrl_scratch_ref[k]);
+		if (r < 0)
+			return r;
+	}
+	f->cevh = simhv_evtchn_open(f->hv, f->c.domid);
+	if (!f->cevh)
+		return -errno;
+	r = simhv_evtchn_alloc_unbound(f->cevh, f->c.backend_domid);
+	if (r < 0)
+		return r;
+	f->ctrl_port = (uint32_t)r;
+	f->ctrl = true;
+	return 0;
+}
+
 static int
 xwrite(struct simfront *f, xs_transaction_t t, const char *dir,
        const char *key, unsigned val)
@@ -334,6 +417,10 @@ write_keys(struct simfront *f, bool num_queues)
 		{ f->c.gso_tcpv6, "feature-gso-tcpv6" },
 		{ f->c.ipv6_csum, "feature-ipv6-csum-offload" },
 		{ f->c.no_csum, "feature-no-csum-offload" },
+		/* netif.h: set before Connected unless the backend also
+		 * offers the dynamic variant. */
+		{ f->c.mcast_control && f->be_mcast,
+		  "request-multicast-control" },
 	};
 
 	for (;;) {
@@ -347,6 +434,12 @@ write_keys(struct simfront *f, bool num_queues)
 				   f->nq);
 		for (unsigned i = 0; r == 0 && i < f->nq; i++)
 			r = write_queue_keys(f, t, i);
+		if (r == 0 && f->ctrl)
+			r = xwrite(f, t, f->fe, "ctrl-ring-ref",
+				   f->ctrl_ring_ref);
+		if (r == 0 && f->ctrl)
+			r = xwrite(f, t, f->fe, "event-channel-ctrl",
+				   f->ctrl_port);
 		for (size_t k = 0; r == 0 && k < sizeof(feat) / sizeof(feat[0]);
 		     k++)
 			if (feat[k].on)
@@ -450,15 +543,26 @@ simfront_connect(struct simfront *f, int timeout_ms)
 	f->be_sg = be_int(f, "feature-sg", 0) == 1;
 	f->be_gso4 = be_int(f, "feature-gso-tcpv4", 0) == 1;
 	f->be_gso6 = be_int(f, "feature-gso-tcpv6", 0) == 1;
+	f->be_mcast = be_int(f, "feature-multicast-control", 0) == 1;
+	f->be_dyn_mcast =
+	    be_int(f, "feature-dynamic-multicast-control", 0) == 1;
+	f->be_xdp = be_int(f, "feature-xdp-headroom", 0) == 1;
 	f->broken = NULL;
-	if (be_int(f, "feature-xdp-headroom", 0) == 1) {
-		/* XDP off: netfront says headroom 0. */
-		r = xwrite(f, XBT_NULL, f->fe, "xdp-headroom", 0);
+	if (f->be_xdp) {
+		/* XDP off: netfront says headroom 0 (the key's absence
+		 * would do too, but netfront writes it). */
+		r = xwrite(f, XBT_NULL, f->fe, "xdp-headroom",
+			   f->c.xdp_headroom);
 		if (r < 0)
 			goto fail;
 	}
 	for (unsigned i = 0; i < f->nq; i++) {
 		r = queue_setup(f, i);
+		if (r < 0)
+			goto fail;
+	}
+	if (f->c.ctrl_ring && be_int(f, "feature-ctrl-ring", 0) == 1) {
+		r = ctrl_setup(f);
 		if (r < 0)
 			goto fail;
 	}
@@ -760,17 +864,24 @@ rx_slot(struct simfront *f, struct fq *q, RING_IDX pos,
 		k->err = true;
 		if (!k->in.status)
 			k->in.status = r->status;
-	} else if ((unsigned)r->offset + (unsigned)r->status > PAGE) {
+	} else if ((unsigned)r->offset + (unsigned)r->status > PAGE ||
+		   (unsigned)r->status < k->in.xdp_headroom) {
 		k->err = true;
 	} else if (k->err || k->big) {
 		/* dropped anyway: the slot is only checked */
-	} else if (k->total + (size_t)r->status > cap) {
-		k->big = true;
 	} else {
+		/* With an XDP extra, each data slot holds the headroom
+		 * first and `status` counts it (kernel netback's layout). */
+		size_t hr = k->in.xdp_headroom, len = (size_t)r->status - hr;
+
+		if (k->total + len > cap) {
+			k->big = true;
+			return;
+		}
 		memcpy((uint8_t *)buf + k->total,
-		       (const uint8_t *)pg(f, q->rx_pg0 + r->id) + r->offset,
-		       (size_t)r->status);
-		k->total += (size_t)r->status;
+		       (const uint8_t *)pg(f, q->rx_pg0 + r->id) + r->offset +
+			   hr, len);
+		k->total += len;
 	}
 }
 
@@ -780,6 +891,7 @@ rx_extras(struct simfront *f, struct fq *q, RING_IDX *pos, RING_IDX rp,
 	  struct rxpkt *k)
 {
 	netif_extra_info_t x;
+	unsigned seen = 0; /* types met so far, one bit each */
 
 	do {
 		if (*pos + 1 == rp) {
@@ -792,8 +904,36 @@ rx_extras(struct simfront *f, struct fq *q, RING_IDX *pos, RING_IDX rp,
 		memcpy(&x, (const void *)RING_GET_RESPONSE(&q->rx, *pos),
 		       sizeof(x));
 		if (x.type == XEN_NETIF_EXTRA_TYPE_NONE ||
-		    x.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+		    x.type >= EXTRA_TYPE_END) {
 			k->err = true;
+			continue;
+		}
+		/* Extras come in any order, but each type once: a second
+		 * would contradict the first. */
+		if (seen & (1u << x.type)) {
+			k->err = true;
+			continue;
+		}
+		seen |= 1u << x.type;
+		if (x.type == XEN_NETIF_EXTRA_TYPE_HASH) {
+			/* htype is a bit number (_XEN_NETIF_CTRL_HASH_TYPE_*),
+			 * value little-endian whatever the host. */
+			if (x.u.hash.type > _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)
+				k->err = true;
+			k->in.hash_valid = true;
+			k->in.hash_type = x.u.hash.type;
+			k->in.hash_alg = x.u.hash.algorithm;
+			k->in.hash = (uint32_t)x.u.hash.value[0] |
+				     (uint32_t)x.u.hash.value[1] << 8 |
+				     (uint32_t)x.u.hash.value[2] << 16 |
+				     (uint32_t)x.u.hash.value[3] << 24;
+		} else if (x.type == XEN_NETIF_EXTRA_TYPE_XDP) {
+			struct xdp_extra xd;
+
+			memcpy(&xd, &x, sizeof(xd));
+			if (xd.headroom > XEN_NETIF_MAX_XDP_HEADROOM)
+				k->err = true;
+			k->in.xdp_headroom = xd.headroom;
 		} else if (x.type == XEN_NETIF_EXTRA_TYPE_GSO) {
 			if (x.u.gso.size == 0 ||
 			    (x.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 &&
@@ -854,6 +994,7 @@ simfront_recv(struct simfront *f, unsigned qi, void *buf, size_t cap,
 
 	RING_COPY_RESPONSE(&q->rx, cons, &r0);
 	k.in.flags = r0.flags;
+	k.in.offset = r0.offset;
 	k.in.slots = 1;
 	pos = cons;
 	if (r0.flags & NETRXF_extra_info)
@@ -1005,4 +1146,242 @@ uint32_t
 simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id)
 {
 	return f->q[q % SIMFRONT_MAX_QUEUES].rx_ref[id % NSLOTS];
+}
+
+/* ---- Control ring ---- */
+
+bool
+simfront_has_ctrl(const struct simfront *f)
+{
+	return f->ctrl;
+}
+
+void *
+simfront_ctrl_scratch(struct simfront *f, unsigned i)
+{
+	if (!f->ctrl || i >= CTRL_SCRATCH)
+		return NULL;
+	return pg(f, f->ctrl_pg + 1 + i);
+}
+
+uint32_t
+simfront_ctrl_scratch_gref(const struct simfront *f, unsigned i)
+{
+	return i < CTRL_SCRATCH ? f->ctrl_scratch_ref[i] : 0;
+}
+
+static void
+ctrl_notify(struct simfront *f)
+{
+	/* Dropped silently before the backend binds, as notify(). */
+	simhv_evtchn_notify(f->cevh, f->ctrl_port);
+}
+
+/* Take the ctrl port's deliveries and unmask it: the ring is looked at
+ * after every wake-up, so the events themselves say nothing more. */
+static void
+ctrl_drain_events(struct simfront *f)
+{
+	int p;
+
+	while ((p = simhv_evtchn_pending(f->cevh)) >= 0)
+		simhv_evtchn_unmask(f->cevh, (uint32_t)p);
+}
+
+int
+simfront_ctrl(struct simfront *f, uint16_t type, uint32_t d0, uint32_t d1,
+	      uint32_t d2, uint32_t *data_out, int timeout_ms)
+{
+	struct xen_netif_ctrl_request *req;
+	struct timespec t0;
+	RING_IDX mine, prod;
+	uint16_t id;
+	int kick, more;
+
+	if (!f->ctrl || !f->connected)
+		return -ENOTCONN;
+	if (f->broken)
+		return -ENODEV;
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Full only if earlier requests went unanswered (timeouts, raw
+	 * ones): nothing to wait for but the backend. */
+	if (RING_FULL(&f->cr))
+		return -ENOSPC;
+	id = f->ctrl_id++;
+	mine = f->cr.req_prod_pvt;
+	req = RING_GET_REQUEST(&f->cr, f->cr.req_prod_pvt++);
+	req->id = id;
+	req->type = type;
+	req->data[0] = d0;
+	req->data[1] = d1;
+	req->data[2] = d2;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f->cr, kick);
+	if (kick)
+		ctrl_notify(f);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = simhv_evtchn_fd(f->cevh),
+				      .events = POLLIN };
+		int left;
+
+		prod = READ_IDX(f->cr.sring->rsp_prod);
+		if (RING_RESPONSE_PROD_OVERFLOW(&f->cr, prod)) {
+			set_broken(f, "ctrl response producer beyond the "
+				      "ring");
+			return -EPROTO;
+		}
+		xen_rmb(); /* responses up to prod are written */
+		while (f->cr.rsp_cons != prod) {
+			struct xen_netif_ctrl_response rsp;
+			RING_IDX at = f->cr.rsp_cons;
+
+			RING_COPY_RESPONSE(&f->cr, at, &rsp);
+			f->cr.rsp_cons++;
+			/* Responses sit at their request's position: one
+			 * before ours answers a request given up on. */
+			if ((int32_t)(at - mine) < 0)
+				continue;
+			if (rsp.id != id || rsp.type != type) {
+				set_broken(f, "ctrl response with a wrong id "
+					      "or type");
+				return -EPROTO;
+			}
+			if (data_out)
+				*data_out = rsp.data;
+			/* Unknown statuses are the caller's to judge. */
+			return rsp.status > INT32_MAX ? INT32_MAX
+						      : (int)rsp.status;
+		}
+		RING_FINAL_CHECK_FOR_RESPONSES(&f->cr, more);
+		if (more)
+			continue;
+		left = left_ms(&t0, timeout_ms);
+		if (left == 0)
+			return -ETIMEDOUT;
+		poll(&pfd, 1, left);
+		ctrl_drain_events(f);
+	}
+}
+
+void
+simfront_raw_ctrl(struct simfront *f, const struct xen_netif_ctrl_request *req)
+{
+	*RING_GET_REQUEST(&f->cr, f->cr.req_prod_pvt++) = *req;
+	xen_wmb();
+	f->cr.sring->req_prod = f->cr.req_prod_pvt;
+	xen_mb();
+	ctrl_notify(f);
+}
+
+void
+simfront_raw_ctrl_prod(struct simfront *f, uint32_t prod)
+{
+	xen_wmb();
+	f->cr.sring->req_prod = prod;
+	xen_mb();
+	ctrl_notify(f);
+}
+
+/* ---- Multicast control ---- */
+
+int
+simfront_mcast(struct simfront *f, unsigned qi, bool add,
+	       const uint8_t mac[6])
+{
+	struct fq *q;
+	netif_tx_request_t *r;
+	netif_extra_info_t *x;
+	int id;
+
+	if (qi >= f->nq || !f->connected || !mac)
+		return -EINVAL;
+	if (f->broken)
+		return -ENODEV;
+	if (!f->be_mcast)
+		return -EOPNOTSUPP;
+	q = &f->q[qi];
+	if (RING_FREE_REQUESTS(&q->tx) < 2 || q->ntxfree < 1)
+		tx_reap(f, qi);
+	if (RING_FREE_REQUESTS(&q->tx) < 2)
+		return -ENOSPC;
+	id = tx_id_get(q);
+	if (id < 0)
+		return id;
+	/*
+	 * A dummy request that carries only the extra (netif.h): no data,
+	 * but a grant the backend may check like any other, and an id it
+	 * answers.
+	 */
+	q->tx_pend[id] = 1;
+	r = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
+	r->gref = q->tx_ref[id];
+	r->offset = 0;
+	r->flags = NETTXF_extra_info;
+	r->id = (uint16_t)id;
+	r->size = 0;
+	x = (netif_extra_info_t *)RING_GET_REQUEST(&q->tx,
+						    q->tx.req_prod_pvt++);
+	memset(x, 0, sizeof(netif_tx_request_t));
+	x->type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD
+		      : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+	memcpy(x->u.mcast.addr, mac, 6);
+	f->st[qi].tx_mcast++;
+	simfront_flush(f, qi);
+	return 0;
+}
+
+int
+simfront_set_mcast_control(struct simfront *f, bool on)
+{
+	/* Without the dynamic feature the backend sampled the key at
+	 * Connected and would not look again. */
+	if (!f->be_dyn_mcast)
+		return -EOPNOTSUPP;
+	return xwrite(f, XBT_NULL, f->fe, "request-multicast-control",
+		      on ? 1 : 0);
+}
+
+/* ---- XDP headroom ---- */
+
+int
+simfront_xdp(struct simfront *f, unsigned headroom, int timeout_ms)
+{
+	const unsigned closing = 1u << XenbusStateClosing,
+		       closed = 1u << XenbusStateClosed,
+		       reconfigured = 1u << XenbusStateReconfigured,
+		       connected = 1u << XenbusStateConnected;
+	struct timespec t0;
+	int st, r;
+
+	if (!f->connected)
+		return -ENOTCONN;
+	if (!f->be_xdp)
+		return -EOPNOTSUPP;
+	if (headroom > XEN_NETIF_MAX_XDP_HEADROOM)
+		return -EINVAL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* netfront's XDP attach: new headroom, then a reconfiguration
+	 * round trip for the backend to take it. */
+	if ((r = xwrite(f, XBT_NULL, f->fe, "xdp-headroom", headroom)) < 0 ||
+	    (r = xwrite(f, XBT_NULL, f->fe, "state",
+			XenbusStateReconfiguring)) < 0)
+		return r;
+	st = simtool_wait_state(f->xs, timeout_ms,
+				reconfigured | closing | closed, "%s/state",
+				f->be);
+	if (st < 0)
+		return st;
+	if (st != XenbusStateReconfigured)
+		return -ECONNREFUSED;
+	r = xwrite(f, XBT_NULL, f->fe, "state", XenbusStateConnected);
+	if (r < 0)
+		return r;
+	st = simtool_wait_state(f->xs, left_ms(&t0, timeout_ms),
+				connected | closing | closed, "%s/state",
+				f->be);
+	if (st < 0)
+		return st;
+	return st == XenbusStateConnected ? 0 : -ECONNREFUSED;
 }

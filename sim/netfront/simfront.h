@@ -34,9 +34,28 @@
  *  - close: Closing, wait for the backend's Closing/Closed, Closed, wait
  *    for Closed, then end every grant and free every port.
  *
+ * Optional features, all off by default (Linux 6.1 netfront has none of
+ * the first two; the others it does as here):
+ *  - control ring (conf.ctrl_ring, if the backend offers
+ *    feature-ctrl-ring): a xen_netif_ctrl ring page and two scratch pages
+ *    for request tables, writable to the backend, and a port of its own;
+ *    ctrl-ring-ref and event-channel-ctrl go in the connect transaction.
+ *    simfront_ctrl() sends one request and waits for its answer;
+ *  - multicast control (conf.mcast_control, if the backend offers
+ *    feature-multicast-control): request-multicast-control=1 at connect;
+ *    simfront_mcast() sends MCAST_ADD/DEL extras on a dummy TX request;
+ *  - XDP headroom (conf.xdp_headroom, if the backend offers
+ *    feature-xdp-headroom): xdp-headroom at connect (0 when not asked, as
+ *    netfront); simfront_xdp() changes it with netfront's Reconfiguring /
+ *    Reconfigured round trip;
+ *  - RX extras: GSO, hash and XDP extras in any order, each at most once,
+ *    reported in simfront_rxinfo.
+ *
  * Memory: per queue a TX and an RX ring page and one buffer page per
- * ring slot for each direction (simfront_pages()), from conf.first_page
- * of the domain's memory; all granted once at connect, TX read-only, RX
+ * ring slot for each direction, then three pages for the control ring
+ * (reserved even when unused, so the layout does not depend on what the
+ * backend offers): simfront_pages(), from conf.first_page of the
+ * domain's memory; all granted once at connect, TX read-only, RX
  * writable, and ended at close. TX buffers are reused, not re-granted,
  * which is cheaper than netfront's grant per packet and the same on the
  * wire.
@@ -62,6 +81,7 @@ struct simfront;
 struct netif_tx_request;
 struct netif_rx_request;
 struct netif_extra_info;
+struct xen_netif_ctrl_request;
 
 #define SIMFRONT_MAX_QUEUES 8
 #define SIMFRONT_RING_SIZE 256u /* slots of a one-page netif ring */
@@ -78,13 +98,18 @@ struct simfront_conf {
 	bool no_rx_copy;      /* omit request-rx-copy (a frontend to refuse) */
 	unsigned rx_fill;     /* RX buffers kept posted per queue (<= 256) */
 	uint32_t first_page;  /* where this vif's pages start in the domain */
+	/* Optional features (see above), each used only if offered. */
+	bool ctrl_ring;       /* a control ring */
+	bool mcast_control;   /* request-multicast-control=1 */
+	unsigned xdp_headroom; /* <= 0x7FFF; 0: XDP off */
 };
 
 /* Linux 6.1 netfront's announcements, one queue, a full RX ring. */
 void simfront_conf_default(struct simfront_conf *c, struct simhv *hv,
 			   uint16_t domid, uint16_t devid);
 
-/* Memory pages a vif with n queues uses from conf.first_page. */
+/* Memory pages a vif with n queues uses from conf.first_page (the
+ * control ring's included, used or not). */
 uint32_t simfront_pages(unsigned queues);
 
 /*
@@ -157,10 +182,20 @@ struct simfront_rxinfo {
 	uint8_t gso_type;
 	unsigned slots;    /* ring slots the packet took, extras included */
 	int16_t status;    /* negative NETIF_RSP_* if the backend failed it */
+	/* From a hash extra (XEN_NETIF_EXTRA_TYPE_HASH): hash_type is the
+	 * bit number _XEN_NETIF_CTRL_HASH_TYPE_* (above 3 is a bad packet),
+	 * hash_alg XEN_NETIF_CTRL_HASH_ALGORITHM_*. */
+	bool hash_valid;
+	uint32_t hash;
+	uint8_t hash_type, hash_alg;
+	uint16_t xdp_headroom; /* from an XDP extra (type 5), 0 if none */
+	uint16_t offset;   /* first slot's rsp offset */
 };
 
 /*
- * Take one received frame from queue q into buf (cap bytes). Returns its
+ * Take one received frame from queue q into buf (cap bytes). Extras
+ * (GSO, hash, XDP) may be chained in any order; an unknown type, one
+ * type twice or an XDP headroom above 0x7FFF is a bad packet. Returns its
  * length; -EINVAL for a queue not connected; -EAGAIN if none is there (the ring is then refilled and the
  * backend asked for an event on the next response); -EMSGSIZE if cap is
  * too small (the frame is dropped); -EIO for a bad packet (an error
@@ -188,10 +223,64 @@ struct simfront_stats {
 	uint64_t rx_unasked;
 	uint64_t notify_sent; /* notifications to the backend */
 	uint64_t events;      /* event deliveries from the backend */
+	uint64_t tx_mcast;    /* multicast requests queued (their
+				 responses count in tx_ok / tx_error) */
 };
 /* Counters of queue q (< SIMFRONT_MAX_QUEUES; they outlive close). */
 void simfront_stats(const struct simfront *f, unsigned q,
 		    struct simfront_stats *st);
+
+/* ---- Control ring (netif.h "Control ring") ---- */
+
+/* Whether the connection has a control ring (asked for and offered). */
+bool simfront_has_ctrl(const struct simfront *f);
+/*
+ * Scratch page i (< 2), writable to the backend, and its grant ref: where
+ * the caller puts a hash key, a mapping table or a xen_netif_gref table
+ * before the request that names it. NULL / 0 without a control ring.
+ */
+void *simfront_ctrl_scratch(struct simfront *f, unsigned i);
+uint32_t simfront_ctrl_scratch_gref(const struct simfront *f, unsigned i);
+/*
+ * Send one request (ids count up from 0), notify the backend if its
+ * req_event asks, and wait up to timeout_ms for the answer. Returns the
+ * response's status (XEN_NETIF_CTRL_STATUS_*, >= 0) and its data in
+ * *data_out if not NULL. Answers to requests given up on earlier are
+ * skipped. -ENOTCONN no control ring, -ENODEV broken, -ENOSPC ring full
+ * of unanswered requests, -ETIMEDOUT, -EPROTO a response with a wrong id
+ * or type or a producer beyond the ring (the device is then broken).
+ * The control port has its own event handle: simfront_fd() and
+ * simfront_poll() see the data rings' events just the same.
+ */
+int simfront_ctrl(struct simfront *f, uint16_t type, uint32_t d0,
+		  uint32_t d1, uint32_t d2, uint32_t *data_out,
+		  int timeout_ms);
+
+/* ---- Multicast control ---- */
+
+/*
+ * Queue on TX queue q a dummy request (flags NETTXF_extra_info, size 0,
+ * offset 0, a buffer's grant) with an MCAST_ADD (add) or MCAST_DEL extra
+ * for mac, then flush. The backend answers the request's id like any
+ * other (counted in tx_ok / tx_error). -EINVAL bad queue, -ENODEV
+ * broken, -EOPNOTSUPP no feature-multicast-control, -ENOSPC ring full.
+ */
+int simfront_mcast(struct simfront *f, unsigned q, bool add,
+		   const uint8_t mac[6]);
+/* Write request-multicast-control (1 or 0) now; -EOPNOTSUPP unless the
+ * backend offered feature-dynamic-multicast-control. */
+int simfront_set_mcast_control(struct simfront *f, bool on);
+
+/* ---- XDP ---- */
+
+/*
+ * netfront's XDP attach / detach: write xdp-headroom, go Reconfiguring,
+ * wait for the backend's Reconfigured, go Connected, wait for the
+ * backend's Connected, all within timeout_ms. -ENOTCONN not connected,
+ * -EOPNOTSUPP no feature-xdp-headroom, -EINVAL headroom above 0x7FFF,
+ * -ECONNREFUSED the backend went Closing/Closed, -ETIMEDOUT.
+ */
+int simfront_xdp(struct simfront *f, unsigned headroom, int timeout_ms);
 
 /*
  * ---- Hostile hooks: forge what a broken or malicious frontend would. ----
@@ -212,6 +301,12 @@ void simfront_raw_tx_prod(struct simfront *f, unsigned q, uint32_t prod);
 void simfront_raw_rx_prod(struct simfront *f, unsigned q, uint32_t prod);
 /* Notify the backend on queue q's TX (rx = false) or RX port. */
 void simfront_raw_notify(struct simfront *f, unsigned q, bool rx);
+/* Write a control request at the private producer, publish it and
+ * notify (needs a control ring). */
+void simfront_raw_ctrl(struct simfront *f,
+		       const struct xen_netif_ctrl_request *req);
+/* Set the shared control request producer to any value and notify. */
+void simfront_raw_ctrl_prod(struct simfront *f, uint32_t prod);
 /* Grant refs of TX / RX buffer page `id` of queue q (id mod 256). */
 uint32_t simfront_tx_gref(const struct simfront *f, unsigned q, unsigned id);
 uint32_t simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id);
