@@ -358,7 +358,8 @@ log_stats(struct nb_daemon *d)
 
 		nb_vif_stats(v, s);
 		drops = s[NB_Q_TX_ERRORS] + s[NB_Q_RX_DROP_BACKLOG] +
-			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG];
+			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
+			s[NB_Q_RX_DROP_EXPIRED] + s[NB_Q_RX_DROP_STALLED];
 		/* and what the switch refused from it (spoofing, VLAN...) */
 		if (v->sw_port >= 0)
 			for (unsigned c = SW_C_DROP_RUNT; c < SW_C_LEARN_LIMIT;
@@ -370,17 +371,18 @@ log_stats(struct nb_daemon *d)
 			s[NB_Q_TX_BYTES], s[NB_Q_RX_PACKETS], s[NB_Q_RX_BYTES],
 			drops);
 	}
-	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0;
+	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		calls += d->workers[i].copy_calls;
 		segs += d->workers[i].copy_segs;
+		st += d->workers[i].copy_static;
 		notifies += d->workers[i].notifies;
 		wakeups += d->workers[i].wakeups;
 	}
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
-		"%lu notifications, %lu worker wake-ups, %lu pages mapped, "
-		"%lu ports bound", d->nvifs, calls, segs, notifies, wakeups,
-		d->hv->maps, d->hv->ports);
+		"%lu static-grant copies, %lu notifications, %lu worker "
+		"wake-ups, %lu pages mapped, %lu ports bound", d->nvifs, calls,
+		segs, st, notifies, wakeups, d->hv->maps, d->hv->ports);
 }
 
 static int
@@ -400,12 +402,13 @@ control_loop(struct nb_daemon *d, const struct opts *o)
 	next_stats = start + o->stats_s * 1000ull;
 
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = xs_fileno(d->xs), .events = POLLIN },
 			{ .fd = d->ctl_wakefd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
+			{ .fd = hv_evtchn_fd(d->ctl_evh), .events = POLLIN },
 		};
-		int r = poll(pfd, 3, 200);
+		int r = poll(pfd, 4, 200);
 
 		if (r < 0 && errno != EINTR) {
 			nb_err("poll: %s", strerror(errno));
@@ -426,6 +429,15 @@ control_loop(struct nb_daemon *d, const struct opts *o)
 				/* nothing pending after all */
 			}
 			nb_xenbus_check_fatal(d);
+		}
+		if (pfd[3].revents & POLLIN) {
+			int p;
+
+			/* Control rings: rare requests, answered here. */
+			while ((p = hv_evtchn_pending(d->ctl_evh)) >= 0) {
+				nb_xenbus_ctrl_event(d, p);
+				hv_evtchn_unmask(d->ctl_evh, (uint32_t)p);
+			}
 		}
 		if (pfd[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -539,6 +551,11 @@ main(int argc, char **argv)
 	}
 	nb_info("hypervisor: %s, %u network(s), %u worker(s)",
 		d->hv->ops->name, d->conf.nnets, d->nworkers);
+	d->ctl_evh = hv_evtchn_open(d->hv);
+	if (!d->ctl_evh) {
+		nb_err("cannot open event channels: %s", strerror(errno));
+		goto out_hv;
+	}
 	r = nb_fwd_init(d);
 	if (r < 0)
 		goto out_hv;
@@ -561,6 +578,8 @@ out_workers:
 	if (d->hv->maps || d->hv->ports)
 		rc = 1;
 out_hv:
+	if (d->ctl_evh)
+		hv_evtchn_close(d->ctl_evh);
 	hv_close(d->hv);
 out_fd:
 	close(d->ctl_wakefd);

@@ -27,6 +27,7 @@
 #include <rte_spinlock.h>
 
 #include "conf.h"
+#include "ctrl.h"
 #include "hv.h"
 #include "log.h"
 #include "ring.h"
@@ -122,6 +123,26 @@ struct nb_fe_features {
 	bool rx_notify;
 };
 
+/* The frontend's RX hash configuration as workers read it (ctrl.c). */
+struct nb_hash_pub {
+	_Atomic uint32_t seq;   /* odd while being written */
+	_Atomic uint32_t h_alg; /* h.algorithm, read without the count */
+	struct ctrl_hash h;
+};
+
+/* Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1. */
+#define NB_GREF_SLOTS 1024u
+struct nb_gref_table {
+	unsigned n; /* entries in use (control thread) */
+	struct {
+		_Atomic uint32_t gref; /* 0 free, ~0 deleted, else gref + 1 */
+		_Atomic bool ro;
+		void *_Atomic addr;
+	} e[NB_GREF_SLOTS];
+};
+
+struct nb_ctrl;
+
 /* The xenbus states we drive, see xenbus.c for the walk. */
 struct nb_vif {
 	LIST_ENTRY(nb_vif) link;
@@ -147,6 +168,10 @@ struct nb_vif {
 	bool connected;
 	/* The toolstack's rate key: bytes per usec period, 0: no limit. */
 	_Atomic uint64_t rate_bytes, rate_usec;
+	/* The control ring, if the frontend has one; its products. */
+	struct nb_ctrl *ctrl;
+	struct nb_hash_pub hash_pub;
+	struct nb_gref_table *grefs; /* NULL: no static grants */
 	/* xdp-headroom: every RX data slot starts there (bounded). */
 	_Atomic uint16_t xdp_headroom;
 	/* Counters of queues gone by (earlier connections). */
@@ -225,6 +250,7 @@ struct nb_worker {
 	struct rte_gso_ctx gso; /* software segmentation */
 	/* Worker totals for benchmarks. */
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
+	uint64_t copy_static; /* pieces copied through static grants */
 };
 
 struct nb_daemon {
@@ -248,6 +274,7 @@ struct nb_daemon {
 	unsigned nvifs;
 	atomic_bool stop;
 	int ctl_wakefd; /* workers poke control when a queue turns fatal */
+	struct hv_evtchn *ctl_evh; /* control rings' event channels */
 	unsigned next_worker;
 };
 
@@ -265,6 +292,30 @@ int nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err,
 		   size_t errlen);
 void nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v);
 
+/* ctrl.c: control rings (control thread) and what workers read */
+int nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err,
+		    size_t errlen);
+void nb_ctrl_disconnect(struct nb_daemon *d, struct nb_vif *v);
+/* Our event-channel port of the vif's control ring, -1 if none. */
+int nb_ctrl_port(const struct nb_vif *v);
+/* Answer what the frontend asked; -EPROTO: disconnect it. */
+int nb_ctrl_serve(struct nb_daemon *d, struct nb_vif *v);
+/*
+ * Worker side: the frontend's hash of a frame and, if queue is not NULL,
+ * the RX queue its mapping picks. False when the frontend configured no
+ * hashing or the frame matches no type it enabled.
+ */
+bool nb_vif_rx_hash(const struct nb_vif *v, const uint8_t *frame,
+		    unsigned len, uint32_t *hash, uint8_t *type,
+		    unsigned *queue);
+/* Where a pre-mapped grant of v is mapped (writable if write), or NULL. */
+void *nb_vif_gref_addr(const struct nb_vif *v, uint32_t gref, bool write);
+static inline bool
+nb_vif_has_grefs(const struct nb_vif *v)
+{
+	return v->grefs && v->grefs->n;
+}
+
 /* xenbus.c: xenstore helpers (control thread only) */
 char *nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -275,6 +326,8 @@ int nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 int nb_xenbus_start(struct nb_daemon *d);
 void nb_xenbus_handle_watches(struct nb_daemon *d);
 void nb_xenbus_check_fatal(struct nb_daemon *d);
+/* An event on a control ring's port (control thread). */
+void nb_xenbus_ctrl_event(struct nb_daemon *d, int port);
 void nb_xenbus_stop(struct nb_daemon *d);
 
 /* port.c: DPDK ports */

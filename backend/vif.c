@@ -152,6 +152,8 @@ nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
 		for (unsigned k = 0; k < NB_Q_COUNT; k++)
 			v->stats_done[k] += v->queues[i].stats[k];
 	}
+	/* No worker reads the static grants or the hash any more. */
+	nb_ctrl_disconnect(d, v);
 	rte_free(v->queues);
 	v->queues = NULL;
 	v->nqueues = 0;
@@ -230,14 +232,18 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	}
 	d->next_worker++;
 	v->connected = true;
+	r = nb_ctrl_connect(d, v, err, el);
+	if (r < 0)
+		goto fail;
 	r = nb_fwd_vif_attach(d, v, err, el);
 	if (r < 0)
 		goto fail;
 	nb_info("%s: connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
-		"rx-notify=%d", v->name, nq,
+		"rx-notify=%d ctrl-ring=%d xdp-headroom=%u", v->name, nq,
 		v->queues[0].split ? " split event channels" : "",
 		v->feat.sg, v->feat.gso_tcpv4, v->feat.gso_tcpv6,
-		!v->feat.no_csum, v->feat.rx_notify);
+		!v->feat.no_csum, v->feat.rx_notify, v->ctrl != NULL,
+		(unsigned)atomic_load(&v->xdp_headroom));
 	return 0;
 fail:
 	nb_vif_disconnect(d, v);

@@ -155,6 +155,7 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 	}
 
 	/* One copy segment per (slot, mbuf) piece; nothing crosses a page. */
+	bool statics = nb_vif_has_grefs(q->vif);
 	for (int i = 0; i < n; i++) {
 		struct ring_tx_pkt *p = &b->pkts[i];
 
@@ -185,6 +186,19 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 				}
 				if (chunk > left)
 					chunk = left;
+				const uint8_t *pg = statics ? nb_vif_gref_addr(
+				    q->vif, sl->gref, false) : NULL;
+				if (pg) {
+					/* A static grant: no grant op. */
+					memcpy(rte_pktmbuf_mtod_offset(
+						   m, void *, m->data_len),
+					       pg + off, chunk);
+					w->copy_static++;
+					m->data_len += chunk;
+					off += chunk;
+					left -= chunk;
+					continue;
+				}
 				xengnttab_grant_copy_segment_t *g =
 				    &w->segs[nsegs++];
 				g->source.foreign.ref = sl->gref;
@@ -271,14 +285,14 @@ push:
 
 /* ---- guest RX: backlog -> grant copy into posted buffers ---- */
 
-/* Extra-info slots a packet takes on RX, in the order they are sent. */
-enum { RX_X_GSO, RX_X_XDP, RX_X_MAX };
+/* Extra-info slots a packet takes on RX, sent in this (type) order. */
+enum { RX_X_GSO, RX_X_HASH, RX_X_XDP, RX_X_MAX };
 
 static inline unsigned
-rx_extras(const struct rte_mbuf *m, uint16_t headroom, bool *gso)
+rx_extras(const struct rte_mbuf *m, uint16_t headroom, bool hash, bool *gso)
 {
 	*gso = nb_is_gso(m);
-	return (*gso ? 1u : 0u) + (headroom ? 1u : 0u);
+	return (*gso ? 1u : 0u) + (hash ? 1u : 0u) + (headroom ? 1u : 0u);
 }
 
 static void
@@ -328,6 +342,10 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 	struct rte_mbuf *done[NB_BURST];
 	uint16_t slot_len[RING_RX_SIZE];
 	unsigned pkt_slots[NB_BURST], pkt_seg_end[NB_BURST];
+	uint32_t pkt_hash[NB_BURST];
+	uint8_t pkt_htype[NB_BURST];
+	bool pkt_hashed[NB_BURST];
+	bool statics = nb_vif_has_grefs(q->vif);
 	unsigned npk = 0, taken = 0, nsegs = 0;
 	bool sg = q->vif->feat.sg;
 	uint16_t hr = atomic_load_explicit(&q->vif->xdp_headroom,
@@ -358,7 +376,12 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 		    q->backlog[(q->bl_head + npk) % NB_RX_BACKLOG];
 		/* nb_deliver_vif left GSO only for guests that take it. */
 		bool gso;
-		unsigned nx = rx_extras(m, hr, &gso);
+		/* The frontend's own hash, if it configured one, goes with
+		 * the packet (a HASH extra). */
+		pkt_hashed[npk] = nb_vif_rx_hash(
+		    q->vif, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+		    &pkt_hash[npk], &pkt_htype[npk], NULL);
+		unsigned nx = rx_extras(m, hr, pkt_hashed[npk], &gso);
 		unsigned nd = ring_rx_slots(m->pkt_len, hr, false);
 		unsigned need = nd + nx;
 
@@ -396,6 +419,18 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 				}
 				if (chunk > RING_PAGE_SIZE - poff)
 					chunk = (uint16_t)(RING_PAGE_SIZE - poff);
+				uint8_t *pg = statics ? nb_vif_gref_addr(
+				    q->vif, bufs[slot].gref, true) : NULL;
+				if (pg) {
+					/* A static grant: no grant op. */
+					memcpy(pg + poff,
+					       rte_pktmbuf_mtod_offset(
+						   s, void *, moff), chunk);
+					w->copy_static++;
+					moff += chunk;
+					poff += chunk;
+					continue;
+				}
 				xengnttab_grant_copy_segment_t *g =
 				    &w->segs[nsegs++];
 				g->source.virt =
@@ -441,7 +476,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			flags = NETRXF_csum_blank | NETRXF_data_validated;
 		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
 			flags = NETRXF_data_validated;
-		unsigned nx = rx_extras(m, hr, &gso);
+		unsigned nx = rx_extras(m, hr, pkt_hashed[i], &gso);
 		unsigned data_slots = pkt_slots[i] - nx;
 		netif_extra_info_t x[RX_X_MAX];
 		unsigned xi = 0;
@@ -454,6 +489,18 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			    (m->packet_type & RTE_PTYPE_L3_MASK) ==
 				    RTE_PTYPE_L3_IPV6 ? XEN_NETIF_GSO_TYPE_TCPV6
 						      : XEN_NETIF_GSO_TYPE_TCPV4;
+			xi++;
+		}
+		if (pkt_hashed[i]) {
+			memset(&x[xi], 0, sizeof(x[xi]));
+			x[xi].type = XEN_NETIF_EXTRA_TYPE_HASH;
+			x[xi].u.hash.type = pkt_htype[i];
+			x[xi].u.hash.algorithm =
+			    XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+			/* Little-endian, as netfronts read it. */
+			for (unsigned b = 0; b < 4; b++)
+				x[xi].u.hash.value[b] =
+				    (uint8_t)(pkt_hash[i] >> (8 * b));
 			xi++;
 		}
 		if (hr) {
@@ -657,8 +704,14 @@ nb_deliver_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 	unsigned c[NB_MAX_QUEUES] = { 0 };
 
 	for (unsigned i = 0; i < n; i++) {
-		unsigned qi = nb_flow_hash(pkts[i]) % v->nqueues;
+		unsigned qi;
+		uint32_t h;
+		uint8_t t;
 
+		/* The frontend's Toeplitz mapping when it set one. */
+		if (!nb_vif_rx_hash(v, rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+				    pkts[i]->data_len, &h, &t, &qi))
+			qi = nb_flow_hash(pkts[i]) % v->nqueues;
 		b[qi][c[qi]++] = pkts[i];
 	}
 	for (unsigned qi = 0; qi < v->nqueues; qi++)

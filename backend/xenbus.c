@@ -244,6 +244,8 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 	/* MCAST_ADD/DEL on TX; request-multicast-control is watched. */
 	be_write(d, v, "feature-multicast-control", "1");
 	be_write(d, v, "feature-dynamic-multicast-control", "1");
+	/* Toeplitz hashing and static grants through a control ring. */
+	be_write(d, v, "feature-ctrl-ring", "1");
 	/* xdp-headroom, read at connect and on Reconfiguring. */
 	be_write(d, v, "feature-xdp-headroom", "1");
 	vif_read_rate(d, v);
@@ -569,6 +571,22 @@ nb_xenbus_check_fatal(struct nb_daemon *d)
 				break;
 			}
 		}
+	}
+}
+
+void
+nb_xenbus_ctrl_event(struct nb_daemon *d, int port)
+{
+	struct nb_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link) {
+		if (nb_ctrl_port(v) != port)
+			continue;
+		if (nb_ctrl_serve(d, v) < 0)
+			vif_fail(d, v, "protocol violation, disconnected: "
+				 "control ring request producer beyond the "
+				 "ring");
+		return;
 	}
 }
 

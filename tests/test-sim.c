@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <xenstore.h>
+/* netif.h's reference Toeplitz, to check the backend's against. */
+#define XEN_NETIF_DEFINE_TOEPLITZ
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
 
@@ -164,6 +166,10 @@ TEST(state_walk_and_keys)
 		{ "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" },
 		{ "feature-ipv6-csum-offload", "1" },
+		{ "feature-multicast-control", "1" },
+		{ "feature-dynamic-multicast-control", "1" },
+		{ "feature-ctrl-ring", "1" },
+		{ "feature-xdp-headroom", "1" },
 		{ "vifname", "vif1.0" },
 		{ "state", "2" },
 	};
@@ -1143,6 +1149,296 @@ TEST(rx_drain_and_stall_then_recovery)
 	     i++)
 		usleep(10000);
 	CHECK(simenv_log_contains(&e, "rx_drop_stalled="));
+	simenv_fini(&e);
+}
+
+/* ---- the control ring: Toeplitz hashing, static grants ---- */
+
+static const uint8_t rss_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+	0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+	0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+static int
+ctrl(struct guest *g, uint16_t type, uint32_t d0, uint32_t d1, uint32_t d2,
+     uint32_t *out)
+{
+	return simfront_ctrl(g->f, type, d0, d1, d2, out, 5000);
+}
+
+/* Set the mapping table to n copies of queue qi. */
+static int
+set_mapping(struct guest *g, unsigned n, uint32_t qi)
+{
+	uint32_t *m = simfront_ctrl_scratch(g->f, 1);
+
+	for (unsigned i = 0; i < n; i++)
+		m[i] = qi;
+	return ctrl(g, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING,
+		    simfront_ctrl_scratch_gref(g->f, 1), n, 0, NULL);
+}
+
+/* Send n UDP frames a -> b (on a's queue 0); count what each of b's two
+ * queues got, checking every HASH extra against netif.h's Toeplitz. */
+static void
+hashed_burst(struct guest *a, struct guest *b, unsigned n, bool want_hash,
+	     unsigned got[2])
+{
+	static uint8_t f[2048], r[65536];
+	struct simfront_rxinfo info;
+	size_t len = 0;
+
+	got[0] = got[1] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		len = udp_partial(f, a, b);
+		f[34] = (uint8_t)i;
+		CHECK_EQ(simfront_send(a->f, 0, f, len, NULL), 0);
+	}
+	simfront_flush(a->f, 0);
+	uint32_t want = xen_netif_toeplitz_hash(rss_key, sizeof(rss_key),
+						f + 26, 8);
+	for (int t = 0; t < 500 && got[0] + got[1] < n; t++) {
+		simfront_poll(b->f, 5);
+		for (unsigned q = 0; q < 2; q++) {
+			while (simfront_recv(b->f, q, r, sizeof(r), &info) ==
+			       (int)len) {
+				got[q]++;
+				CHECK_EQ(info.hash_valid, want_hash);
+				if (!want_hash)
+					continue;
+				CHECK_EQ(info.hash, want);
+				CHECK_EQ(info.hash_type,
+					 _XEN_NETIF_CTRL_HASH_TYPE_IPV4);
+				CHECK_EQ(info.hash_alg,
+					 XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+			}
+		}
+	}
+	CHECK_EQ(got[0] + got[1], n);
+}
+
+TEST(ctrl_ring_toeplitz_hash_and_mapping)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+	const char *const args[] = { "--workers", "2", NULL };
+	unsigned got[2];
+	uint32_t data;
+
+	simenv_init(&e);
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	simfront_conf_default(&c, NULL, 2, 0);
+	c.queues = 2;
+	c.ctrl_ring = true;
+	guest_up(&e, &b, 2, &c, true);
+	CHECK(simfront_has_ctrl(b.f));
+	CHECK(simenv_log_contains(&e, "vif2.0: connected, 2 queue(s)"));
+	CHECK(simenv_log_contains(&e, "ctrl-ring=1"));
+
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0, &data),
+		 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(data, 0xfu);
+	memcpy(simfront_ctrl_scratch(b.f, 0), rss_key, sizeof(rss_key));
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY,
+		      simfront_ctrl_scratch_gref(b.f, 0), 40, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY,
+		      simfront_ctrl_scratch_gref(b.f, 0), 41, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW);
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS,
+		      XEN_NETIF_CTRL_HASH_TYPE_IPV4, 0, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+		      XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 4, 0, 0,
+		      NULL), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	/* The mapping picks the queue: all to 1, then all to 0. */
+	CHECK_EQ(set_mapping(&b, 4, 1), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	hashed_burst(&a, &b, 16, true, got);
+	CHECK_EQ(got[1], 16u);
+	CHECK_EQ(set_mapping(&b, 4, 0), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	hashed_burst(&a, &b, 16, true, got);
+	CHECK_EQ(got[0], 16u);
+	/* A queue b does not have: refused, the table stays. */
+	CHECK_EQ(set_mapping(&b, 4, 2), XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
+	hashed_burst(&a, &b, 8, true, got);
+	CHECK_EQ(got[0], 8u);
+	/* Algorithm NONE: no HASH extra, our own steering again. */
+	CHECK_EQ(ctrl(&b, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+		      XEN_NETIF_CTRL_HASH_ALGORITHM_NONE, 0, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	hashed_burst(&a, &b, 8, false, got);
+	CHECK_EQ(ctrl(&b, 99, 0, 0, 0, NULL),
+		 XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED);
+	guest_down(&e, &b);
+	guest_down(&e, &a);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0); /* nothing left mapped */
+	simenv_fini(&e);
+}
+
+/* Hand n buffer grants (TX or RX of queue 0) to the backend. */
+static int
+gref_table(struct guest *g, uint16_t type, bool tx, unsigned n, uint32_t *out)
+{
+	struct xen_netif_gref *t = simfront_ctrl_scratch(g->f, 0);
+
+	for (unsigned i = 0; i < n; i++) {
+		t[i].ref = tx ? simfront_tx_gref(g->f, 0, i)
+			      : simfront_rx_gref(g->f, 0, i);
+		t[i].flags = tx ? XEN_NETIF_CTRLF_GREF_readonly : 0;
+		t[i].status = 0xffff;
+	}
+	return ctrl(g, type, 0, simfront_ctrl_scratch_gref(g->f, 0), n, out);
+}
+
+/* "N grant-copy calls" and "N static copies" of the newest totals. */
+static void
+copy_totals(struct simenv *e, uint64_t *calls, uint64_t *statics)
+{
+	char path[300], line[512];
+	FILE *fp;
+
+	kill(e->netbackd, SIGHUP);
+	usleep(300000);
+	snprintf(path, sizeof(path), "%s", e->log);
+	fp = fopen(path, "r");
+	CHECK(fp != NULL);
+	*calls = *statics = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *p = strstr(line, "vifs, ");
+
+		if (p)
+			sscanf(p, "vifs, %lu grant-copy calls", calls);
+		p = strstr(line, "segments, ");
+		if (p)
+			sscanf(p, "segments, %lu static", statics);
+	}
+	fclose(fp);
+}
+
+TEST(static_grants_replace_grant_copies)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+	uint64_t calls0, st0, calls1, st1;
+	uint32_t data;
+
+	start(&e);
+	simfront_conf_default(&c, NULL, 1, 0);
+	c.ctrl_ring = true;
+	guest_up(&e, &a, 1, &c, true);
+	simfront_conf_default(&c, NULL, 2, 0);
+	c.ctrl_ring = true;
+	guest_up(&e, &b, 2, &c, true);
+	CHECK_EQ(ctrl(&a, XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE, 0, 0, 0,
+		      &data), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK(data >= 256);
+	/* a's TX buffers and b's RX buffers, all of them. */
+	CHECK_EQ(gref_table(&a, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, true,
+			    256, NULL), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(gref_table(&b, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, false,
+			    256, NULL), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	/* Twice the same: refused, nothing changes. */
+	CHECK_EQ(gref_table(&b, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, false,
+			    1, NULL), XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
+	copy_totals(&e, &calls0, &st0);
+	static const size_t sizes[] = { 60, 1514, 9000, 64000, 300, 4096 };
+	size_t many[120];
+	for (unsigned i = 0; i < 120; i++)
+		many[i] = sizes[i % 6];
+	exchange(&a, &b, many, 120);
+	copy_totals(&e, &calls1, &st1);
+	/* Every byte went through the static grants: no grant copy. */
+	CHECK(st1 > st0);
+	CHECK_EQ(calls1, calls0);
+	/* Removed again: each entry says so, the count comes back. */
+	CHECK_EQ(gref_table(&b, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING, false,
+			    256, &data), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(data, 256u);
+	struct xen_netif_gref *t = simfront_ctrl_scratch(b.f, 0);
+	CHECK_EQ(t[0].status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CHECK_EQ(t[255].status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	exchange(&a, &b, many, 12);
+	copy_totals(&e, &calls0, &st0);
+	CHECK(calls0 > calls1);
+	/* a closes with its TX grants still mapped: netbackd lets go. */
+	guest_down(&e, &a);
+	guest_down(&e, &b);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+TEST(ctrl_ring_hostile_producer_disconnects_only_its_vif)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b, h;
+	static const size_t sizes[] = { 100, 1500 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	simfront_conf_default(&c, NULL, 3, 0);
+	c.ctrl_ring = true;
+	guest_up(&e, &h, 3, &c, true);
+	simfront_raw_ctrl_prod(h.f, 1000);
+	CHECK(simenv_wait_value(&e, "/local/domain/0/backend/vif/3/0/state",
+				"5", 5000));
+	char *err = simenv_read(&e, "/local/domain/0/backend/vif/3/0/error");
+	CHECK(err && strstr(err, "control ring"));
+	free(err);
+	exchange(&a, &b, sizes, 2);
+	simenv_fini(&e);
+}
+
+/* ---- xdp-headroom ---- */
+
+TEST(xdp_headroom_at_connect_and_reconfigured)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+	static uint8_t f[8000], r[65536];
+	struct simfront_rxinfo info;
+	static const size_t sizes[] = { 60, 1514, 3900, 9000 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	simfront_conf_default(&c, NULL, 2, 0);
+	c.xdp_headroom = 256;
+	guest_up(&e, &b, 2, &c, true);
+	CHECK(simenv_log_contains(&e, "xdp-headroom=256"));
+	exchange(&a, &b, sizes, 4);
+	make_frame(f, 3900, &a, &b, 0);
+	CHECK_EQ(simfront_send(a.f, 0, f, 3900, NULL), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), 3900);
+	CHECK_EQ(info.xdp_headroom, 256);
+	CHECK_EQ(info.slots, 3); /* 2 data slots and the XDP extra */
+	CHECK(memcmp(r, f, 3900) == 0);
+	/* XDP detached: Reconfiguring -> Reconfigured -> Connected. */
+	CHECK_EQ(simfront_xdp(b.f, 0, 5000), 0);
+	CHECK(simenv_log_contains(&e, "vif2.0: reconfigured, xdp-headroom 0"));
+	CHECK_EQ(simfront_send(a.f, 0, f, 3900, NULL), 0);
+	simfront_flush(a.f, 0);
+	CHECK_EQ(recv_one(&b, r, &info), 3900);
+	CHECK_EQ(info.xdp_headroom, 0);
+	CHECK_EQ(info.slots, 1);
+	/* Attached again with another headroom; too much is bounded. */
+	CHECK_EQ(simfront_xdp(b.f, 128, 5000), 0);
+	exchange(&a, &b, sizes, 4);
+	CHECK_EQ(simfront_xdp(b.f, 0x7fff, 5000), 0);
+	CHECK(simenv_log_contains(&e, "xdp-headroom 32767 bounded to 2048"));
+	exchange(&a, &b, sizes, 4);
+	guest_down(&e, &b);
+	guest_down(&e, &a);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);
 }
 
