@@ -6,15 +6,18 @@
 # (libdpdk-dev is there for its dependencies: every librte runtime
 # library and PMD plugin, whatever netbackd was linked against.)
 # Results are cached under $LAB_CACHE (default /var/cache/netbackd-lab),
-# keyed by a hash of this script, so a second run takes no time.
+# keyed by a hash of this script (which holds the package list and the
+# files it bakes in), so a second run takes no time; the netbackd binary,
+# the scripts and the guests' initramfs go on a per-run disk (run.sh).
 #
 # usage: build-images.sh            prints the image directory on stdout
+# env:   LAB_CACHE (/var/cache/netbackd-lab), LAB_MIRROR (deb.debian.org)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${LAB_CACHE:-/var/cache/netbackd-lab}
 mirror=${LAB_MIRROR:-http://deb.debian.org/debian}
 
-host_pkgs="qemu-system-x86 debootstrap e2fsprogs busybox-static cpio
+host_pkgs="qemu-system-x86 debootstrap e2fsprogs cpio gzip
 xz-utils kmod"
 dom0_pkgs="xen-hypervisor-4.17-amd64,xen-utils-4.17,linux-image-amd64,\
 iproute2,iputils-ping,iperf3,ethtool,tcpdump,procps,kmod,udev,\
@@ -36,7 +39,14 @@ fi
 
 key=$( (cat "$0"; echo "$dom0_pkgs") | sha256sum | cut -c1-16)
 out=$cache/$key
+mkdir -p "$cache"
+# One builder at a time (a developer's run and CI's may meet here): the
+# second waits, then finds the image done. Pruning happens under the
+# same lock, so it never removes a tree while it is being built.
+exec 9>"$cache/lock"
+flock 9
 if [ -f "$out/done" ]; then
+	touch "$out/used"
 	echo "$out"
 	exit 0
 fi
@@ -75,13 +85,24 @@ echo "blacklist xen-netback" >"$root/etc/modprobe.d/netbackd-lab.conf"
 rm -rf "$root/var/cache/apt/archives"/*.deb
 
 size=$(du -sm "$root" | cut -f1)
-mke2fs -q -t ext4 -d "$root" -L dom0 "$out/dom0.ext4" $((size + 600))M
+# (mke2fs names the file it creates on stdout, which is our answer.)
+mke2fs -q -t ext4 -d "$root" -L dom0 "$out/dom0.ext4" $((size + 600))M >&2
 # Keep the root tree: the guest initramfs takes modules and binaries
 # from it at each run.
-touch "$out/done"
-# Images of older inputs are of no further use.
-for d in "$cache"/*; do
-	[ "$d" = "$out" ] || rm -rf "$d"
+secs=$(( $(date +%s) - start ))
+echo "$secs" >"$out/build-seconds"
+touch "$out/done" "$out/used"
+# Images of other inputs are of no further use once nobody ran them for
+# an hour (a checkout of an older commit may still be using one now).
+for d in "$cache"/*/; do
+	d=${d%/}
+	[ "$d" = "$out" ] && continue
+	if [ -f "$d/used" ]; then
+		[ -n "$(find "$d/used" -mmin +60)" ] && rm -rf "$d"
+	else
+		# A build that died, or one of a script without the lock.
+		[ -n "$(find "$d" -maxdepth 0 -mmin +60)" ] && rm -rf "$d"
+	fi
 done
-echo "lab: dom0 image built in $(( $(date +%s) - start )) s" >&2
+echo "lab: dom0 image built in $secs s" >&2
 echo "$out"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Dom0's init in the lab (run from /lab-init with the per-run disk on
-# /lab): start Xen's daemons, run one scenario, print its result and the
-# logs on the console, power off.
+# /lab): start Xen's daemons, run one scenario under a time limit, stop
+# netbackd, write the logs onto the log disk, print the result line on
+# the serial console, power off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 name=$(cat /lab/scenario-name)
 mount -o remount,rw /
@@ -18,6 +19,13 @@ cp /lab/vif-netbackd /etc/xen/scripts/vif-netbackd
 chmod +x /etc/xen/scripts/vif-netbackd
 echo "lab: dom0 up at $(cut -d' ' -f1 /proc/uptime) s"
 
+# why TEXT: say why the scenario fails; the last reason given goes on the
+# result line.
+why() {
+	echo "lab: $*"
+	echo "$*" >/tmp/lab-why
+}
+
 netbackd_start() {
 	mkdir -p /etc/netbackd
 	cat >/etc/netbackd/netbackd.conf <<CONF
@@ -26,13 +34,23 @@ eal = --no-huge -m 256 --no-pci --lcores ${NB_LCORES:-0@0,1@0}
 workers = ${NB_WORKERS:-1}
 $1
 CONF
-	/lab/netbackd --config /etc/netbackd/netbackd.conf --log-level debug \
-		--log-file /var/log/netbackd.log >/var/log/netbackd.out 2>&1 &
+	# The subshell keeps netbackd's exit status for the end of the run,
+	# where SIGTERM must stop it cleanly.
+	rm -f /tmp/netbackd.rc
+	touch /tmp/netbackd.started
+	(
+		/lab/netbackd --config /etc/netbackd/netbackd.conf \
+			--log-level debug --log-file /var/log/netbackd.log \
+			>/var/log/netbackd.out 2>&1
+		echo $? >/tmp/netbackd.rc
+	) &
 	for i in $(seq 100); do
 		grep -q "serving" /var/log/netbackd.log 2>/dev/null && return 0
+		[ -f /tmp/netbackd.rc ] && break
 		sleep 0.2
 	done
-	echo "lab: netbackd did not start"
+	why "netbackd did not start$([ -f /tmp/netbackd.rc ] &&
+		echo ": exit status $(cat /tmp/netbackd.rc)")"
 	return 1
 }
 
@@ -48,7 +66,7 @@ extra = "console=hvc0 quiet lab_name=$1 lab_ip=$3 lab_ping=$4 lab_noping=$6 lab_
 vif = [ 'mac=$2${5:-,bridge=xenbr0}' ]
 CFG
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	xl create /tmp/$1.cfg || return 1
+	xl create /tmp/$1.cfg || { why "xl create $1 failed"; return 1; }
 	echo "lab: xl create $1 took $(awk -v t=$t0 '{print $1 - t}' /proc/uptime) s"
 }
 
@@ -60,7 +78,7 @@ guest_wait() {
 		grep -q "GUEST $1: .*FAILED" "$log" 2>/dev/null && break
 		sleep 0.2
 	done
-	echo "lab: guest $1 did not say '$2'"
+	why "guest $1 did not say '$2' within $3 s"
 	return 1
 }
 
@@ -78,21 +96,69 @@ nb_held() {
 }
 
 . /lab/scenario.sh
+# The scenario runs in a subshell under a time limit ("# lab-timeout: N"
+# in the scenario, default 300 s), so that a hang still ends with the
+# logs collected and a result line, well before run.sh kills QEMU.
+limit=$(sed -n 's/^# lab-timeout: *\([0-9]*\).*/\1/p' /lab/scenario.sh)
+limit=${limit:-300}
 t0=$(cut -d' ' -f1 /proc/uptime)
-if scenario; then result=PASS; else result=FAIL; fi
+scenario &
+sp=$!
+(
+	sleep $limit
+	why "scenario still running after $limit s: stopped"
+	kill $sp
+) &
+wp=$!
+wait $sp
+rc=$?
+kill $wp 2>/dev/null
 t1=$(cut -d' ' -f1 /proc/uptime)
-dump() {
-	[ -f "$1" ] || return 0
-	echo "----- $1"
-	tail -c 20000 "$1"
-}
-dump /var/log/netbackd.log
-dump /var/log/netbackd.out
-for f in /var/log/xen/console/guest-*.log /var/log/xen/xl-*.log; do dump "$f"; done
-xl list
-pkill netbackd
-sleep 1
-echo "LAB-RESULT $name $result scenario took $(awk -v a=$t0 -v b=$t1 'BEGIN{print b - a}') s"
+took=$(awk -v a=$t0 -v b=$t1 'BEGIN { print b - a }')
+if [ $rc -eq 0 ]; then
+	result=PASS
+	detail="scenario took $took s"
+else
+	result=FAIL
+	detail="after $took s: $(cat /tmp/lab-why 2>/dev/null || echo "exit $rc")"
+fi
+
+# What xl and xenstore show at the end of the scenario, netbackd running.
+d=/tmp/lablogs
+mkdir -p $d
+timeout 10 xl list >$d/xl-list.txt 2>&1
+cat $d/xl-list.txt
+timeout 10 xenstore-ls -f >$d/xenstore.txt 2>&1
+
+# netbackd must run to the end and then stop on SIGTERM, cleanly (exit
+# 0), within 10 s.
+if [ -f /tmp/netbackd.started ]; then
+	if [ -f /tmp/netbackd.rc ]; then
+		nrc="exited before the end, status $(cat /tmp/netbackd.rc)"
+	else
+		pkill -TERM netbackd
+		for i in $(seq 50); do
+			[ -f /tmp/netbackd.rc ] && break
+			sleep 0.2
+		done
+		nrc=$(cat /tmp/netbackd.rc 2>/dev/null ||
+			echo "none: still running 10 s after SIGTERM")
+	fi
+	echo "lab: netbackd: $nrc"
+	if [ "$nrc" != 0 ] && [ $result = PASS ]; then
+		result=FAIL
+		detail="netbackd: $nrc"
+	fi
+fi
+
+# Collect the logs on the log disk (/dev/vdc) as a tar archive, which
+# run.sh unpacks into the run's log directory.
+cp /var/log/netbackd.log /var/log/netbackd.out $d/ 2>/dev/null
+cp /var/log/xen/console/*.log /var/log/xen/*.log $d/ 2>/dev/null
+timeout 10 xl dmesg >$d/xen-dmesg.log 2>&1
+dmesg >$d/dom0-dmesg.log
+tar -C $d -cf /dev/vdc . || echo "lab: could not write the log disk"
+echo "LAB-RESULT $name $result $detail"
 sync
 # minbase has no poweroff: ask the kernel; Xen then powers QEMU off.
 echo 1 >/proc/sys/kernel/sysrq

@@ -6,6 +6,8 @@
 #   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, then off)
 #   lab_flows=4 (parallel iperf3 flows, offloads on only)
 #   lab_mtu=9000 lab_psize=8000 (interface MTU, ping payload size)
+#   lab_vlans=10:10.2.0.9/24,20:10.2.0.19/24 (802.1Q interfaces eth0.VID)
+#   lab_vping=eth0.10:10.2.0.1,eth0.20:10.2.0.3 (ping through each)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -23,6 +25,16 @@ ip link set lo up
 [ -n "${lab_mtu:-}" ] && ip link set eth0 mtu "$lab_mtu"
 ip link set eth0 up
 ip addr add "${lab_ip:-10.0.0.2/24}" dev eth0
+if [ -n "${lab_vlans:-}" ]; then
+	for m in /vlan/*.ko; do insmod "$m" || say "insmod $m failed"; done
+	for v in $(echo "$lab_vlans" | tr , ' '); do
+		ip link add link eth0 name "eth0.${v%%:*}" type vlan id "${v%%:*}"
+		ip link set "eth0.${v%%:*}" up
+		ip addr add "${v#*:}" dev "eth0.${v%%:*}"
+	done
+	# Two interfaces in one subnet: each answers ARP for its own only.
+	sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_filter=1
+fi
 say "ready $(ip -o addr show eth0 | awk '{print $4}')"
 if [ -n "${lab_ping:-}" ]; then
 	sleep 1
@@ -33,6 +45,14 @@ if [ -n "${lab_ping:-}" ]; then
 	fi
 	cat /tmp/ping
 fi
+for v in $(echo "${lab_vping:-}" | tr , ' '); do
+	if ping -c 3 -W 5 -I "${v%%:*}" "${v#*:}" >/tmp/ping 2>&1; then
+		say "vping ${v%%:*} ${v#*:} ok"
+	else
+		say "vping ${v%%:*} ${v#*:} FAILED"
+		cat /tmp/ping
+	fi
+done
 if [ -n "${lab_noping:-}" ]; then
 	if ping -c 2 -W 2 "$lab_noping" >/dev/null 2>&1; then
 		say "noping $lab_noping FAILED: it answered"

@@ -1,40 +1,88 @@
 #!/bin/bash
 # Run one lab scenario: Xen 4.17 + Debian dom0 under QEMU (TCG), the
 # netbackd from BUILD_DIR, guests with the stock Linux netfront.
-#   usage: run.sh SCENARIO [BUILD_DIR]
-# Leaves the console log (everything dom0 and the scenario printed, with
-# netbackd's and the guests' logs at the end) in $LAB_LOGDIR (default
-# BUILD_DIR/meson-logs/lab/SCENARIO). Exit 0 on PASS.
+#   usage: run.sh SCENARIO [BUILD_DIR]        (BUILD_DIR: default ./build)
+#   env:   LAB_LOGDIR   where the logs go (BUILD_DIR/meson-logs/lab/SCENARIO)
+#          LAB_TIMEOUT  hard limit of the QEMU process in seconds (default:
+#                       the scenario's limit plus 240 s for boot and logs)
+#          LAB_CACHE, LAB_MIRROR   see build-images.sh
+# The verdict is the "LAB-RESULT <scenario> PASS|FAIL <detail>" line dom0
+# prints on the serial console. The log directory receives console.log
+# (the whole serial console: Xen, dom0, the scenario's commands) and the
+# files dom0 collected at the end on a third disk: netbackd.log,
+# netbackd.out, guest-<name>.log (xenconsoled), xl-<name>.log, the
+# hotplug log, dom0's and Xen's dmesg, the xenstore tree. Exit 0 on PASS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-scenario=$1
+scenario=${1:-}
+sfile=$here/scenarios/$scenario.sh
+if [ -z "$scenario" ] || [ ! -f "$sfile" ]; then
+	echo "usage: run.sh SCENARIO [BUILD_DIR]; scenarios:" \
+		$(cd "$here/scenarios" && ls | sed 's/\.sh$//') >&2
+	exit 2
+fi
 build=$(cd "${2:-$top/build}" && pwd)
-[ -f "$here/scenarios/$scenario.sh" ] || { echo "no scenario $scenario" >&2; exit 2; }
+[ -x "$build/backend/netbackd" ] || {
+	echo "lab: no $build/backend/netbackd (ninja -C $build first)" >&2
+	exit 2
+}
 logdir=${LAB_LOGDIR:-$build/meson-logs/lab/$scenario}
 mkdir -p "$logdir"
+logdir=$(cd "$logdir" && pwd)
+# Files of an earlier run would pass for this run's: remove those it
+# listed (only those: LAB_LOGDIR may be a directory shared with others).
+if [ -f "$logdir/.lab-files" ]; then
+	(cd "$logdir" && while read -r f; do
+		case "$f" in */*|.*|"") ;; *) rm -f -- "$f" ;; esac
+	done <.lab-files)
+fi
+echo console.log >"$logdir/.lab-files"
+echo qemu.out >>"$logdir/.lab-files"
 img=$("$here/build-images.sh")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# netbackd must find every library it links against in dom0: say so
+# now rather than after a boot.
+probe=$img/root/tmp/netbackd-probe.$$
+cp "$build/backend/netbackd" "$probe"
+missing=$(chroot "$img/root" ldd "/tmp/${probe##*/}" | grep "not found" || true)
+rm -f "$probe"
+if [ -n "$missing" ]; then
+	echo "lab: the dom0 image lacks libraries netbackd needs:" >&2
+	echo "$missing" >&2
+	exit 1
+fi
+
+# The per-run disk (/lab in dom0): netbackd, the scripts, the guests'
+# kernel and initramfs. Small, so it is rebuilt at each run.
 stage=$work/disk
 mkdir "$stage"
 cp "$build/backend/netbackd" "$stage/netbackd"
 cp "$top/backend/scripts/vif-netbackd" "$stage/"
 cp "$here/dom0-init.sh" "$stage/"
-cp "$here/scenarios/$scenario.sh" "$stage/scenario.sh"
+cp "$sfile" "$stage/scenario.sh"
 echo "$scenario" >"$stage/scenario-name"
 cp "$img/vmlinuz" "$stage/vmlinuz"
-# The guests' initramfs: busybox, the stock netfront module, an init.
+# The guests' initramfs: busybox, the stock netfront module, an init,
+# iperf3 and ethtool with the libraries they load, all from the image.
 kver=$(cat "$img/kver")
 g=$stage/guest
 mkdir -p "$g/bin" "$g/sbin" "$g/proc" "$g/sys" "$g/dev" "$g/tmp"
-cp /bin/busybox "$g/bin/busybox"
-for a in $("$g/bin/busybox" --list); do
+cp "$img/root/bin/busybox" "$g/bin/busybox"
+for a in $(chroot "$img/root" /bin/busybox --list); do
 	[ "$a" = busybox ] || ln -s busybox "$g/bin/$a"
 done
 cp "$img/root/lib/modules/$kver/kernel/drivers/net/xen-netfront.ko" "$g/"
-# iperf3 and ethtool from the dom0 image, with the libraries they load.
+# 802.1Q for trunk guests (lab_vlans), in load order.
+mkdir -p "$g/vlan"
+n=0
+for m in llc/llc 802/stp 802/garp 802/mrp 8021q/8021q; do
+	n=$((n + 1))
+	cp "$img/root/lib/modules/$kver/kernel/net/$m.ko" "$g/vlan/$n-${m#*/}.ko"
+done
 for b in /usr/bin/iperf3 /usr/sbin/ethtool; do
 	for f in $b $(chroot "$img/root" ldd $b |
 		      awk '/=>/ { print $3 } /^[ \t]*\// { print $1 }'); do
@@ -48,16 +96,24 @@ cp "$here/guest-init.sh" "$g/init"
 chmod +x "$g/init"
 (cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) >"$stage/guest.cpio.gz"
 rm -rf "$g"
-mke2fs -q -t ext4 -d "$stage" -L lab "$work/lab.ext4" 128M
+mke2fs -q -t ext4 -d "$stage" -L lab "$work/lab.ext4" 128M >/dev/null
+# The log disk: dom0 writes a tar archive onto it raw before powering off.
+truncate -s 256M "$work/logs.tar"
 
-# A scenario may ask for more dom0 vCPUs: "# lab-dom0-vcpus: N".
-vcpus=$(sed -n 's/^# lab-dom0-vcpus: *\([0-9]*\).*/\1/p' "$here/scenarios/$scenario.sh")
+# A scenario may ask for more dom0 vCPUs ("# lab-dom0-vcpus: N") and a
+# longer time limit ("# lab-timeout: SECONDS", default 300; dom0 stops
+# the scenario then, collects the logs and powers off).
+vcpus=$(sed -n 's/^# lab-dom0-vcpus: *\([0-9]*\).*/\1/p' "$sfile")
 vcpus=${vcpus:-1}
+limit=$(sed -n 's/^# lab-timeout: *\([0-9]*\).*/\1/p' "$sfile")
+limit=${limit:-300}
+hard=${LAB_TIMEOUT:-$((limit + 240))}
 console=$logdir/console.log
-echo "lab: $scenario: booting Xen under QEMU (TCG); log $console"
+echo "lab: $scenario: booting Xen under QEMU (TCG), at most $hard s;" \
+	"logs in $logdir"
 start=$(date +%s)
 set +e
-timeout "${LAB_TIMEOUT:-900}" qemu-system-x86_64 -machine pc \
+timeout -k 10 "$hard" qemu-system-x86_64 -machine pc \
 	-cpu qemu64,+svm,+ssse3,+sse4.1,+sse4.2,+popcnt \
 	-accel tcg,thread=multi -smp 2 -m 2048 \
 	-display none -monitor none -no-reboot -nic none \
@@ -67,15 +123,32 @@ timeout "${LAB_TIMEOUT:-900}" qemu-system-x86_64 -machine pc \
 	-initrd "$img/vmlinuz console=hvc0 earlyprintk=xen root=/dev/vda rw init=/lab-init,$img/initrd.img" \
 	-drive "file=$img/dom0.ext4,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$work/lab.ext4,if=virtio,format=raw,readonly=on" \
+	-drive "file=$work/logs.tar,if=virtio,format=raw" \
 	</dev/null >"$logdir/qemu.out" 2>&1
 qrc=$?
 set -e
 secs=$(( $(date +%s) - start ))
+if tar -tf "$work/logs.tar" 2>/dev/null | sed -n 's|^\./\(..*\)|\1|p' \
+	>>"$logdir/.lab-files"; then
+	tar -C "$logdir" -xf "$work/logs.tar"
+fi
+[ "$(wc -l <"$logdir/.lab-files")" -gt 2 ] ||
+	echo "lab: dom0 left no logs on its log disk" >&2
 line=$(grep -a "^LAB-RESULT $scenario " "$console" | tail -1 || true)
-echo "lab: $scenario: qemu exit $qrc after $secs s: ${line:-no result}"
+[ $qrc -eq 124 ] && line="${line:-LAB-RESULT $scenario FAIL QEMU killed after $hard s}"
+echo "lab: $scenario: qemu exit $qrc after $secs s: ${line:-no result line}"
+echo "lab: logs: $(tr '\n' ' ' <"$logdir/.lab-files")"
+echo "lab: in $logdir"
 if [[ "$line" == "LAB-RESULT $scenario PASS"* ]]; then
 	exit 0
 fi
-echo "lab: $scenario FAILED; last console lines:" >&2
-tail -80 "$console" >&2
+echo "lab: $scenario FAILED" >&2
+while read -r f; do
+	f=$logdir/$f
+	[ -s "$f" ] && [ "$f" != "$console" ] || continue
+	echo "===== tail of $f" >&2
+	tail -n 40 "$f" >&2
+done <"$logdir/.lab-files"
+echo "===== tail of $console" >&2
+tail -n 80 "$console" >&2
 exit 1

@@ -16,7 +16,7 @@ pif = net_tap0,iface=dtap0" || return 1
 	guest_wait guest2 "noping 10.1.0.254 ok" 60 || return 1
 	# ... and dom0 cannot reach them.
 	if ping -c 2 -W 2 10.1.0.1; then
-		echo "lab: dom0 reached a guest on the internal network"
+		why "dom0 reached a guest on the internal network"
 		return 1
 	fi
 	return 0

@@ -15,14 +15,17 @@ pif = net_tap0,iface=dtap0" || return 1
 	domid=$(xl domid guest1)
 	fe=/local/domain/$domid/device/vif/0
 	xenstore-ls "$fe"
-	[ "$(xenstore-read $fe/multi-queue-num-queues)" = 2 ] || return 1
-	xenstore-read $fe/queue-1/event-channel-rx || return 1
+	[ "$(xenstore-read $fe/multi-queue-num-queues)" = 2 ] ||
+		{ why "the guest did not negotiate 2 queues"; return 1; }
+	xenstore-read $fe/queue-1/event-channel-rx ||
+		{ why "queue 1 has no split event channels"; return 1; }
 	pkill -HUP netbackd
 	sleep 2
 	grep "queue" /var/log/netbackd.log
 	for q in 0 1; do
 		grep -q "vif$domid.0 queue $q (worker [0-9]*):.*tx_packets=.*rx_packets=" \
-			/var/log/netbackd.log || return 1
+			/var/log/netbackd.log ||
+			{ why "no counters of queue $q in netbackd's log"; return 1; }
 	done
 	return 0
 }

@@ -6,13 +6,17 @@ pif = net_tap0,iface=dtap0" || return 1
 	ip addr add 10.0.0.1/24 dev dtap0
 	ip link set dtap0 up
 	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
-		",script=vif-netbackd" || return 1
+		",bridge=xenbr0,script=vif-netbackd" || return 1
 	guest_wait guest1 "ping 10.0.0.1 ok" 90 || return 1
-	ping -c 3 -W 5 10.0.0.2 || return 1
+	ping -c 3 -W 5 10.0.0.2 || { why "dom0 cannot ping guest1"; return 1; }
 	domid=$(xl domid guest1)
 	be=/local/domain/0/backend/vif/$domid/0
 	xenstore-ls "$be"
-	[ "$(xenstore-read $be/vifname)" = "vif$domid.0" ] || return 1
-	[ "$(xenstore-read $be/state)" = 4 ] || return 1
+	[ "$(xenstore-read $be/vifname)" = "vif$domid.0" ] ||
+		{ why "backend vifname is not vif$domid.0"; return 1; }
+	[ "$(xenstore-read $be/state)" = 4 ] ||
+		{ why "backend state is not 4"; return 1; }
+	[ "$(xenstore-read $be/hotplug-status)" = connected ] ||
+		{ why "hotplug-status is not connected"; return 1; }
 	return 0
 }
