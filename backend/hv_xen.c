@@ -18,8 +18,12 @@
 
 #include "hv.h"
 
-/* A vif queue maps 2 ring pages (+ ctrl ring); leave room for 4096 vifs. */
-#define HV_XEN_MAX_GRANTS (4096u * 8u * 3u)
+/*
+ * A vif queue maps 2 ring pages (+ a ctrl ring), and a frontend may map
+ * static grants (CTRL_GREF_MAX per vif): room for 4096 busy vifs and
+ * static grants of a few hundred. Beyond, a map fails and is refused.
+ */
+#define HV_XEN_MAX_GRANTS (1u << 20)
 
 struct hv_xen {
 	struct hv hv;

@@ -131,7 +131,7 @@ struct nb_hash_pub {
 };
 
 /* Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1. */
-#define NB_GREF_SLOTS 1024u
+#define NB_GREF_SLOTS 4096u
 struct nb_gref_table {
 	unsigned n; /* entries in use (control thread) */
 	struct {

@@ -21,7 +21,8 @@
 
 #define CTRL_HASH_KEY_MAX 40u      /* bytes of Toeplitz key kept; shorter keys are zero-padded */
 #define CTRL_HASH_MAPPING_MAX 128u /* entries of the mapping table */
-#define CTRL_GREF_MAX 256u         /* pre-mapped grants per vif (GET_GREF_MAPPING_SIZE answer) */
+/* Static grants per vif (GET_GREF_MAPPING_SIZE): both rings of 4 queues. */
+#define CTRL_GREF_MAX 2048u
 
 /* Hash types we can compute (GET_HASH_FLAGS). */
 #define CTRL_HASH_FLAGS_SUPPORTED                                           \

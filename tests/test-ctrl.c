@@ -432,11 +432,12 @@ TEST(hash_queue)
 #define NPAGES 4
 #define BAD_REF 0xdead /* gref_add fails for it */
 #define BUSY_REF 0xbeef
+#define FAKE_GREF_MAX 256u /* what the fake backend maps at most */
 
 struct fake {
 	uint8_t page[NPAGES][4096];
-	uint32_t mapped[CTRL_GREF_MAX];
-	bool ro[CTRL_GREF_MAX];
+	uint32_t mapped[FAKE_GREF_MAX];
+	bool ro[FAKE_GREF_MAX];
 	unsigned nmapped;
 	unsigned adds, dels, reads, writes;
 };
@@ -484,7 +485,7 @@ f_add(void *arg, uint32_t gref, bool ro)
 		return -EIO;
 	if (f_find(f, gref) >= 0)
 		return -EEXIST;
-	if (f->nmapped == CTRL_GREF_MAX)
+	if (f->nmapped == FAKE_GREF_MAX)
 		return -ENOSPC;
 	f->ro[f->nmapped] = ro;
 	f->mapped[f->nmapped++] = gref;
@@ -841,7 +842,7 @@ TEST(req_gref_add)
 	put_grefs(e, 2, many, NULL, 512);
 	e->fk.nmapped = 0;
 	CHECK_EQ(req(e, 4, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, 0, 2, 512),
-		 INVAL); /* more than CTRL_GREF_MAX: -ENOSPC, all undone */
+		 INVAL); /* more than the fake holds: -ENOSPC, all undone */
 	CHECK_EQ(e->fk.nmapped, 0);
 	CHECK_EQ(req(e, 4, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, 0, 2, 256),
 		 OK);

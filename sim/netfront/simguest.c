@@ -22,6 +22,11 @@
  * corrupted frame, a broken device or grants left mapped; 2 on bad
  * arguments.
  *
+ * --static-grants: after connecting, hand every TX and RX buffer grant
+ * of every queue to the backend over the control ring
+ * (ADD_GREF_MAPPING): netif.h's static grants, which let the backend
+ * copy without a grant operation per packet.
+ *
  * Test frames: ethertype 0x88b5, then (little-endian) a 32-bit sequence
  * number, the 16-bit frame length and a 32-bit FNV-1a checksum of the
  * rest of the frame, then bytes (seq + i) & 0xff. A receiver checks the
@@ -36,6 +41,10 @@
 #include <time.h>
 
 #include <xenstore.h>
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#endif
+#include <xen/io/netif.h>
 
 #include "simfront.h"
 #include "simhv.h"
@@ -169,6 +178,38 @@ send_wait(struct simfront *f, unsigned q, const uint8_t *frame, size_t len)
 	return -ENOSPC;
 }
 
+/*
+ * Every buffer grant of every queue to the backend, per queue and
+ * direction one ADD_GREF_MAPPING of SIMFRONT_RING_SIZE entries (TX
+ * read-only). 0, a XEN_NETIF_CTRL_STATUS_* or a negative errno.
+ */
+static int
+static_grants(struct simfront *f, unsigned nq)
+{
+	struct xen_netif_gref *t = simfront_ctrl_scratch(f, 0);
+
+	if (!simfront_has_ctrl(f))
+		return -EOPNOTSUPP;
+	for (unsigned q = 0; q < nq; q++) {
+		for (int tx = 0; tx < 2; tx++) {
+			for (unsigned i = 0; i < SIMFRONT_RING_SIZE; i++) {
+				t[i].ref = tx ? simfront_tx_gref(f, q, i)
+					      : simfront_rx_gref(f, q, i);
+				t[i].flags = tx ? XEN_NETIF_CTRLF_GREF_readonly
+						: 0;
+				t[i].status = 0;
+			}
+			int r = simfront_ctrl(
+			    f, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, q,
+			    simfront_ctrl_scratch_gref(f, 0),
+			    SIMFRONT_RING_SIZE, NULL, 5000);
+			if (r != XEN_NETIF_CTRL_STATUS_SUCCESS)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -181,7 +222,7 @@ usage(void)
 "           --pages N --timeout S --keep\n"
 "           --no-sg --no-split --no-rx-copy --no-gso --no-gso-tcpv4\n"
 "           --no-gso-tcpv6 --no-ipv6-csum --csum-offload-off\n"
-"           --no-rx-notify\n");
+"           --no-rx-notify --static-grants\n");
 }
 
 enum {
@@ -189,7 +230,7 @@ enum {
 	O_MTU, O_VIFNAME, O_QUEUES, O_RXFILL, O_PAGES, O_TIMEOUT, O_KEEP,
 	O_NOSG, O_NOSPLIT, O_NORXCOPY, O_NOGSO, O_NOGSO4, O_NOGSO6,
 	O_NOIP6CSUM, O_NOCSUM, O_NORXNOTIFY, O_SEND, O_SIZE, O_DST,
-	O_WINDOW, O_RECV, O_ECHO, O_IDLE,
+	O_WINDOW, O_RECV, O_ECHO, O_IDLE, O_STATIC,
 };
 
 struct args {
@@ -197,7 +238,7 @@ struct args {
 	unsigned long domid, devid, bdom, queues, size, rx_fill, pages, mtu;
 	unsigned long nsend, nrecv, window;
 	double timeout;
-	bool echo, idle, keep, have_mac, have_dst;
+	bool echo, idle, keep, have_mac, have_dst, statics;
 	uint8_t mac[6], dst[6];
 	struct simtool_vif tv;
 	struct simfront_conf fc;
@@ -238,6 +279,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "recv", 1, NULL, O_RECV },
 		{ "echo", 0, NULL, O_ECHO },
 		{ "idle", 0, NULL, O_IDLE },
+		{ "static-grants", 0, NULL, O_STATIC },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct simfront_conf *fc = &a->fc;
@@ -306,6 +348,10 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_ECHO: a->echo = true; break;
 		case O_IDLE: a->idle = true; break;
+		case O_STATIC:
+			a->statics = true;
+			fc->ctrl_ring = true;
+			break;
 		default: ok = false; break;
 		}
 	}
@@ -496,6 +542,12 @@ main(int argc, char **argv)
 		goto out_front;
 	}
 	nq = simfront_queues(f);
+	if (a.statics && (r = static_grants(f, nq)) != 0) {
+		fprintf(stderr, "simguest: vif%u.%u: static grants refused: "
+			"%d\n", a.tv.domid, a.tv.devid, r);
+		rc = 1;
+		goto out_front;
+	}
 	fprintf(stderr, "simguest: vif%u.%u connected, %u queue(s)%s\n",
 		a.tv.domid, a.tv.devid, nq,
 		simfront_split(f) ? ", split event channels" : "");
