@@ -1442,4 +1442,46 @@ TEST(xdp_headroom_at_connect_and_reconfigured)
 	simenv_fini(&e);
 }
 
+/* ---- a frontend without feature-rx-notify ---- */
+
+TEST(no_rx_notify_frontend_is_polled)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	simfront_conf_default(&c, NULL, 2, 0);
+	c.rx_notify = false; /* it posts buffers without telling us */
+	c.rx_fill = 8;
+	guest_up(&e, &b, 2, &c, true);
+	CHECK(simenv_log_contains(&e, "vif2.0: connected") &&
+	      simenv_log_contains(&e, "rx-notify=0"));
+	/* 80 frames at once into 8 buffers: the rest waits in netbackd,
+	 * and b's refills are announced to nobody. Then no other traffic:
+	 * a worker waiting for an event would sleep its full second per
+	 * refill (9 s); netbackd polls such a queue every millisecond. */
+	static uint8_t f[200], r[65536];
+	for (unsigned i = 0; i < 80; i++) {
+		make_frame(f, sizeof(f), &a, &b, i);
+		CHECK_EQ(simfront_send(a.f, 0, f, sizeof(f), NULL), 0);
+	}
+	simfront_flush(a.f, 0);
+	unsigned got = 0;
+	for (int t = 0; t < 600 && got < 80; t++) {
+		int n;
+
+		while ((n = simfront_recv(b.f, 0, r, sizeof(r), NULL)) > 0) {
+			make_frame(f, sizeof(f), &a, &b, got);
+			CHECK_EQ(n, (int)sizeof(f));
+			CHECK(memcmp(r, f, sizeof(f)) == 0);
+			got++;
+		}
+		usleep(5000);
+	}
+	CHECK_EQ(got, 80u);
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
