@@ -320,6 +320,57 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 }
 
 /* Every non-zero counter of every queue: what SIGHUP shows. */
+/* Who a switch port is: a vif's name or a PIF's device. */
+static const char *
+port_name(struct nb_daemon *d, int port)
+{
+	struct nb_vif *v = atomic_load(&d->ports[port]);
+	struct nb_pif *p = atomic_load(&d->pifs_by_port[port]);
+
+	return v ? v->name : p ? p->name : "?";
+}
+
+struct table_dump {
+	struct nb_daemon *d;
+	const char *net;
+	unsigned n;
+};
+
+#define NB_TABLE_LOG_MAX 64u
+
+static int
+log_entry(void *arg, const uint8_t mac[6], uint16_t vlan, int port,
+	  bool is_static, uint64_t age_ms)
+{
+	struct table_dump *t = arg;
+
+	if (t->n++ == NB_TABLE_LOG_MAX)
+		return 1;
+	nb_info("network %s: %02x:%02x:%02x:%02x:%02x:%02x vlan %u -> %s "
+		"(%s%lu s)", t->net, mac[0], mac[1], mac[2], mac[3], mac[4],
+		mac[5], vlan, port_name(t->d, port),
+		is_static ? "static, " : "age ", age_ms / 1000);
+	return 0;
+}
+
+/* The switch's MAC tables (the first NB_TABLE_LOG_MAX of each). */
+static void
+log_tables(struct nb_daemon *d)
+{
+	for (unsigned i = 0; i < d->conf.nnets; i++) {
+		int net = sw_net_find(d->sw, d->conf.nets[i].name);
+		struct table_dump t = { .d = d, .net = d->conf.nets[i].name };
+
+		if (net < 0)
+			continue;
+		sw_table_walk(d->sw, net, nb_now_ms(), log_entry, &t);
+		nb_info("network %s: %u MAC entr%s%s", t.net,
+			t.n > NB_TABLE_LOG_MAX ? NB_TABLE_LOG_MAX : t.n,
+			t.n == 1 ? "y" : "ies",
+			t.n > NB_TABLE_LOG_MAX ? " shown, more not" : "");
+	}
+}
+
 static void
 log_queue_stats(struct nb_daemon *d)
 {
@@ -446,6 +497,7 @@ control_loop(struct nb_daemon *d, const struct opts *o)
 				if (si.ssi_signo == SIGHUP) {
 					log_stats(d);
 					log_queue_stats(d);
+					log_tables(d);
 				} else {
 					nb_info("signal %u: stopping",
 						si.ssi_signo);

@@ -226,6 +226,17 @@ TEST(frames_byte_exact_both_ways)
 	struct simfront_stats st;
 	simfront_stats(a.f, 0, &st);
 	CHECK_EQ(st.tx_error + st.tx_dropped, 0);
+	/* The switch learnt both, as SIGHUP shows. */
+	kill(e.netbackd, SIGHUP);
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "network xenbr0: 2 MAC entries");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "network xenbr0: 00:16:3e:00:00:01 "
+				      "vlan 0 -> vif1.0 (age "));
+	CHECK(simenv_log_contains(&e, "network xenbr0: 00:16:3e:00:00:02 "
+				      "vlan 0 -> vif2.0 (age "));
+	CHECK(simenv_log_contains(&e, "network xenbr0: 2 MAC entries"));
 	guest_down(&e, &a);
 	guest_down(&e, &b);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
