@@ -1,7 +1,9 @@
 #!/bin/sh
-# Prepare a Debian 12 machine and the build directory: installs the
+# Prepare a Debian 12 machine and the build directories: installs the
 # Debian packages that are missing (as root, or through sudo), then
-# configures ./build (or re-configures it if it exists).
+# configures ./build (or re-configures it if it exists) and ./build-san,
+# the same under ASan + UBSan (any report fails the run), where CI runs
+# the unit and sim suites again.
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc clang libc6-dev libxen-dev libdpdk-dev
@@ -23,4 +25,10 @@ if [ -f build/build.ninja ]; then
 	meson setup --reconfigure build
 else
 	meson setup build
+fi
+if [ -f build-san/build.ninja ]; then
+	meson setup --reconfigure build-san >/dev/null
+else
+	meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=all >/dev/null
 fi

@@ -255,7 +255,7 @@ TEST(no_backend_and_bad_arguments)
 		"--domid", "1", "--mac", "00:16:3e:00:00:01", "--idle",
 		"--timeout", "1", NULL,
 	};
-	static const char *const bad[][8] = {
+	static const char *const bad[][10] = {
 		{ "--domid", "1", "--idle", NULL }, /* no MAC */
 		{ "--domid", "0", "--mac", "00:16:3e:00:00:01", "--idle",
 		  NULL },
