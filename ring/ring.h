@@ -68,8 +68,7 @@
 	X(RING_TX_DROP_TOO_MANY_SLOTS, "too-many-slots")                    \
 	X(RING_TX_DROP_SLOT_TOO_BIG, "slot-bigger-than-packet")             \
 	X(RING_TX_DROP_RUNT, "shorter-than-ethernet-header")                \
-	X(RING_TX_DROP_BAD_GSO, "bad-gso")                                  \
-	X(RING_TX_DROP_ZERO_SLOT, "zero-length-slot")
+	X(RING_TX_DROP_BAD_GSO, "bad-gso")
 
 enum ring_tx_drop {
 #define RING_X_ENUM(e, s) e,

@@ -1142,6 +1142,12 @@ simfront_tx_gref(const struct simfront *f, unsigned q, unsigned id)
 	return f->q[q % SIMFRONT_MAX_QUEUES].tx_ref[id % NSLOTS];
 }
 
+void *
+simfront_tx_page(struct simfront *f, unsigned q, unsigned id)
+{
+	return pg(f, f->q[q % SIMFRONT_MAX_QUEUES].tx_pg0 + id % NSLOTS);
+}
+
 uint32_t
 simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id)
 {

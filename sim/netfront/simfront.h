@@ -309,6 +309,8 @@ void simfront_raw_ctrl(struct simfront *f,
 void simfront_raw_ctrl_prod(struct simfront *f, uint32_t prod);
 /* Grant refs of TX / RX buffer page `id` of queue q (id mod 256). */
 uint32_t simfront_tx_gref(const struct simfront *f, unsigned q, unsigned id);
+/* The TX buffer page behind simfront_tx_gref(q, id), to forge data in. */
+void *simfront_tx_page(struct simfront *f, unsigned q, unsigned id);
 uint32_t simfront_rx_gref(const struct simfront *f, unsigned q, unsigned id);
 
 #endif
