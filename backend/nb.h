@@ -202,6 +202,8 @@ struct nb_pif {
 	int sw_port;
 	uint16_t nrxq, ntxq;
 	bool intr;        /* RX interrupts: workers may sleep */
+	bool tso, lro;    /* the port segments / coalesces TCP itself */
+	bool ip_csum;     /* and fills IPv4 header checksums */
 	bool started;
 	/* Per worker: counters are written by one worker each. */
 	uint64_t stats[NB_MAX_WORKERS][NB_P_COUNT];

@@ -21,6 +21,8 @@
 
 #include "nb.h"
 
+static bool parse_tcp(struct rte_mbuf *m);
+
 #define NB_PIF_RXD 1024
 #define NB_PIF_TXD 1024
 
@@ -77,6 +79,37 @@ nb_pif_open(struct nb_daemon *d, struct nb_pif *p)
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* A port that segments large TCP packets itself (a NIC, or
+	 * virtio-user over vhost-net handing them to the kernel whole)
+	 * gets them as they are; others get rte_gso's segments. */
+	const uint64_t tso = RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			     RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			     RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* (net_tap's TSO is rte_gso inside the PMD, no gain, and in the
+	 * lab it cost TCP retransmissions: ours is used instead.) */
+	if ((info.tx_offload_capa & tso) == tso &&
+	    strcmp(info.driver_name, "net_tap") != 0) {
+		conf.txmode.offloads |= tso;
+		p->tso = true;
+		/* Who cuts the segments must fill their IPv4 checksums:
+		 * told so when the port can (a kernel behind vhost-net
+		 * does it anyway). */
+		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+			p->ip_csum = true;
+		}
+	}
+	/* And one that receives them whole (LRO) passes them on as GSO
+	 * packets to the guests that take them. */
+	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) &&
+	    info.max_lro_pkt_size >= 16384) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		conf.rxmode.max_lro_pkt_size =
+		    RTE_MIN(info.max_lro_pkt_size, 65535u);
+		p->lro = true;
+	}
 	conf.intr_conf.rxq = 1;
 	p->intr = true;
 	r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
@@ -112,9 +145,10 @@ nb_pif_open(struct nb_daemon *d, struct nb_pif *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s", p->name,
-		p->port_id, p->nrxq, p->ntxq, p->mtu,
-		p->intr ? "rx interrupts" : "polled");
+	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s%s%s",
+		p->name, p->port_id, p->nrxq, p->ntxq, p->mtu,
+		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
+		p->lro ? ", lro" : "");
 	return 0;
 qfail:
 	nb_err("pif %s: queue setup: %s", p->name, strerror(-r));
@@ -142,8 +176,19 @@ nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq)
 
 	if (n == 0)
 		return 0;
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		bytes += m->pkt_len;
+		/* A coalesced TCP packet travels on as a GSO packet. */
+		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_LRO) &&
+		    m->tso_segsz && parse_tcp(m)) {
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+			m->packet_type = (m->ol_flags & RTE_MBUF_F_TX_IPV6)
+						 ? RTE_PTYPE_L3_IPV6
+						 : RTE_PTYPE_L3_IPV4;
+		}
+	}
 	p->stats[w->id][NB_P_RX_PACKETS] += n;
 	p->stats[w->id][NB_P_RX_BYTES] += bytes;
 	nb_fwd_from_pif(w, p, pkts, n);
@@ -294,10 +339,27 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 	uint64_t bytes = 0;
 	uint16_t sent;
 
-	/* Uplinks get wire-size frames: segment GSO packets first. */
+	/* Uplinks get wire-size frames: segment GSO packets first, unless
+	 * the port does (its TSO wants the headers' lengths and the TCP
+	 * checksum field holding the pseudo-header sum, as netfront and
+	 * the kernel leave it). */
 	for (unsigned i = 0; i < n; i++) {
 		if (!nb_is_gso(pkts[i]))
 			continue;
+		if (p->tso && parse_tcp(pkts[i]) && pkts[i]->tso_segsz) {
+			struct rte_mbuf *m = pkts[i];
+
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+			m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+			if (p->ip_csum && (m->ol_flags & RTE_MBUF_F_TX_IPV4)) {
+				struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+				    m, struct rte_ipv4_hdr *, m->l2_len);
+
+				ip->hdr_checksum = 0;
+				m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+			}
+			continue;
+		}
 		/* In order: what came before, the segments, the rest. */
 		if (i)
 			nb_deliver_pif(w, p, pkts, i);

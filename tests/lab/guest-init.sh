@@ -3,11 +3,14 @@
 # xen-netfront module. Parameters come from the kernel command line:
 #   lab_ip=10.0.0.2/24  lab_ping=10.0.0.1  lab_name=guest1
 #   lab_noping=10.0.0.9 (an address that must NOT answer)
-#   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, then off)
+#   lab_iperf=10.0.0.1 (iperf3 TCP both ways with offloads on, a 64-byte
+#              UDP packet rate, then TCP with offloads off)
 #   lab_flows=4 (parallel iperf3 flows, offloads on only)
 #   lab_mtu=9000 lab_psize=8000 (interface MTU, ping payload size)
 #   lab_vlans=10:10.2.0.9/24,20:10.2.0.19/24 (802.1Q interfaces eth0.VID)
 #   lab_vping=eth0.10:10.2.0.1,eth0.20:10.2.0.3 (ping through each)
+#   lab_xdp=1 (attach an XDP_PASS program to eth0 before pinging: netfront
+#              then asks the backend for XDP headroom)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -34,6 +37,14 @@ if [ -n "${lab_vlans:-}" ]; then
 	done
 	# Two interfaces in one subnet: each answers ARP for its own only.
 	sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_filter=1
+fi
+if [ -n "${lab_xdp:-}" ]; then
+	if /usr/bin/ip link set dev eth0 xdp obj /xdp-pass.o sec xdp; then
+		say "xdp attached"
+		/usr/bin/ip link show eth0 | grep -o "xdp.*"
+	else
+		say "xdp attach FAILED"
+	fi
 fi
 say "ready $(ip -o addr show eth0 | awk '{print $4}')"
 if [ -n "${lab_ping:-}" ]; then
@@ -66,15 +77,31 @@ iperf_both() {
 	    iperf3 -c "$lab_iperf" -t 4 -f m -P "${lab_flows:-1}" -R >/tmp/down 2>&1; then
 		say "iperf $1 ok up $(grep receiver /tmp/up | tail -1 | awk '{print $(NF-2), $(NF-1)}')" \
 			"down $(grep receiver /tmp/down | tail -1 | awk '{print $(NF-2), $(NF-1)}')"
+		# The summaries (retransmissions in the sender line).
+		grep -E "sender|receiver" /tmp/up /tmp/down
 	else
 		say "iperf $1 FAILED"
 		cat /tmp/up /tmp/down
+	fi
+}
+udp64() {
+	# 64-byte UDP payloads as fast as iperf3 sends them for 4 s: the
+	# packets that arrived per second at the receiver.
+	if iperf3 -c "$lab_iperf" -u -l 64 -b 1G -t 4 -f m >/tmp/udp 2>&1; then
+		say "udp64 ok pps $(awk '/receiver/ {
+			split($3, t, "-"); for (i = 1; i <= NF; i++)
+				if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, l, "/"); n = l[2] - l[1] }
+			printf "%d", n / (t[2] - t[1]) }' /tmp/udp)"
+	else
+		say "udp64 FAILED"
+		cat /tmp/udp
 	fi
 }
 if [ -n "${lab_iperf:-}" ]; then
 	ethtool -k eth0 | grep -E "scatter-gather:|tcp-segmentation-offload:|tx-checksumming:"
 	ls /sys/class/net/eth0/queues
 	iperf_both offloads-on
+	[ -z "${lab_flows:-}" ] && udp64
 	if [ -z "${lab_flows:-}" ]; then
 		ethtool -K eth0 sg off tso off tx off
 		iperf_both offloads-off

@@ -83,7 +83,11 @@ for m in llc/llc 802/stp 802/garp 802/mrp 8021q/8021q; do
 	n=$((n + 1))
 	cp "$img/root/lib/modules/$kver/kernel/net/$m.ko" "$g/vlan/$n-${m#*/}.ko"
 done
-for b in /usr/bin/iperf3 /usr/sbin/ethtool; do
+# iproute2's ip (with libbpf, for XDP) beside busybox's, and an XDP
+# program that passes everything (lab_xdp).
+clang -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" \
+	-c "$here/xdp-pass.c" -o "$g/xdp-pass.o"
+for b in /usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ip; do
 	for f in $b $(chroot "$img/root" ldd $b |
 		      awk '/=>/ { print $3 } /^[ \t]*\// { print $1 }'); do
 		mkdir -p "$g$(dirname "$f")"

@@ -11,6 +11,11 @@ pif = net_tap0,iface=dtap0" || return 1
 	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
 		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
 	guest_wait guest1 "iperf offloads-on ok" 240 || return 1
+	guest_wait guest1 "udp64 ok" 120 || return 1
 	guest_wait guest1 "iperf offloads-off ok" 240 || return 1
+	grep -a "GUEST guest1: \(iperf\|udp64\)" /var/log/xen/console/guest-guest1.log
+	pkill -HUP netbackd
+	sleep 1
+	grep -E "vif[0-9]+\.0( queue|:)|totals|pif" /var/log/netbackd.log | tail -4
 	return 0
 }

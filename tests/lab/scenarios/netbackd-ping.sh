@@ -18,5 +18,11 @@ pif = net_tap0,iface=dtap0" || return 1
 		{ why "backend state is not 4"; return 1; }
 	[ "$(xenstore-read $be/hotplug-status)" = connected ] ||
 		{ why "hotplug-status is not connected"; return 1; }
+	# The switch's table: the guest's MAC on its vif, dom0's on the PIF.
+	pkill -HUP netbackd
+	sleep 1
+	grep "network xenbr0:" /var/log/netbackd.log | tail -4
+	grep -q "00:16:3e:00:00:01 vlan 0 -> vif$domid.0" /var/log/netbackd.log ||
+		{ why "the guest's MAC is not in the switch's table"; return 1; }
 	return 0
 }
