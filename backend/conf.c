@@ -18,6 +18,7 @@ nb_conf_defaults(struct nb_conf *c)
 	/* Kernel netback's rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
 	c->rx_drain_ms = 10000;
 	c->rx_stall_ms = 60000;
+	c->sandbox = true;
 	c->domid = -1;
 }
 
@@ -196,6 +197,20 @@ set_global(struct nb_conf *c, const char *key, const char *val,
 				    "rx-stall-timeout must be 1..3600000 ms, "
 				    "not '%s'", val);
 		c->rx_stall_ms = v;
+	} else if (strcmp(key, "user") == 0) {
+		if (!val[0] || strlen(val) >= sizeof(c->user))
+			return fail(err, errlen, name, line,
+				    "bad user '%s'", val);
+		snprintf(c->user, sizeof(c->user), "%s", val);
+	} else if (strcmp(key, "sandbox") == 0) {
+		if (strcmp(val, "on") == 0)
+			c->sandbox = true;
+		else if (strcmp(val, "off") == 0)
+			c->sandbox = false;
+		else
+			return fail(err, errlen, name, line,
+				    "sandbox must be on or off, not '%s'",
+				    val);
 	} else if (strcmp(key, "domid") == 0) {
 		if (nb_parse_uint(val, 0, 0x7fef, &v) < 0)
 			return fail(err, errlen, name, line,

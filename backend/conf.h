@@ -13,6 +13,8 @@
  *   domid = 0                           # our domain (default: from xenstore)
  *   rx-drain-timeout = 10000            # ms a packet may wait for RX buffers
  *   rx-stall-timeout = 60000            # ms without buffers: carrier off
+ *   user = netbackd                     # run as this user once all is open
+ *   sandbox = on | off                  # the seccomp filter (default on)
  *
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
@@ -47,6 +49,8 @@ struct nb_conf {
 	bool poll_always;
 	unsigned mbufs;
 	unsigned rx_drain_ms, rx_stall_ms;
+	char user[64];  /* empty: stay who we are */
+	bool sandbox;
 	int domid; /* -1: read it from xenstore */
 	char sim_dir[256]; /* empty: real Xen */
 	unsigned nnets;

@@ -50,13 +50,15 @@ usage(FILE *f)
 "      --syslog             also log to syslog\n"
 "  -s, --stats-interval S   log per-vif counters every S seconds\n"
 "      --duration S         exit after S seconds\n"
+"      --user NAME          run as NAME once everything is open\n"
+"      --no-sandbox         no seccomp filter (default: one is entered)\n"
 "      --check-config       parse the configuration and exit\n"
 "  -h, --help\n");
 }
 
 enum {
 	OPT_SIM = 256, OPT_DOMID, OPT_EAL, OPT_POLL, OPT_MBUFS, OPT_LOGFILE,
-	OPT_SYSLOG, OPT_DURATION, OPT_CHECK, OPT_MAXQ,
+	OPT_SYSLOG, OPT_DURATION, OPT_CHECK, OPT_MAXQ, OPT_USER, OPT_NOSANDBOX,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +77,8 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-sandbox", no_argument, NULL, OPT_NOSANDBOX },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -209,6 +213,14 @@ parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
 			break;
 		case OPT_CHECK:
 			o->check = true;
+			break;
+		case OPT_USER:
+			if (strlen(optarg) >= sizeof(c->user))
+				return bad("user", optarg, "name too long");
+			snprintf(c->user, sizeof(c->user), "%s", optarg);
+			break;
+		case OPT_NOSANDBOX:
+			c->sandbox = false;
 			break;
 		default:
 			usage(stderr);
@@ -436,20 +448,61 @@ log_stats(struct nb_daemon *d)
 		segs, st, notifies, wakeups, d->hv->maps, d->hv->ports);
 }
 
+/*
+ * Everything is open (hypervisor, xenstore, ports, log): drop what is
+ * not needed any more. Built with sanitizers, the seccomp filter stays
+ * off: their runtime makes calls of its own (LeakSanitizer at exit).
+ */
 static int
-control_loop(struct nb_daemon *d, const struct opts *o)
+enter_sandbox(struct nb_daemon *d)
+{
+	char err[256];
+
+	if (d->conf.user[0]) {
+		if (nb_sandbox_user(d->conf.user, err, sizeof(err)) < 0) {
+			nb_err("%s", err);
+			return -1;
+		}
+		nb_info("running as user %s", d->conf.user);
+	} else if (geteuid() == 0) {
+		nb_info("running as root (set `user` to drop it)");
+	}
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+	nb_info("seccomp filter off: built with sanitizers");
+#else
+	if (!d->conf.sandbox) {
+		nb_info("seccomp filter off (--no-sandbox)");
+		return 0;
+	}
+	if (nb_sandbox_seccomp(d->conf.sim_dir[0] != '\0', err,
+			       sizeof(err)) < 0) {
+		nb_err("%s", err);
+		return -1;
+	}
+	nb_info("seccomp filter on: only the system calls netbackd uses");
+#endif
+	return 0;
+}
+
+/* The signals the control loop reads, as a file (made before the
+ * sandbox, which allows no new descriptors). */
+static int
+signals_fd(void)
 {
 	sigset_t mask;
-	int sfd;
-	uint64_t start = nb_now_ms(), next_stats;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
-		return -errno;
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int
+control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
+{
+	uint64_t start = nb_now_ms(), next_stats;
+
 	next_stats = start + o->stats_s * 1000ull;
 
 	for (;;) {
@@ -527,7 +580,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	char ealbuf[sizeof(d->conf.eal)];
 	char *eal_argv[NB_MAX_EAL_ARGS];
-	int eal_argc, r, rc = 1;
+	int eal_argc, r, rc = 1, sfd;
 	sigset_t mask;
 
 	nb_conf_defaults(&d->conf);
@@ -617,7 +670,16 @@ main(int argc, char **argv)
 	r = nb_xenbus_start(d);
 	if (r < 0)
 		goto out_xenbus;
-	rc = control_loop(d, &o) < 0 ? 1 : 0;
+	sfd = signals_fd();
+	if (sfd < 0) {
+		nb_err("signalfd: %s", strerror(errno));
+		goto out_xenbus;
+	}
+	if (enter_sandbox(d) < 0) {
+		close(sfd);
+		goto out_xenbus;
+	}
+	rc = control_loop(d, &o, sfd) < 0 ? 1 : 0;
 	if (o.stats_s)
 		log_stats(d);
 out_xenbus:

@@ -318,6 +318,12 @@ nb_vif_has_grefs(const struct nb_vif *v)
 	return v->grefs && v->grefs->n;
 }
 
+/* sandbox.c: least privilege once everything is open */
+int nb_sandbox_user(const char *user, char *err, size_t errlen);
+/* A seccomp filter on every thread; sim: the simulated hypervisor's
+ * extra calls (opening domain memory files). */
+int nb_sandbox_seccomp(bool sim, char *err, size_t errlen);
+
 /* xenbus.c: xenstore helpers (control thread only) */
 char *nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

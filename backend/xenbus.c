@@ -616,6 +616,11 @@ nb_xenbus_start(struct nb_daemon *d)
 		nb_err("cannot watch %s: %s", d->be_root, strerror(errno));
 		return -errno;
 	}
+	/* The watch pipe is made on first use: now, before the sandbox. */
+	if (xs_fileno(d->xs) < 0) {
+		nb_err("xenstore: no watch descriptor: %s", strerror(errno));
+		return -errno;
+	}
 	nb_info("serving %s", d->be_root);
 	return 0;
 }

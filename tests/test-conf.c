@@ -102,4 +102,32 @@ TEST(parse_uint)
 	CHECK_EQ(nb_parse_uint(NULL, 0, 100, &v), -EINVAL);
 }
 
+TEST(privilege_and_rx_timeouts)
+{
+	struct nb_conf c;
+	char err[256] = "";
+
+	nb_conf_defaults(&c);
+	CHECK(c.sandbox);
+	CHECK_STREQ(c.user, "");
+	CHECK_EQ(c.rx_drain_ms, 10000);
+	CHECK_EQ(c.rx_stall_ms, 60000);
+	CHECK_EQ(parse(&c,
+		       "[netbackd]\n"
+		       "user = nobody\n"
+		       "sandbox = off\n"
+		       "rx-drain-timeout = 250\n"
+		       "rx-stall-timeout = 2000\n",
+		       err), 0);
+	CHECK_STREQ(c.user, "nobody");
+	CHECK(!c.sandbox);
+	CHECK_EQ(c.rx_drain_ms, 250);
+	CHECK_EQ(c.rx_stall_ms, 2000);
+	bad("[netbackd]\nsandbox = maybe\n", "t.conf:2: sandbox must be on or off");
+	bad("[netbackd]\nuser =\n", "t.conf:2: bad user");
+	bad("[netbackd]\nrx-drain-timeout = 0\n", "t.conf:2: rx-drain-timeout");
+	bad("[netbackd]\nrx-stall-timeout = forever\n",
+	    "t.conf:2: rx-stall-timeout");
+}
+
 TESTS_MAIN()

@@ -32,6 +32,8 @@ netbackd_start() {
 [netbackd]
 eal = --no-huge -m 256 --no-pci --lcores ${NB_LCORES:-0@0,1@0}
 workers = ${NB_WORKERS:-1}
+# Least privilege once the devices, xenstore and the ports are open.
+user = nobody
 $1
 CONF
 	# The subshell keeps netbackd's exit status for the end of the run,

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Least privilege, entered once everything is open: the hypervisor
+ * devices (/dev/xen/gntdev, evtchn, privcmd), the xenstore connection,
+ * the DPDK ports, the log file.
+ *
+ *  - nb_sandbox_user(): become an unprivileged user (and its group);
+ *    every thread follows, and with the uid every capability goes.
+ *  - nb_sandbox_seccomp(): from then on, every thread may make only the
+ *    system calls the data path and the control thread use; any other
+ *    fails with EPERM (not executed), so a compromised netbackd cannot
+ *    open files, execute programs, make new sockets or trace others.
+ *
+ * What stays open stays usable: that is why the user needs no access
+ * to the /dev/xen devices of its own (see the README on permissions).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "nb.h"
+
+int
+nb_sandbox_user(const char *user, char *err, size_t el)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		snprintf(err, el, "no user '%s'", user);
+		return -ENOENT;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		snprintf(err, el, "cannot become '%s': %s", user,
+			 strerror(errno));
+		return -errno;
+	}
+	/* Never back: setuid(0) must fail now. */
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		snprintf(err, el, "could become root again after '%s'", user);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * What netbackd calls once running: I/O on what is open (xenstore
+ * socket, eventfds, signalfd, the log, tap and packet sockets, the
+ * hypervisor devices' ioctls), memory (grant maps, malloc), threads'
+ * waiting and waking, time, and the way out. The simulated hypervisor
+ * additionally opens a domain's memory file on first use (openat, for
+ * reading and writing only: no O_CREAT) and rings doorbells (sendto).
+ */
+static const int allowed[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(close),
+	SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(fsync),
+	SCMP_SYS(fdatasync),
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
+	SCMP_SYS(pselect6), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),
+	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(accept), SCMP_SYS(accept4),
+	SCMP_SYS(shutdown),
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
+	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(nanosleep),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(clock_gettime),
+	SCMP_SYS(gettimeofday), SCMP_SYS(timerfd_settime),
+	SCMP_SYS(timerfd_gettime),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(getrandom),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+	SCMP_SYS(restart_syscall),
+	SCMP_SYS(exit), SCMP_SYS(exit_group),
+	/* glibc's threads (libxenstore's reader, DPDK's helpers) */
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity),
+};
+
+int
+nb_sandbox_seccomp(bool sim, char *err, size_t el)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int r = 0;
+
+	if (!ctx) {
+		snprintf(err, el, "seccomp_init failed");
+		return -ENOMEM;
+	}
+	/* Every thread, those DPDK and libxenstore started included. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]);
+	     i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* Files: opened for reading and writing, never created. */
+	if (r == 0 && sim)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, 0));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0) {
+		snprintf(err, el, "cannot load the seccomp filter: %s",
+			 strerror(-r));
+		return r;
+	}
+	return 0;
+}
