@@ -181,7 +181,8 @@ tree_set_value(struct node *n, const void *val, unsigned len)
 
 	if (v == NULL)
 		return -ENOMEM;
-	memcpy(v, val, len);
+	if (len) /* an empty value may come as NULL */
+		memcpy(v, val, len);
 	v[len] = '\0';
 	free(n->value);
 	n->value = v;

@@ -89,7 +89,8 @@ txn_record(struct store_txn *t, enum txn_op_type type, const char *path,
 		goto fail_op;
 	if ((o->data = malloc(len ? len : 1)) == NULL)
 		goto fail_path;
-	memcpy(o->data, data, len);
+	if (len) /* an empty value may come as NULL */
+		memcpy(o->data, data, len);
 	o->len = len;
 	o->type = type;
 	STAILQ_INSERT_TAIL(&t->ops, o, link);

@@ -151,7 +151,8 @@ out_append(struct conn *c, const void *p, size_t n)
 		c->out = o;
 		c->ocap = cap;
 	}
-	memcpy(c->out + c->otail, p, n);
+	if (n) /* p may be NULL for an empty payload */
+		memcpy(c->out + c->otail, p, n);
 	c->otail += n;
 }
 
