@@ -14,6 +14,7 @@
  * What stays open stays usable: that is why the user needs no access
  * to the /dev/xen devices of its own (see the README on permissions).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -90,8 +91,19 @@ static const int allowed[] = {
 int
 nb_sandbox_seccomp(bool sim, char *err, size_t el)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	scmp_filter_ctx ctx;
 	int r = 0;
+
+	/*
+	 * glibc loads libgcc_s on the first pthread_cancel (DPDK cancels
+	 * its interrupt thread at exit) and aborts if it cannot: load it
+	 * now, while files may still be opened.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE)) {
+		snprintf(err, el, "cannot load libgcc_s.so.1: %s", dlerror());
+		return -ENOENT;
+	}
+	ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 
 	if (!ctx) {
 		snprintf(err, el, "seccomp_init failed");

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,38 @@ TEST(seccomp_allows_the_data_path_and_refuses_the_rest)
 	CHECK_EQ(in_child(filtered, NULL), 0);
 	CHECK_EQ(in_child(filtered, path), 0);
 	unlink(path);
+}
+
+static void *
+waits(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* DPDK cancels its interrupt thread at exit: glibc must not need to
+ * open libgcc_s then (it aborts if it cannot). */
+static int
+cancel_after(const char *unused)
+{
+	char err[256];
+	pthread_t t;
+
+	(void)unused;
+	if (pthread_create(&t, NULL, waits, NULL) != 0)
+		return 1;
+	if (nb_sandbox_seccomp(false, err, sizeof(err)) < 0)
+		return 2;
+	if (pthread_cancel(t) != 0 || pthread_join(t, NULL) != 0)
+		return 3;
+	return 0;
+}
+
+TEST(threads_cancelled_inside_the_filter)
+{
+	CHECK_EQ(in_child(cancel_after, NULL), 0);
 }
 
 static int
