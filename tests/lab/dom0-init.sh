@@ -56,6 +56,28 @@ CONF
 	return 1
 }
 
+# iperf_through PIF: issue scenario 4 with netbackd's uplink to dom0 given
+# by its DPDK devargs (named dtap0 in dom0): iperf3 TCP both ways with the
+# guest's offloads on, a 64-byte UDP rate, TCP with offloads off; TCP's
+# own checksums on both ends tell whether the data arrived intact.
+iperf_through() {
+	netbackd_start "[network xenbr0]
+pif = $1" || return 1
+	ip addr add 10.0.0.1/24 dev dtap0
+	ip link set dtap0 up
+	iperf3 -s -D >/dev/null 2>&1
+	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
+		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
+	guest_wait guest1 "iperf offloads-on ok" 240 || return 1
+	guest_wait guest1 "udp64 ok" 120 || return 1
+	guest_wait guest1 "iperf offloads-off ok" 240 || return 1
+	grep -a "GUEST guest1: \(iperf\|udp64\)" /var/log/xen/console/guest-guest1.log
+	pkill -HUP netbackd
+	sleep 1
+	grep -E "vif[0-9]+\.0( queue|:)|totals|pif" /var/log/netbackd.log | tail -4
+	return 0
+}
+
 # guest_create NAME MAC IP PING_TARGET VIF_EXTRA [NOPING_TARGET] [IPERF_SERVER]
 guest_create() {
 	cat >/tmp/$1.cfg <<CFG
