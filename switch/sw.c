@@ -341,6 +341,14 @@ plan_rebuild(struct sw *sw, int net)
 	for (unsigned v = 0; v <= SW_VLAN_MAX; v++) {
 		if (!((named[v >> 6] >> (v & 63)) & 1)) {
 			list[v] = v == 0 ? PLAN_EMPTY : PLAN_DEFAULT;
+			/* Most words name no VLAN: fill them at once. */
+			if ((v & 63) == 0 && v && named[v >> 6] == 0) {
+				unsigned end = v + 63 < SW_VLAN_MAX ? v + 63
+								   : SW_VLAN_MAX;
+
+				for (; v < end; v++)
+					list[v + 1] = PLAN_DEFAULT;
+			}
 			continue;
 		}
 		if (pb_grow(&b, nmem) < 0)
