@@ -102,7 +102,8 @@ gref_slot(uint32_t gref)
 void *
 nb_vif_gref_addr(const struct nb_vif *v, uint32_t gref, bool write)
 {
-	const struct nb_gref_table *t = v->grefs;
+	const struct nb_gref_table *t =
+	    atomic_load_explicit(&v->grefs, memory_order_acquire);
 
 	for (unsigned i = 0, s = gref_slot(gref); i < NB_GREF_SLOTS;
 	     i++, s = (s + 1) & (NB_GREF_SLOTS - 1)) {

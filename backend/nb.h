@@ -133,7 +133,7 @@ struct nb_hash_pub {
 /* Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1. */
 #define NB_GREF_SLOTS 4096u
 struct nb_gref_table {
-	unsigned n; /* entries in use (control thread) */
+	_Atomic unsigned n; /* entries in use (written by control only) */
 	struct {
 		_Atomic uint32_t gref; /* 0 free, ~0 deleted, else gref + 1 */
 		_Atomic bool ro;
@@ -171,7 +171,9 @@ struct nb_vif {
 	/* The control ring, if the frontend has one; its products. */
 	struct nb_ctrl *ctrl;
 	struct nb_hash_pub hash_pub;
-	struct nb_gref_table *grefs; /* NULL: no static grants */
+	/* NULL: no static grants; set and freed by control while no
+	 * worker has the vif's queues, read by workers. */
+	struct nb_gref_table *_Atomic grefs;
 	/* xdp-headroom: every RX data slot starts there (bounded). */
 	_Atomic uint16_t xdp_headroom;
 	/* Counters of queues gone by (earlier connections). */
@@ -315,7 +317,10 @@ void *nb_vif_gref_addr(const struct nb_vif *v, uint32_t gref, bool write);
 static inline bool
 nb_vif_has_grefs(const struct nb_vif *v)
 {
-	return v->grefs && v->grefs->n;
+	const struct nb_gref_table *t =
+	    atomic_load_explicit(&v->grefs, memory_order_acquire);
+
+	return t && atomic_load_explicit(&t->n, memory_order_relaxed);
 }
 
 /* sandbox.c: least privilege once everything is open */
