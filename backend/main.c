@@ -501,7 +501,7 @@ signals_fd(void)
 static int
 control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 {
-	uint64_t start = nb_now_ms(), next_stats;
+	uint64_t start = nb_now_ms(), next_stats, last_ping = start;
 
 	next_stats = start + o->stats_s * 1000ull;
 
@@ -518,13 +518,18 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 			nb_err("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			nb_xenbus_handle_watches(d);
-			if (pfd[0].revents & (POLLHUP | POLLERR)) {
-				nb_err("xenstore connection lost");
-				close(sfd);
-				return -EPIPE;
-			}
+		/* A dead xenstore does not always wake the watch fd: ask it
+		 * once a second when nothing else did. */
+		uint64_t now = nb_now_ms();
+		if ((pfd[0].revents & (POLLHUP | POLLERR)) || d->xs_lost ||
+		    (r == 0 && now - last_ping >= 1000 &&
+		     (last_ping = now, !nb_xenbus_alive(d)))) {
+			nb_err("xenstore connection lost: stopping, the vifs' "
+			       "state left for the next netbackd");
+			close(sfd);
+			return -EPIPE;
 		}
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
@@ -558,7 +563,7 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 				}
 			}
 		}
-		uint64_t now = nb_now_ms();
+		now = nb_now_ms();
 		if (o->stats_s && now >= next_stats) {
 			log_stats(d);
 			next_stats = now + o->stats_s * 1000ull;

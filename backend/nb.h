@@ -279,6 +279,7 @@ struct nb_daemon {
 	atomic_bool stop;
 	int ctl_wakefd; /* workers poke control when a queue turns fatal */
 	struct hv_evtchn *ctl_evh; /* control rings' event channels */
+	bool xs_lost; /* the xenstore connection failed: stop, change nothing */
 	unsigned next_worker;
 };
 
@@ -339,6 +340,8 @@ int nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 int nb_xenbus_start(struct nb_daemon *d);
 void nb_xenbus_handle_watches(struct nb_daemon *d);
 void nb_xenbus_check_fatal(struct nb_daemon *d);
+/* Is xenstore still answering? (A round trip; false once lost.) */
+bool nb_xenbus_alive(struct nb_daemon *d);
 /* An event on a control ring's port (control thread). */
 void nb_xenbus_ctrl_event(struct nb_daemon *d, int port);
 void nb_xenbus_stop(struct nb_daemon *d);

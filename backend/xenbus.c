@@ -30,6 +30,26 @@
 
 #include "nb.h"
 
+/*
+ * A failed read means the key is missing (ENOENT; EACCES: not ours to
+ * read, the same to us), or that the connection to xenstore is gone:
+ * then nothing read from now on can be trusted, in particular not a
+ * missing key, which would look like a removed device. d->xs_lost stops
+ * every state change; the control loop ends netbackd, leaving the
+ * vifs' xenstore state as it is for the next netbackd to re-attach.
+ */
+static char *
+xs_get(struct nb_daemon *d, const char *path, unsigned *len)
+{
+	char *s = xs_read(d->xs, XBT_NULL, path, len);
+
+	if (!s && errno != ENOENT && errno != EACCES && !d->xs_lost) {
+		nb_err("xenstore: reading %s: %s", path, strerror(errno));
+		d->xs_lost = true;
+	}
+	return s;
+}
+
 char *
 nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 {
@@ -40,7 +60,7 @@ nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	return xs_read(d->xs, XBT_NULL, path, &len);
+	return xs_get(d, path, &len);
 }
 
 int
@@ -56,7 +76,7 @@ nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	s = xs_read(d->xs, XBT_NULL, path, &len);
+	s = xs_get(d, path, &len);
 	if (!s)
 		return -ENOENT;
 	r = nb_parse_uint(s, 0, max, out);
@@ -337,6 +357,8 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	char *hp;
 	bool hotplug;
 
+	if (d->xs_lost)
+		return; /* nothing read can be trusted */
 	if (be < 0) {
 		/* The toolstack removed the backend directory. */
 		vif_destroy(d, v);
@@ -362,6 +384,8 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	vif_read_rate(d, v);
 
 	int fe = read_state(d, v->fe);
+	if (d->xs_lost)
+		return;
 	if (fe >= 0 && !frontend_alive(d, v))
 		fe = -1;
 	hp = nb_xs_read(d, "%s/hotplug-status", v->be);
@@ -539,6 +563,20 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 				vif_step(d, v);
 		}
 	}
+}
+
+bool
+nb_xenbus_alive(struct nb_daemon *d)
+{
+	unsigned len;
+	char *s;
+
+	if (d->xs_lost)
+		return false;
+	/* A cheap round trip: the domain's own directory. */
+	s = xs_get(d, d->be_root, &len);
+	free(s);
+	return !d->xs_lost;
 }
 
 void

@@ -1611,4 +1611,51 @@ TEST(soak_1000_connect_disconnect_cycles)
 	simenv_fini(&e);
 }
 
+/* ---- xenstore going away, watches for vanished paths ---- */
+
+TEST(vanishing_paths_and_lost_xenstore)
+{
+	struct simenv e;
+	struct guest a, b;
+	static const size_t sizes[] = { 60, 1514 };
+	char path[96];
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	/* Backend directories that appear and vanish before netbackd
+	 * reads them, and frontend states of domains that do not exist:
+	 * watches fire for paths that are gone. */
+	for (unsigned i = 0; i < 200; i++) {
+		snprintf(path, sizeof(path),
+			 "/local/domain/0/backend/vif/%u/0/state", 10 + i % 7);
+		CHECK(xs_write(e.xs, XBT_NULL, path, "1", 1));
+		snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u",
+			 10 + i % 7);
+		CHECK(xs_rm(e.xs, XBT_NULL, path));
+	}
+	exchange(&a, &b, sizes, 2);
+	/* xenstored dies: netbackd says so, gives everything back and
+	 * exits with an error (a supervisor restarts it; a new netbackd
+	 * re-attaches, as restart_reattaches_live_rings shows). */
+	kill(e.xenstored, SIGKILL);
+	waitpid(e.xenstored, NULL, 0);
+	e.xenstored = 0;
+	int st = -1;
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(e.netbackd, &st, WNOHANG) == e.netbackd)
+			break;
+		usleep(10000);
+	}
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 1);
+	e.netbackd = 0;
+	CHECK(simenv_log_contains(&e, "xenstore connection lost"));
+	CHECK(simenv_log_contains(&e, "stopped: 0 pages mapped, 0 ports bound"));
+	/* Failed reads were not taken for removed devices. */
+	CHECK(!simenv_log_contains(&e, "vif1.0: removed"));
+	CHECK(!simenv_log_contains(&e, "vif2.0: removed"));
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
