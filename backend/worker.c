@@ -550,9 +550,9 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 }
 
 static void
-backlog_put(struct nb_queue *q, struct rte_mbuf **pkts, unsigned n)
+backlog_put(struct nb_queue *q, struct rte_mbuf **pkts, unsigned n,
+	    uint64_t now)
 {
-	uint64_t now;
 	unsigned i = 0;
 
 	if (unlikely(q->stalled)) {
@@ -560,7 +560,6 @@ backlog_put(struct nb_queue *q, struct rte_mbuf **pkts, unsigned n)
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
-	now = nb_now_ms();
 	if (q->bl_count == 0)
 		q->rx_progress_ms = now;
 	for (; i < n && q->bl_count < NB_RX_BACKLOG; i++) {
@@ -592,7 +591,7 @@ to_queue(struct nb_worker *w, struct nb_queue *q, struct rte_mbuf **pkts,
 	 unsigned n)
 {
 	if (q->worker == w) {
-		backlog_put(q, pkts, n);
+		backlog_put(q, pkts, n, nb_now_ms());
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -794,13 +793,15 @@ drain_xfer(struct nb_worker *w)
 
 	while ((n = rte_ring_sc_dequeue_burst(w->xfer, (void **)mb, NB_BURST,
 					      NULL)) > 0) {
+		uint64_t now = nb_now_ms(); /* once per burst */
+
 		for (unsigned i = 0; i < n; i++) {
 			struct nb_queue *q = *mbuf_dest(mb[i]);
 
 			/* The queue may have left us since: RCU keeps it
 			 * allocated, its worker field says who owns it. */
 			if (q->worker == w && !atomic_load(&q->fatal))
-				backlog_put(q, &mb[i], 1);
+				backlog_put(q, &mb[i], 1, now);
 			else
 				rte_pktmbuf_free(mb[i]);
 		}
