@@ -19,6 +19,7 @@ nb_conf_defaults(struct nb_conf *c)
 	c->rx_drain_ms = 10000;
 	c->rx_stall_ms = 60000;
 	c->sandbox = true;
+	c->hotplug_self = false;
 	c->domid = -1;
 }
 
@@ -211,6 +212,15 @@ set_global(struct nb_conf *c, const char *key, const char *val,
 			return fail(err, errlen, name, line,
 				    "sandbox must be on or off, not '%s'",
 				    val);
+	} else if (strcmp(key, "hotplug") == 0) {
+		if (strcmp(val, "script") == 0)
+			c->hotplug_self = false;
+		else if (strcmp(val, "netbackd") == 0)
+			c->hotplug_self = true;
+		else
+			return fail(err, errlen, name, line,
+				    "hotplug must be script or netbackd, "
+				    "not '%s'", val);
 	} else if (strcmp(key, "domid") == 0) {
 		if (nb_parse_uint(val, 0, 0x7fef, &v) < 0)
 			return fail(err, errlen, name, line,

@@ -15,6 +15,7 @@
  *   rx-stall-timeout = 60000            # ms without buffers: carrier off
  *   user = netbackd                     # run as this user once all is open
  *   sandbox = on | off                  # the seccomp filter (default on)
+ *   hotplug = script | netbackd         # who plugs vifs (default script)
  *
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
@@ -51,6 +52,12 @@ struct nb_conf {
 	unsigned rx_drain_ms, rx_stall_ms;
 	char user[64];  /* empty: stay who we are */
 	bool sandbox;
+	/*
+	 * hotplug = netbackd: no hotplug script runs (a driver domain
+	 * without `xl devd`), so netbackd writes hotplug-status itself and
+	 * removes a vif's backend directory once it is closed and offline.
+	 */
+	bool hotplug_self;
 	int domid; /* -1: read it from xenstore */
 	char sim_dir[256]; /* empty: real Xen */
 	unsigned nnets;

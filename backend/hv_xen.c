@@ -83,8 +83,12 @@ xen_domain_alive(struct hv *hv, uint16_t domid)
 
 	if (!x->xc)
 		return -ENOSYS;
-	if (xc_domain_getinfolist(x->xc, domid, 1, &info) != 1 ||
-	    info.domain != domid)
+	int n = xc_domain_getinfolist(x->xc, domid, 1, &info);
+
+	/* privcmd open but no domctl (a driver domain): EPERM, not dead. */
+	if (n < 0)
+		return errno ? -errno : -EIO;
+	if (n != 1 || info.domain != domid)
 		return 0;
 	return (info.flags & XEN_DOMINF_dying) ? 0 : 1;
 }

@@ -520,6 +520,7 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			nb_xenbus_handle_watches(d);
+		nb_xenbus_tick(d);
 		/* A dead xenstore does not always wake the watch fd: ask it
 		 * once a second when nothing else did. */
 		uint64_t now = nb_now_ms();

@@ -151,6 +151,8 @@ struct nb_vif {
 	char be[128], fe[128]; /* xenstore directories */
 	int be_state;          /* what we last wrote */
 	bool fe_watched, mc_watched;
+	uint64_t remove_at_ms; /* hotplug = netbackd: closed and offline,
+				* the backend directory goes then (0: no) */
 	char rate[64];         /* the rate key as last read */
 	uint8_t mac[6];
 	char bridge[64];
@@ -340,6 +342,8 @@ int nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 int nb_xenbus_start(struct nb_daemon *d);
 void nb_xenbus_handle_watches(struct nb_daemon *d);
 void nb_xenbus_check_fatal(struct nb_daemon *d);
+/* Timed work of the control thread (hotplug = netbackd removals). */
+void nb_xenbus_tick(struct nb_daemon *d);
 /* Is xenstore still answering? (A round trip; false once lost.) */
 bool nb_xenbus_alive(struct nb_daemon *d);
 /* An event on a control ring's port (control thread). */

@@ -308,6 +308,12 @@ vif_destroy(struct nb_daemon *d, struct nb_vif *v)
 	free(v);
 }
 
+/*
+ * hotplug = netbackd: how long a closed, offline vif's backend directory
+ * stays for the toolstack to read state = Closed before it goes.
+ */
+#define NB_HOTPLUG_REMOVE_MS 1000
+
 static int
 read_state(struct nb_daemon *d, const char *dir)
 {
@@ -326,9 +332,13 @@ frontend_alive(struct nb_daemon *d, struct nb_vif *v)
 
 	if (r >= 0)
 		return r == 1;
-	/* No domctl (driver domain): the domain's directory says it. */
+	/*
+	 * No domctl (driver domain): the domain's directory says it. libxl
+	 * lets only dom0 and the domain itself read it, so EACCES means it
+	 * is there; the frontend directory we just read says it lives.
+	 */
 	char *s = nb_xs_read(d, "/local/domain/%u", v->domid);
-	bool alive = s != NULL;
+	bool alive = s != NULL || errno == EACCES;
 	free(s);
 	return alive;
 }
@@ -356,6 +366,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	int be = read_state(d, v->be);
 	char *hp;
 	bool hotplug;
+	unsigned online = 1;
 
 	if (d->xs_lost)
 		return; /* nothing read can be trusted */
@@ -391,6 +402,17 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	hp = nb_xs_read(d, "%s/hotplug-status", v->be);
 	hotplug = hp && strcmp(hp, "connected") == 0;
 	free(hp);
+	if (d->conf.hotplug_self && nb_xs_read_uint(d, 1, &online, "%s/online",
+						    v->be) < 0)
+		online = 1; /* no key: as libxl's default */
+	if (d->conf.hotplug_self && !hotplug && online &&
+	    v->be_state == XenbusStateInitWait) {
+		/* No script runs here: the vif is plugged once offered. */
+		if (be_write(d, v, "hotplug-status", "connected") == 0)
+			hotplug = true;
+		else
+			nb_warn("%s: cannot write hotplug-status", v->name);
+	}
 
 	switch (fe) {
 	case XenbusStateInitialising:
@@ -442,6 +464,22 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		if (v->be_state != XenbusStateInitWait)
 			set_state(d, v, XenbusStateClosed);
 		break;
+	}
+
+	/*
+	 * The toolstack took the device offline and it is closed: with no
+	 * hotplug runner (xl devd) in this domain, removing the backend
+	 * directory is ours, and the toolstack in dom0 waits for it. Not at
+	 * once: libxl first reads state = Closed, and fails the removal if
+	 * the key is gone before it did (xl devd has its script's run time
+	 * in between). nb_xenbus_tick() removes it.
+	 */
+	if (d->conf.hotplug_self && !online &&
+	    v->be_state == XenbusStateClosed) {
+		if (!v->remove_at_ms)
+			v->remove_at_ms = nb_now_ms() + NB_HOTPLUG_REMOVE_MS;
+	} else {
+		v->remove_at_ms = 0;
 	}
 }
 
@@ -587,6 +625,24 @@ nb_xenbus_handle_watches(struct nb_daemon *d)
 	while ((vec = xs_check_watch(d->xs)) != NULL) {
 		handle_watch(d, vec[XS_WATCH_PATH], vec[XS_WATCH_TOKEN]);
 		free(vec);
+	}
+}
+
+void
+nb_xenbus_tick(struct nb_daemon *d)
+{
+	struct nb_vif *v, *next;
+	uint64_t now = nb_now_ms();
+
+	for (v = LIST_FIRST(&d->vifs); v; v = next) {
+		next = LIST_NEXT(v, link);
+		if (!v->remove_at_ms || now < v->remove_at_ms || d->xs_lost)
+			continue;
+		nb_info("%s: closed and offline: removing %s", v->name, v->be);
+		if (!xs_rm(d->xs, XBT_NULL, v->be) && errno != ENOENT)
+			nb_warn("%s: cannot remove %s: %s", v->name, v->be,
+				strerror(errno));
+		vif_destroy(d, v);
 	}
 }
 

@@ -124,6 +124,14 @@ TEST(privilege_and_rx_timeouts)
 	CHECK_EQ(c.rx_drain_ms, 250);
 	CHECK_EQ(c.rx_stall_ms, 2000);
 	bad("[netbackd]\nsandbox = maybe\n", "t.conf:2: sandbox must be on or off");
+	/* Driver domains without xl devd: netbackd plugs its vifs. */
+	CHECK(!c.hotplug_self);
+	CHECK_EQ(parse(&c, "[netbackd]\nhotplug = netbackd\n", err), 0);
+	CHECK(c.hotplug_self);
+	CHECK_EQ(parse(&c, "[netbackd]\nhotplug = script\n", err), 0);
+	CHECK(!c.hotplug_self);
+	bad("[netbackd]\nhotplug = devd\n",
+	    "t.conf:2: hotplug must be script or netbackd, not 'devd'");
 	bad("[netbackd]\nuser =\n", "t.conf:2: bad user");
 	bad("[netbackd]\nrx-drain-timeout = 0\n", "t.conf:2: rx-drain-timeout");
 	bad("[netbackd]\nrx-stall-timeout = forever\n",

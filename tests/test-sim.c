@@ -1658,4 +1658,81 @@ TEST(vanishing_paths_and_lost_xenstore)
 	simenv_fini(&e);
 }
 
+/*
+ * A driver domain without `xl devd`: dom0's libxl runs no hotplug
+ * script for a backend in another domain and, on removal, waits for the
+ * backend domain to remove the backend directory. With hotplug =
+ * netbackd, netbackd writes hotplug-status itself (or no vif would ever
+ * connect) and removes the directory once the vif is closed and offline.
+ */
+static void
+dd_guest_up(struct simenv *e, struct guest *g, uint16_t domid)
+{
+	struct simfront_conf c;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->domid = domid;
+	g->tv.domid = domid;
+	g->tv.driver_domain = true;
+	mac_of(domid, g->tv.mac);
+	CHECK_EQ(simtool_domain_create(e->xs, e->hv, domid,
+				       simfront_pages(SIMFRONT_MAX_QUEUES)), 0);
+	r = simtool_vif_add(e->xs, &g->tv);
+	if (r < 0)
+		FAIL("vif%u.0: backend did not reach InitWait: %d", domid, r);
+	simfront_conf_default(&c, e->hv, domid, 0);
+	g->f = simfront_new(&c, e->xs);
+	CHECK(g->f != NULL);
+	r = simfront_connect(g->f, 10000);
+	if (r < 0)
+		FAIL("vif%u.0: connect without a hotplug script: %s", domid,
+		     strerror(-r));
+}
+
+TEST(hotplug_by_netbackd_in_a_driver_domain)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[200];
+	size_t sizes[4] = { 60, 60, 60, 60 };
+	FILE *f;
+	char *s;
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/dd.conf", e.dir);
+	f = fopen(conf, "w");
+	CHECK(f != NULL);
+	fputs("[netbackd]\nhotplug = netbackd\n", f);
+	fclose(f);
+	const char *const args[] = { "--config", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	dd_guest_up(&e, &a, 1);
+	dd_guest_up(&e, &b, 2);
+	s = simenv_read(&e, "/local/domain/0/backend/vif/1/0/hotplug-status");
+	CHECK_STREQ(s, "connected");
+	free(s);
+	exchange(&a, &b, sizes, 4);
+	exchange(&b, &a, sizes, 4);
+
+	/* The guest closes, the toolstack takes the vif offline and waits
+	 * for netbackd to remove the backend directory. */
+	CHECK_EQ(simfront_close(a.f, 5000), 0);
+	simfront_free(a.f);
+	CHECK_EQ(simtool_vif_remove(e.xs, &a.tv, 5000), 0);
+	s = simenv_read(&e, "/local/domain/0/backend/vif/1/0");
+	CHECK(s == NULL);
+	free(s);
+	CHECK(simenv_log_contains(&e, "vif1.0: closed and offline"));
+	CHECK_EQ(simhv_domain_mapped(e.hv, 1), 0);
+	simtool_domain_destroy(e.xs, e.hv, 1, 0);
+	/* The other guest's vif is untouched. */
+	s = simenv_read(&e, "/local/domain/0/backend/vif/2/0/state");
+	CHECK_STREQ(s, "4");
+	free(s);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simfront_free(b.f);
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()

@@ -385,6 +385,8 @@ simtool_vif_add(struct xs_handle *xs, const struct simtool_vif *v)
 			       1u << XenbusStateInitWait, "%s/state", be);
 	if (r < 0)
 		return r;
+	if (v->driver_domain)
+		return 0; /* libxl runs no script for another domain's backend */
 	/* The hotplug script's part: the vif is plugged. */
 	return put(xs, XBT_NULL, be, "hotplug-status", "connected");
 }
@@ -416,13 +418,18 @@ simtool_vif_remove(struct xs_handle *xs, const struct simtool_vif *v,
 					 1u << XenbusStateClosed, "%s/state",
 					 be) < 0)
 		r = -ETIMEDOUT;
+	/* A missing state key reads as Unknown (0): the directory went. */
+	if (v->driver_domain && r == 0 &&
+	    simtool_wait_state(xs, timeout_ms, 1u << XenbusStateUnknown,
+			       "%s/state", be) < 0)
+		r = -ETIMEDOUT;
 	do {
 		xs_transaction_t t = xs_transaction_start(xs);
 
 		if (t == XBT_NULL)
 			return -errno;
 		w = xs_rm(xs, t, fe) || errno == ENOENT ? 0 : -errno;
-		if (w == 0)
+		if (w == 0 && !v->driver_domain)
 			w = xs_rm(xs, t, be) || errno == ENOENT ? 0 : -errno;
 		w = end_or_retry(xs, t, w);
 	} while (w == 1);

@@ -61,6 +61,13 @@ struct simtool_vif {
 	unsigned mtu;        /* frontend mtu (0: 1500); backend key if set */
 	bool untrusted;      /* frontend trusted = 0 instead of 1 */
 	int initwait_ms;     /* how long the backend has (0: libxl's 10 s) */
+	/*
+	 * The backend is in a driver domain and nothing runs hotplug
+	 * scripts there (no xl devd): dom0's libxl writes no hotplug-status
+	 * and, on removal, waits for the backend domain to remove the
+	 * backend directory instead of removing it.
+	 */
+	bool driver_domain;
 	const char *extra_be[8]; /* more backend keys, "key=value" */
 };
 
@@ -77,6 +84,9 @@ int simtool_vif_add(struct xs_handle *xs, const struct simtool_vif *v);
  * backend is Closed already, wait up to timeout_ms for Closed (6), then
  * remove both directories (also after a timeout, as libxl does once it
  * gives up). -ETIMEDOUT if the backend never reached Closed.
+ * With driver_domain, the backend directory is the backend's to remove:
+ * wait up to timeout_ms more for it to go (-ETIMEDOUT if it stays, and
+ * it is left), then remove the frontend directory.
  */
 int simtool_vif_remove(struct xs_handle *xs, const struct simtool_vif *v,
 		       int timeout_ms);
