@@ -100,6 +100,12 @@ cp "$here/guest-init.sh" "$g/init"
 chmod +x "$g/init"
 (cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) >"$stage/guest.cpio.gz"
 rm -rf "$g"
+# The network stub domain (build-stubdom.sh), for scenarios that run
+# netbackd in a driver domain ("# lab-stubdom: yes").
+if grep -q "^# lab-stubdom: *yes" "$sfile"; then
+	"$here/build-stubdom.sh" "$img/root" "$build/backend/netbackd" \
+		"$stage/stubdom.cpio.gz"
+fi
 mke2fs -q -t ext4 -d "$stage" -L lab "$work/lab.ext4" 128M >/dev/null
 # The log disk: dom0 writes a tar archive onto it raw before powering off.
 truncate -s 256M "$work/logs.tar"
