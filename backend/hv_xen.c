@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <xenctrl.h>
 #include <xenevtchn.h>
@@ -215,7 +216,13 @@ hv_open_xen(void)
 		goto fail;
 	/* Best effort: older gntdev ignores it and has its own limit. */
 	(void)xengnttab_set_max_grants(x->gnt, HV_XEN_MAX_GRANTS);
-	x->xc = xc_interface_open(NULL, NULL, 0);
+	/*
+	 * No privcmd (a driver domain without xen-privcmd): no domctl to
+	 * ask, and libxencall would print an error for nothing.
+	 */
+	if (access("/dev/xen/privcmd", F_OK) == 0 ||
+	    access("/proc/xen/privcmd", F_OK) == 0)
+		x->xc = xc_interface_open(NULL, NULL, 0);
 	return &x->hv;
 fail:
 	err = errno;
