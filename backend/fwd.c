@@ -7,7 +7,6 @@
  * call, with their 802.1Q tag added, rewritten or removed as the
  * destination port's VLAN configuration says.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "nb.h"
+#include "xsval.h"
 #include "sw.h"
 
 #define NB_MAC_TABLE 8192u
@@ -92,30 +92,6 @@ nb_fwd_fini(struct nb_daemon *d)
 	d->sw = NULL;
 }
 
-/* The `ip` key: IPv4 and IPv6 addresses separated by spaces or commas. */
-static int
-parse_ips(const char *s, struct sw_port_conf *pc)
-{
-	char buf[sizeof(((struct nb_vif *)0)->ip)], *save, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (tok = strtok_r(buf, " ,", &save); tok;
-	     tok = strtok_r(NULL, " ,", &save)) {
-		if (strchr(tok, ':')) {
-			if (pc->nip6 == SW_MAX_IPS ||
-			    inet_pton(AF_INET6, tok, pc->ip6[pc->nip6]) != 1)
-				return -EINVAL;
-			pc->nip6++;
-		} else {
-			if (pc->nip4 == SW_MAX_IPS ||
-			    inet_pton(AF_INET, tok, pc->ip4[pc->nip4]) != 1)
-				return -EINVAL;
-			pc->nip4++;
-		}
-	}
-	return 0;
-}
-
 int
 nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
 		  size_t errlen)
@@ -145,7 +121,7 @@ nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
 	sw_port_conf_init(&pc, net, false);
 	pc.vlan_conf = &vc;
 	memcpy(pc.mac, v->mac, 6);
-	r = parse_ips(v->ip, &pc);
+	r = nb_xsval_ips(v->ip, &pc);
 	if (r < 0) {
 		snprintf(err, errlen, "bad ip key \"%s\"", v->ip);
 		return r;

@@ -20,6 +20,7 @@
  * re-attached to its live rings without the guest noticing.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <xen/io/xenbus.h>
 
 #include "nb.h"
+#include "xsval.h"
 
 /*
  * A failed read means the key is missing (ENOENT; EACCES: not ours to
@@ -79,7 +81,7 @@ nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 	s = xs_get(d, path, &len);
 	if (!s)
 		return -ENOENT;
-	r = nb_parse_uint(s, 0, max, out);
+	r = nb_xsval_uint(s, max, out);
 	free(s);
 	return r < 0 ? -EINVAL : 0;
 }
@@ -134,23 +136,6 @@ vif_find(struct nb_daemon *d, unsigned domid, unsigned devid)
 	return NULL;
 }
 
-static int
-parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (b[i] > 0xff)
-			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
 /*
  * The toolstack's `rate` key, "BYTES,USEC" as kernel netback reads it:
  * BYTES per USEC period per queue; absent or empty: no limit. Re-read
@@ -160,17 +145,14 @@ static void
 vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
 {
 	char *s = nb_xs_read(d, "%s/rate", v->be);
-	unsigned long long bytes = 0, usec = 0;
-	char tail;
+	uint64_t bytes = 0, usec = 0;
 
 	if (strcmp(s ? s : "", v->rate) == 0) {
 		free(s);
 		return;
 	}
 	snprintf(v->rate, sizeof(v->rate), "%s", s ? s : "");
-	if (s && s[0] &&
-	    (sscanf(s, "%llu,%llu%c", &bytes, &usec, &tail) != 2 ||
-	     bytes == 0 || usec == 0 || usec > 1000000000ull)) {
+	if (nb_xsval_rate(s ? s : "", &bytes, &usec) < 0) {
 		nb_warn("%s: bad rate '%s' (want BYTES,USEC, both > 0): "
 			"traffic unlimited", v->name, s);
 		bytes = usec = 0;
@@ -179,8 +161,8 @@ vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
 	atomic_store(&v->rate_usec, usec);
 	atomic_store(&v->rate_bytes, bytes);
 	if (bytes)
-		nb_info("%s: rate %llu bytes per %llu us per queue", v->name,
-			bytes, usec);
+		nb_info("%s: rate %" PRIu64 " bytes per %" PRIu64
+			" us per queue", v->name, bytes, usec);
 	else
 		nb_info("%s: no rate limit", v->name);
 }
@@ -238,7 +220,7 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 			 v->domid, v->devid);
 	free(s);
 	s = nb_xs_read(d, "%s/mac", v->be);
-	if (!s || parse_mac(s, v->mac) < 0)
+	if (!s || nb_xsval_mac(s, v->mac) < 0)
 		nb_warn("%s: missing or bad mac '%s'", v->name, s ? s : "");
 	free(s);
 	s = nb_xs_read(d, "%s/bridge", v->be);
@@ -538,12 +520,12 @@ scan(struct nb_daemon *d)
 		unsigned domid, devid;
 		char path[160];
 
-		if (nb_parse_uint(doms[i], 0, 0x7fef, &domid) < 0)
+		if (nb_xsval_uint(doms[i], 0x7fef, &domid) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", d->be_root, doms[i]);
 		char **devs = xs_directory(d->xs, XBT_NULL, path, &ndev);
 		for (unsigned j = 0; devs && j < ndev; j++)
-			if (nb_parse_uint(devs[j], 0, 0xffff, &devid) == 0)
+			if (nb_xsval_uint(devs[j], 0xffff, &devid) == 0)
 				vif_event(d, domid, devid);
 		free(devs);
 	}
@@ -569,15 +551,11 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 			scan(d);
 			return;
 		}
-		char dom[16], dev[16];
-		int n = sscanf(path + rl, "/%15[0-9]/%15[0-9]", dom, dev);
-		if (n == 1) {
-			/* A whole domain directory changed (e.g. removed). */
-			scan(d);
-		} else if (n == 2 && nb_parse_uint(dom, 0, 0x7fef, &domid) == 0 &&
-			   nb_parse_uint(dev, 0, 0xffff, &devid) == 0) {
+		/* A vif's directory, or a whole domain's (e.g. removed). */
+		if (nb_xsval_vifpath(path + rl, &domid, &devid) == 2)
 			vif_event(d, domid, devid);
-		}
+		else
+			scan(d);
 	} else if (strncmp(token, "fe:", 3) == 0) {
 		if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
 			struct nb_vif *v = vif_find(d, domid, devid);
