@@ -7,6 +7,8 @@
  * error and dropped.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +519,158 @@ TEST(responses_never_consumed)
 		usleep(1000);
 	}
 	honest_traffic(&b, 64);
+	simenv_fini(&b.e);
+}
+
+/* ---- XSA-155: requests rewritten after the backend read them ---- */
+
+struct rewriter {
+	volatile struct netif_tx_request *slots;
+	unsigned n;
+	volatile int stop;
+	unsigned long writes;
+};
+
+/*
+ * Flip every request slot of the evil guest's TX ring between two
+ * layouts, each valid alone: (offset 0, 4000 bytes) and (offset 4000,
+ * 90 bytes). A backend that checks one read and copies after another
+ * mixes them into 4000 bytes at offset 4000, beyond the page; the
+ * stores are ordered so that every state in between is valid too. Only
+ * offset and size are touched: a slot's first four bytes, where the
+ * backend writes its response, stay the backend's.
+ */
+static void *
+rewrite_slots(void *arg)
+{
+	struct rewriter *w = arg;
+
+	while (!w->stop) {
+		/* A whole pass in each layout, so that each lasts about as
+		 * long as a backend takes between two reads of a slot. Each
+		 * store leaves a valid layout behind. */
+		for (unsigned i = 0; i < w->n; i++) {
+			w->slots[i].offset = 0;
+			w->slots[i].size = 4000;
+		}
+		for (unsigned i = 0; i < w->n; i++) {
+			w->slots[i].size = 90;
+			w->slots[i].offset = 4000;
+		}
+		w->writes += 2 * w->n;
+	}
+	return NULL;
+}
+
+/* One round: valid one-slot requests posted while the rewriter races
+ * them, for up to 2 s or until netbackd gives the vif up. Returns the
+ * requests answered OKAY; true in *lost if the vif was given up. */
+static unsigned long
+rewrite_round(struct bed *b, bool *lost)
+{
+	struct rewriter w = { 0 };
+	struct simfront_stats st;
+	pthread_t th;
+	unsigned long posted = 0;
+	uint16_t id = 0;
+
+	/* A frame at both offsets of every TX page: to the evil guest's
+	 * own MAC (a hairpin once learned), from its own. */
+	for (unsigned p = 0; p < 256; p++) {
+		uint8_t *pg = simfront_tx_page(b->evil, 0, p);
+
+		for (unsigned off = 0; off <= 4000; off += 4000) {
+			memcpy(pg + off, b->tv[2].mac, 6);
+			memcpy(pg + off + 6, b->tv[2].mac, 6);
+			pg[off + 12] = 0x88;
+			pg[off + 13] = 0xb5;
+		}
+	}
+	w.slots = simfront_raw_tx_ring(b->evil, 0, &w.n);
+	CHECK_EQ(pthread_create(&th, NULL, rewrite_slots, &w), 0);
+	*lost = false;
+	for (int t = 0; t < 200 && !*lost; t++) {
+		unsigned room = simfront_raw_tx_space(b->evil, 0);
+
+		for (unsigned k = 0; k < room; k++) {
+			netif_tx_request_t r = {
+				.gref = simfront_tx_gref(b->evil, 0, id),
+				.offset = 0, .flags = 0, .id = id, .size = 90,
+			};
+			simfront_raw_tx(b->evil, 0, &r);
+			id = (uint16_t)((id + 1) % 256);
+			posted++;
+		}
+		if (room)
+			simfront_raw_tx_prod(b->evil, 0, (uint32_t)posted);
+		usleep(10000);
+		simfront_poll(b->evil, 0);
+		char *s = simenv_read(&b->e,
+				      "/local/domain/0/backend/vif/3/0/state");
+		*lost = !s || strcmp(s, "4") != 0;
+		free(s);
+	}
+	w.stop = 1;
+	pthread_join(th, NULL);
+	for (int t = 0; t < 100; t++) {
+		simfront_poll(b->evil, 10);
+		simfront_stats(b->evil, 0, &st);
+		if (st.tx_ok + st.tx_error + st.tx_dropped >= posted)
+			break;
+	}
+	/*
+	 * Each request is checked and used as one read. That read may tear
+	 * between fields (the offset of one layout, the size of the other:
+	 * 4000 bytes at 4000), which the check catches before any copy and
+	 * answers by giving the vif up. What must never happen is a copy
+	 * the hypervisor refuses: a request used other than as checked.
+	 */
+	CHECK_EQ(st.tx_error, 0);
+	if (*lost)
+		expect_disconnected(b, "offset+size beyond page");
+	else
+		CHECK_EQ(st.tx_ok + st.tx_dropped, posted);
+	return (unsigned long)st.tx_ok;
+}
+
+TEST(requests_rewritten_after_posting)
+{
+	struct bed b;
+	unsigned long ok = 0;
+	unsigned rounds = 0, lost_n = 0;
+
+	bed_up(&b);
+	/* Torn reads end a round early now and then: the guest comes back
+	 * (as a rebooted netfront would) until 20,000 requests went through
+	 * the race. */
+	while (ok < 20000 && rounds < 30) {
+		bool lost;
+
+		ok += rewrite_round(&b, &lost);
+		rounds++;
+		if (!lost)
+			continue;
+		lost_n++;
+		struct simfront_conf c;
+
+		CHECK_EQ(simfront_close(b.evil, 5000), 0);
+		simfront_free(b.evil);
+		CHECK(xs_write(b.e.xs, XBT_NULL,
+			       "/local/domain/3/device/vif/0/state", "1", 1));
+		CHECK(simenv_wait_value(&b.e,
+					"/local/domain/0/backend/vif/3/0/state",
+					"2", 5000));
+		simfront_conf_default(&c, b.e.hv, 3, 0);
+		b.evil = simfront_new(&c, b.e.xs);
+		CHECK(b.evil != NULL);
+		CHECK_EQ(simfront_connect(b.evil, 10000), 0);
+	}
+	fprintf(stderr, "%lu requests raced and answered OKAY in %u rounds, "
+		"%u torn reads refused\n", ok, rounds, lost_n);
+	CHECK(ok >= 20000);
+	honest_traffic(&b, 32);
+	/* A clean exit: no sanitizer report, no crash. */
+	CHECK_EQ(simenv_stop_netbackd(&b.e), 0);
 	simenv_fini(&b.e);
 }
 

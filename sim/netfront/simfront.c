@@ -1084,6 +1084,24 @@ simfront_raw_tx(struct simfront *f, unsigned qi,
 		q->tx_pend[req->id]++;
 }
 
+volatile struct netif_tx_request *
+simfront_raw_tx_ring(struct simfront *f, unsigned qi, unsigned *n)
+{
+	struct fq *q = &f->q[qi];
+
+	*n = RING_SIZE(&q->tx);
+	return &q->tx.sring->ring[0].req;
+}
+
+unsigned
+simfront_raw_tx_space(const struct simfront *f, unsigned qi)
+{
+	const struct fq *q = &f->q[qi];
+	RING_IDX rsp = READ_IDX(q->tx.sring->rsp_prod);
+
+	return RING_SIZE(&q->tx) - (q->tx.req_prod_pvt - rsp);
+}
+
 void
 simfront_raw_tx_extra(struct simfront *f, unsigned qi,
 		      const struct netif_extra_info *x)

@@ -293,6 +293,14 @@ void simfront_raw_tx(struct simfront *f, unsigned q,
 		     const struct netif_tx_request *req);
 void simfront_raw_tx_extra(struct simfront *f, unsigned q,
 			   const struct netif_extra_info *x);
+/* The shared TX ring's request slots of queue q (*n set to their
+ * number), for a guest that rewrites requests after posting them. */
+volatile struct netif_tx_request *simfront_raw_tx_ring(struct simfront *f,
+							unsigned q,
+							unsigned *n);
+/* Requests queue q could post now: ring size minus those posted whose
+ * responses the backend has not produced (whatever they hold). */
+unsigned simfront_raw_tx_space(const struct simfront *f, unsigned q);
 /* Write an RX request at the private producer and publish it. */
 void simfront_raw_rx(struct simfront *f, unsigned q,
 		     const struct netif_rx_request *req);
