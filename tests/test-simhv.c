@@ -1203,4 +1203,79 @@ TEST(domain_recreate_seen_by_other_process)
 	cleanup(hv, dir);
 }
 
+/*
+ * A backend process killed with SIGKILL: its grant maps and event-channel
+ * bindings stay until someone reaps them (the next simhv_open(), as a
+ * restarted backend's), then the guest's grants can end and its port can
+ * be bound again.
+ */
+TEST(killed_process_is_reaped)
+{
+	char dir[64];
+	struct simhv *hv = fresh(dir);
+	struct simhv_evtchn *g = simhv_evtchn_open(hv, 1);
+	int pipefd[2], gref, gp, st;
+	char ok;
+
+	CHECK(g != NULL);
+	gref = simhv_grant_access(hv, 1, 0, 3, false);
+	CHECK(gref > 0);
+	gp = simhv_evtchn_alloc_unbound(g, 0);
+	CHECK(gp > 0);
+	CHECK_EQ(pipe(pipefd), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct simhv *b = simhv_open(dir, false);
+		struct simhv_evtchn *e = b ? simhv_evtchn_open(b, 0) : NULL;
+		uint32_t ref = (uint32_t)gref;
+
+		if (!e)
+			_exit(1);
+		if (!simhv_map_grants(b, 0, 1, 1, &ref, true))
+			_exit(2);
+		if (simhv_evtchn_bind_interdomain(e, 1, (uint32_t)gp) <= 0)
+			_exit(3);
+		if (write(pipefd[1], "y", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &ok, 1) != 1) {
+		waitpid(pid, &st, 0);
+		FAIL("the backend process failed: %d", WEXITSTATUS(st));
+	}
+	CHECK_EQ(simhv_domain_mapped(hv, 1), 1);
+	/* Alive: nothing of it is reaped. */
+	CHECK_EQ(simhv_reap(hv), 0);
+	CHECK_EQ(simhv_domain_mapped(hv, 1), 1);
+	CHECK_EQ(simhv_evtchn_notify(g, (uint32_t)gp), 0);
+	kill(pid, SIGKILL);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	/* Dead but not reaped: still mapped, still bound. */
+	CHECK_EQ(simhv_grant_end(hv, 1, (uint32_t)gref), -EBUSY);
+	CHECK_EQ(simhv_evtchn_notify(g, (uint32_t)gp), 0);
+	/* A new process opens the hypervisor, as a restarted backend. */
+	struct simhv *again = simhv_open(dir, false);
+	CHECK(again != NULL);
+	CHECK_EQ(simhv_domain_mapped(hv, 1), 0);
+	CHECK_EQ(simhv_evtchn_notify(g, (uint32_t)gp), -ENOTCONN);
+	CHECK_EQ(simhv_reap(again), 0);
+	/* The guest's port waits for a backend again, and binds. */
+	struct simhv_evtchn *b2 = simhv_evtchn_open(again, 0);
+	CHECK(b2 != NULL);
+	CHECK(simhv_evtchn_bind_interdomain(b2, 1, (uint32_t)gp) > 0);
+	uint32_t ref = (uint32_t)gref;
+	void *m = simhv_map_grants(again, 0, 1, 1, &ref, true);
+	CHECK(m != NULL);
+	CHECK_EQ(simhv_domain_mapped(hv, 1), 1);
+	CHECK_EQ(simhv_unmap_grants(again, m, 1), 0);
+	CHECK_EQ(simhv_grant_end(hv, 1, (uint32_t)gref), 0);
+	simhv_evtchn_close(b2);
+	simhv_close(again);
+	simhv_evtchn_close(g);
+	cleanup(hv, dir);
+}
+
 TESTS_MAIN()

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -45,6 +46,8 @@
 
 #define SIMHV_MAGIC 0x32305f56484d4953ull /* "SIMHV_02", little-endian */
 #define SIMHV_MAX_HANDLES 1024u
+/* Grant refs mapped at once, all processes together (Xen's maptrack). */
+#define SIMHV_MAX_MAPRECS 65536u
 /* Linux keeps grant refs 0..7 for the toolstack (GNTTAB_NR_RESERVED). */
 #define SIMHV_FIRST_REF 8u
 /* Most pages one simhv_map_grants() call maps (gntdev's default limit
@@ -117,15 +120,33 @@ struct shandle {
 	_Atomic uint32_t id;   /* 0 when the slot is free */
 	_Atomic uint32_t bell; /* 1: a datagram is queued or on its way */
 	_Atomic uint32_t dom;
-	uint32_t pad;
+	_Atomic uint32_t pid;  /* the process holding it */
 	_Atomic uint64_t ready[SIMHV_MAX_PORTS / 64];
 };
+
+/*
+ * Who holds which grant mapped: one record per mapped ref, so that the
+ * map counts of a process that died without unmapping (SIGKILL) can be
+ * dropped, as Xen does when a dead process's gntdev file is released.
+ * `pid` is 0 when the record is free, REC_BUSY while being filled or
+ * reaped.
+ */
+struct smaprec {
+	_Atomic uint32_t pid;
+	uint16_t granter;
+	uint16_t pad;
+	uint32_t gen; /* granter's generation when mapped */
+	uint32_t ref;
+};
+#define REC_BUSY UINT32_MAX
 
 struct shdr {
 	uint64_t magic;
 	uint64_t layout; /* sizeof(struct sstate): catches a stale build */
 	_Atomic uint32_t next_handle;
 	_Atomic uint32_t handle_hw; /* no slot at or above is in use */
+	_Atomic uint32_t maprec_hw; /* no map record at or above is in use */
+	_Atomic uint32_t maprec_next; /* where the next claim starts */
 	/* Written on every copy call: a line of their own. */
 	alignas(64) _Atomic uint64_t copy_calls;
 	_Atomic uint64_t copy_segs;
@@ -138,6 +159,7 @@ struct sstate {
 	struct shdr hdr;
 	struct smeta meta[SIMHV_MAX_DOMAINS];
 	struct shandle handles[SIMHV_MAX_HANDLES];
+	struct smaprec maprecs[SIMHV_MAX_MAPRECS];
 	alignas(4096) struct stables tables[SIMHV_MAX_DOMAINS];
 };
 
@@ -164,6 +186,7 @@ struct gmap {
 	uint32_t count;
 	uint32_t gen; /* granter's generation when mapped */
 	uint16_t granter;
+	uint32_t *recs; /* map record of each ref */
 	uint32_t refs[];
 };
 
@@ -340,6 +363,10 @@ simhv_open(const char *dir, bool create)
 	 * effort; the kernel caps it at net.core.wmem_max. */
 	setsockopt(hv->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	pthread_mutex_init(&hv->lock, NULL);
+	/* What a killed process left behind goes before we take anything,
+	 * as a restarted backend finds it in Xen. */
+	if (!create)
+		simhv_reap(hv);
 	return hv;
 fail:
 	if (fd >= 0)
@@ -737,6 +764,38 @@ put_map(_Atomic uint64_t *g)
 		;
 }
 
+/* Claim a free map record for (granter, gen, ref); its index, or
+ * UINT32_MAX when all are taken. */
+static uint32_t
+rec_claim(struct simhv *hv, uint16_t granter, uint32_t gen, uint32_t ref)
+{
+	uint32_t start = atomic_fetch_add(&hv->st->hdr.maprec_next, 1);
+
+	for (uint32_t k = 0; k < SIMHV_MAX_MAPRECS; k++) {
+		uint32_t i = (start + k) % SIMHV_MAX_MAPRECS, zero = 0;
+		struct smaprec *r = &hv->st->maprecs[i];
+
+		if (atomic_load_explicit(&r->pid, memory_order_relaxed) != 0 ||
+		    !atomic_compare_exchange_strong(&r->pid, &zero, REC_BUSY))
+			continue;
+		r->granter = granter;
+		r->gen = gen;
+		r->ref = ref;
+		raise_hw(&hv->st->hdr.maprec_hw, i + 1);
+		atomic_store_explicit(&r->pid, (uint32_t)getpid(),
+				      memory_order_release);
+		return i;
+	}
+	return UINT32_MAX;
+}
+
+static void
+rec_free(struct simhv *hv, uint32_t i)
+{
+	if (i < SIMHV_MAX_MAPRECS)
+		atomic_store(&hv->st->maprecs[i].pid, 0);
+}
+
 /* Drop the map counts a mapping holds, unless its domain was destroyed. */
 static void
 drop_maps(struct simhv *hv, const struct gmap *gm)
@@ -744,10 +803,13 @@ drop_maps(struct simhv *hv, const struct gmap *gm)
 	struct smeta *m = &hv->st->meta[gm->granter];
 	_Atomic uint64_t *g = hv->st->tables[gm->granter].grants;
 
-	if (atomic_load(&m->gen) != gm->gen)
-		return;
-	for (uint32_t i = 0; i < gm->count; i++)
-		put_map(&g[gm->refs[i]]);
+	bool same = atomic_load(&m->gen) == gm->gen;
+
+	for (uint32_t i = 0; i < gm->count; i++) {
+		if (same)
+			put_map(&g[gm->refs[i]]);
+		rec_free(hv, gm->recs[i]);
+	}
 }
 
 void *
@@ -774,10 +836,11 @@ simhv_map_grants(struct simhv *hv, uint16_t self, uint16_t granter,
 	}
 	len = (size_t)count * SIMHV_PAGE_SIZE;
 	/* refs[] kept for unmap, frames[] only while mapping. */
-	gm = malloc(sizeof(*gm) + 2 * (size_t)count * sizeof(uint32_t));
+	gm = malloc(sizeof(*gm) + 3 * (size_t)count * sizeof(uint32_t));
 	if (!gm)
 		return NULL;
 	frames = gm->refs + count;
+	gm->recs = gm->refs + 2 * (size_t)count;
 	gm->gen = atomic_load(&m->gen);
 	g = hv->st->tables[granter].grants;
 	for (i = 0; i < count; i++) {
@@ -791,6 +854,12 @@ simhv_map_grants(struct simhv *hv, uint16_t self, uint16_t granter,
 		}
 		frames[i] = (uint32_t)f;
 		gm->refs[i] = refs[i];
+		gm->recs[i] = rec_claim(hv, granter, gm->gen, refs[i]);
+		if (gm->recs[i] == UINT32_MAX) {
+			put_map(&g[refs[i]]);
+			err = ENOSPC;
+			goto fail;
+		}
 	}
 	mem_path(hv, granter, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -830,9 +899,11 @@ fail:
 		munmap(area, len);
 	if (fd >= 0)
 		close(fd);
-	if (atomic_load(&m->gen) == gm->gen)
-		while (i-- > 0)
+	while (i-- > 0) {
+		if (atomic_load(&m->gen) == gm->gen)
 			put_map(&g[refs[i]]);
+		rec_free(hv, gm->recs[i]);
+	}
 	free(gm);
 	errno = err;
 	return NULL;
@@ -1083,6 +1154,7 @@ simhv_evtchn_open(struct simhv *hv, uint16_t self)
 	}
 	h->hs = hs;
 	atomic_store(&hs->dom, self);
+	atomic_store(&hs->pid, (uint32_t)getpid());
 	atomic_store(&hs->bell, 0);
 	for (unsigned w = 0; w < SIMHV_MAX_PORTS / 64; w++)
 		atomic_store(&hs->ready[w], 0);
@@ -1262,6 +1334,61 @@ close_port(struct simhv *hv, uint16_t domid, uint32_t port, uint32_t id)
 	atomic_store(&p->bits, 0);
 	atomic_store(&p->handle, 0);
 	atomic_store_explicit(&p->state, P_FREE, memory_order_release);
+}
+
+static bool
+pid_dead(uint32_t pid)
+{
+	return pid != 0 && pid != REC_BUSY && pid != (uint32_t)getpid() &&
+	       kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int
+simhv_reap(struct simhv *hv)
+{
+	struct sstate *st = hv->st;
+	uint32_t hw = atomic_load(&st->hdr.maprec_hw);
+	int n = 0;
+
+	/* Grant maps of dead processes: their counts drop, unless the
+	 * granter was destroyed since (a wiped entry has none). */
+	for (uint32_t i = 0; i < hw && i < SIMHV_MAX_MAPRECS; i++) {
+		struct smaprec *r = &st->maprecs[i];
+		uint32_t pid = atomic_load(&r->pid);
+
+		if (!pid_dead(pid) ||
+		    !atomic_compare_exchange_strong(&r->pid, &pid, REC_BUSY))
+			continue;
+		if (r->granter < SIMHV_MAX_DOMAINS &&
+		    r->ref < SIMHV_MAX_GRANTS &&
+		    atomic_load(&st->meta[r->granter].gen) == r->gen)
+			put_map(&st->tables[r->granter].grants[r->ref]);
+		atomic_store(&r->pid, 0);
+		n++;
+	}
+	/* Event-channel handles of dead processes: closed as the evtchn
+	 * driver closes them when the file goes, peers' ports unbound. */
+	hw = atomic_load(&st->hdr.handle_hw);
+	for (uint32_t i = 0; i < hw && i < SIMHV_MAX_HANDLES; i++) {
+		struct shandle *hs = &st->handles[i];
+		uint32_t id = atomic_load(&hs->id);
+		uint32_t dom = atomic_load(&hs->dom);
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+		if (id == 0 || !pid_dead(atomic_load(&hs->pid)) ||
+		    dom >= SIMHV_MAX_DOMAINS)
+			continue;
+		uint32_t phw = atomic_load(&st->meta[dom].port_hw);
+
+		for (uint32_t p = 1; p < phw && p < SIMHV_MAX_PORTS; p++)
+			close_port(hv, (uint16_t)dom, p, id);
+		if (atomic_compare_exchange_strong(&hs->id, &id, 0)) {
+			sock_path(hv, id, path, sizeof(path));
+			unlink(path);
+			n++;
+		}
+	}
+	return n;
 }
 
 int

@@ -231,6 +231,14 @@ int simhv_evtchn_unmask(struct simhv_evtchn *h, uint32_t port);
 
 /* ---- Introspection for tests and benchmarks ---- */
 void simhv_get_stats(struct simhv *hv, struct simhv_stats *st);
+/*
+ * Release what processes that died without cleaning up (SIGKILL) still
+ * held: their grant maps' counts and their event-channel handles (ports
+ * closed, peers' ports unbound), as Xen does when a dead process's
+ * gntdev and evtchn files are released. simhv_open() of an existing
+ * hypervisor does it first; returns the number of records released.
+ */
+int simhv_reap(struct simhv *hv);
 /* Map counts of `granter`'s grants summed (mapped by anyone) / in use. */
 uint32_t simhv_domain_mapped(struct simhv *hv, uint16_t granter);
 uint32_t simhv_domain_grants(struct simhv *hv, uint16_t granter);
