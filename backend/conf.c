@@ -102,6 +102,63 @@ valid_name(const char *s)
 	return true;
 }
 
+void
+nb_devargs_name(const char *devargs, char *buf, size_t len)
+{
+	size_t n = strcspn(devargs, ",");
+
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, devargs, n);
+	buf[n] = '\0';
+}
+
+/*
+ * Add a DPDK port (the pif, or one more port) to network `net`: its
+ * devargs must parse and its device must not be in use by any network.
+ */
+static int
+add_dev(struct nb_conf *c, struct nb_net_conf *net, const char *val,
+	bool pif, const char *src, unsigned line, char *err, size_t errlen)
+{
+	char want[NB_DEVARGS_MAX], have[NB_DEVARGS_MAX];
+
+	if (strlen(val) >= NB_DEVARGS_MAX || nb_devargs_check(val) < 0)
+		return fail(err, errlen, src, line,
+			    "network '%s': bad devargs '%s'", net->name, val);
+	if (pif && net->pif[0])
+		return fail(err, errlen, src, line,
+			    "network '%s': a second pif (one uplink per "
+			    "network; more ports with port =)", net->name);
+	if (!pif && net->nports == NB_MAX_NET_PORTS)
+		return fail(err, errlen, src, line,
+			    "network '%s': more than %d ports", net->name,
+			    NB_MAX_NET_PORTS);
+	nb_devargs_name(val, want, sizeof(want));
+	for (unsigned i = 0; i < c->nnets; i++) {
+		const struct nb_net_conf *o = &c->nets[i];
+
+		for (unsigned k = 0; k <= o->nports; k++) {
+			const char *d = k == 0 ? o->pif : o->ports[k - 1];
+
+			if (!d[0])
+				continue;
+			nb_devargs_name(d, have, sizeof(have));
+			if (strcmp(have, want) == 0)
+				return fail(err, errlen, src, line,
+					    "device '%s' is already a port of "
+					    "network '%s'", want, o->name);
+		}
+	}
+	if (pif)
+		snprintf(net->pif, sizeof(net->pif), "%s", val);
+	else
+		snprintf(net->ports[net->nports++], NB_DEVARGS_MAX, "%s", val);
+	return 0;
+}
+
 int
 nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 		const char *src, unsigned line, char *err, size_t errlen)
@@ -125,12 +182,10 @@ nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 	n->mtu = 1500;
 	n->line = line;
 	if (pif && *pif) {
-		if (strlen(pif) >= NB_DEVARGS_MAX ||
-		    nb_devargs_check(pif) < 0)
-			return fail(err, errlen, src, line,
-				    "network '%s': bad devargs '%s'", name,
-				    pif);
-		snprintf(n->pif, sizeof(n->pif), "%s", pif);
+		int r = add_dev(c, n, pif, true, src, line, err, errlen);
+
+		if (r < 0)
+			return r;
 	}
 	c->nnets++;
 	return 0;
@@ -299,13 +354,10 @@ nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
 			r = set_global(c, key, val, name, lineno, err, errlen);
 			break;
 		case 2:
-			if (strcmp(key, "pif") == 0) {
-				if (strlen(val) >= NB_DEVARGS_MAX ||
-				    nb_devargs_check(val) < 0)
-					return fail(err, errlen, name, lineno,
-						    "bad devargs '%s'", val);
-				snprintf(net->pif, sizeof(net->pif), "%s",
-					 val);
+			if (strcmp(key, "pif") == 0 ||
+			    strcmp(key, "port") == 0) {
+				r = add_dev(c, net, val, key[1] == 'i', name,
+					    lineno, err, errlen);
 			} else if (strcmp(key, "aging") == 0) {
 				unsigned v;
 

@@ -19,6 +19,8 @@
  *
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
+ *   port = DEVARGS                      # more DPDK ports (repeatable):
+ *                                       # a host tap, an HVM -emu tap
  *   aging = 300                         # MAC aging, seconds
  *   mtu = 1500                          # the uplink's MTU (68..9600)
  */
@@ -34,10 +36,15 @@
 #define NB_MAX_NETS 64
 #define NB_MAX_WORKERS 16
 #define NB_MAX_QUEUES 16
+#define NB_MAX_NET_PORTS 8 /* DPDK ports of a network besides its pif */
 
 struct nb_net_conf {
 	char name[NB_NAME_MAX];
 	char pif[NB_DEVARGS_MAX]; /* empty: internal network */
+	/* Further DPDK ports on the network: each carries every VLAN, as
+	 * the uplink does, with no anti-spoofing. */
+	char ports[NB_MAX_NET_PORTS][NB_DEVARGS_MAX];
+	unsigned nports;
 	unsigned aging_s;
 	unsigned mtu;   /* of the uplink, bytes of IP packet */
 	unsigned line;
@@ -76,6 +83,8 @@ int nb_conf_load(struct nb_conf *c, const char *path, char *err,
 /* Add a network (from the command line or the file). */
 int nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 		    const char *src, unsigned line, char *err, size_t errlen);
+/* The device name in devargs (up to the first ','), into buf. */
+void nb_devargs_name(const char *devargs, char *buf, size_t len);
 /* Check devargs syntax: driver[,key=value]...; 0 or -EINVAL. */
 int nb_devargs_check(const char *devargs);
 /* Parse a decimal unsigned within [min, max]; 0 or -EINVAL / -ERANGE. */

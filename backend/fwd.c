@@ -22,6 +22,55 @@
 
 #define NB_MAC_TABLE 8192u
 
+/* A PIF carries every VLAN tagged and the untagged network as is. */
+static const struct sw_vlan_conf uplink_vlans = {
+	.trunk = true, .all = true, .vid = 0,
+};
+
+/* Open a DPDK port and make it a port of switch network `net`. */
+static int
+port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
+	  bool uplink, const char *netname)
+{
+	struct sw_port_conf pc;
+	struct nb_pif *p;
+	int r;
+
+	if (d->npifs == NB_MAX_PIFS) {
+		nb_err("network %s: more than %u DPDK ports in all", netname,
+		       NB_MAX_PIFS);
+		return -ENOSPC;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->devargs, sizeof(p->devargs), "%s", devargs);
+	p->net = net;
+	p->uplink = uplink;
+	p->mtu = (uint16_t)mtu;
+	p->sw_port = -1;
+	d->pifs[d->npifs++] = p;
+	r = nb_pif_open(d, p);
+	if (r < 0)
+		return r;
+	/* Only the pif is the switch's uplink; a further port is a trusted
+	 * one all the same (no anti-spoofing: hosts live behind it). */
+	sw_port_conf_init(&pc, net, uplink);
+	pc.antispoof = false;
+	pc.vlan_conf = &uplink_vlans;
+	r = sw_port_add(d->sw, &pc);
+	if (r < 0) {
+		nb_err("network %s: cannot add %s to the switch: %s", netname,
+		       p->name, strerror(-r));
+		return r;
+	}
+	p->sw_port = r;
+	atomic_store(&d->pifs_by_port[r], p);
+	nb_info("network %s: %s %s", netname, uplink ? "uplink" : "port",
+		p->name);
+	return 0;
+}
+
 int
 nb_fwd_init(struct nb_daemon *d)
 {
@@ -30,11 +79,6 @@ nb_fwd_init(struct nb_daemon *d)
 		.max_nets = NB_MAX_NETS,
 		.table_size = NB_MAC_TABLE,
 	};
-	/* A PIF carries every VLAN tagged and the untagged network as is. */
-	static struct sw_vlan_conf uplink_vlans = {
-		.trunk = true, .all = true, .vid = 0,
-	};
-
 	/* A guest must not be able to aim its sources at one bucket. */
 	if (getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) !=
 	    sizeof(cfg.hash_seed))
@@ -50,31 +94,18 @@ nb_fwd_init(struct nb_daemon *d)
 			nb_err("network %s: %s", nc->name, strerror(-net));
 			return net;
 		}
-		if (!nc->pif[0]) {
+		if (!nc->pif[0])
 			nb_info("network %s: internal", nc->name);
-			continue;
-		}
-		struct nb_pif *p = calloc(1, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		snprintf(p->devargs, sizeof(p->devargs), "%s", nc->pif);
-		p->net = net;
-		p->mtu = (uint16_t)nc->mtu;
-		p->sw_port = -1;
-		d->pifs[d->npifs++] = p;
-		int r = nb_pif_open(d, p);
-		if (r < 0)
-			return r;
-		struct sw_port_conf pc;
+		for (unsigned k = 0; k <= nc->nports; k++) {
+			const char *dev = k == 0 ? nc->pif : nc->ports[k - 1];
+			int r;
 
-		sw_port_conf_init(&pc, net, true);
-		pc.vlan_conf = &uplink_vlans;
-		r = sw_port_add(d->sw, &pc);
-		if (r < 0)
-			return r;
-		p->sw_port = r;
-		atomic_store(&d->pifs_by_port[r], p);
-		nb_info("network %s: uplink %s", nc->name, p->name);
+			if (!dev[0])
+				continue;
+			r = port_open(d, net, dev, nc->mtu, k == 0, nc->name);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }

@@ -434,6 +434,23 @@ log_stats(struct nb_daemon *d)
 			s[NB_Q_TX_BYTES], s[NB_Q_RX_PACKETS], s[NB_Q_RX_BYTES],
 			drops);
 	}
+	for (unsigned k = 0; k < d->npifs; k++) {
+		const struct nb_pif *p = d->pifs[k];
+		uint64_t c[NB_P_COUNT] = { 0 }, drops = 0;
+
+		for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
+			for (unsigned j = 0; j < NB_P_COUNT; j++)
+				c[j] += p->stats[i][j];
+		if (p->sw_port >= 0)
+			for (unsigned j = SW_C_DROP_RUNT; j < SW_C_LEARN_LIMIT;
+			     j++)
+				drops += sw_port_counter(d->sw, p->sw_port, j);
+		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
+			"%lu bytes, tx full %lu, switch drops %lu", p->name,
+			p->uplink ? "uplink" : "port", c[NB_P_RX_PACKETS],
+			c[NB_P_RX_BYTES], c[NB_P_TX_PACKETS], c[NB_P_TX_BYTES],
+			c[NB_P_TX_DROP_FULL], drops);
+	}
 	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		calls += d->workers[i].copy_calls;

@@ -43,6 +43,8 @@ struct sw;
 /* Local event-channel ports a worker can look up directly. */
 #define NB_MAX_PORTS (1u << 17)
 #define NB_MAX_SW_PORTS 4096u
+/* DPDK ports, all networks together */
+#define NB_MAX_PIFS 64u
 /* Segments one GSO packet may become (64 KiB at the smallest MSS). */
 #define NB_GSO_MAX_SEGS 128u
 /* Destinations a flooded frame reaches at most (ports of a network). */
@@ -203,6 +205,7 @@ struct nb_pif {
 	uint16_t port_id;
 	uint16_t mtu;
 	int net;          /* network index */
+	bool uplink;      /* the network's pif (else one more port) */
 	int sw_port;
 	uint16_t nrxq, ntxq;
 	bool intr;        /* RX interrupts: workers may sleep */
@@ -247,7 +250,7 @@ struct nb_worker {
 	atomic_bool asleep;
 	bool launched;
 	unsigned npq;
-	struct nb_pif_rxq pq[NB_MAX_NETS];
+	struct nb_pif_rxq pq[NB_MAX_PIFS];
 	bool poll_ports; /* a port without RX interrupts: nap, don't sleep */
 	/* Scratch, fixed at start: nothing is allocated per packet. */
 	struct ring_tx_burst txb;
@@ -275,7 +278,7 @@ struct nb_daemon {
 	struct nb_vif *_Atomic ports[NB_MAX_SW_PORTS];
 	struct nb_pif *_Atomic pifs_by_port[NB_MAX_SW_PORTS];
 	unsigned npifs;
-	struct nb_pif *pifs[NB_MAX_NETS];
+	struct nb_pif *pifs[NB_MAX_PIFS];
 	LIST_HEAD(, nb_vif) vifs;
 	unsigned nvifs;
 	atomic_bool stop;

@@ -61,9 +61,9 @@ bad(const char *text, const char *expect)
 TEST(bad_files_name_the_line)
 {
 	bad("[network a]\n[network a]\n", "t.conf:2: duplicate network 'a'");
-	bad("[network a]\npif = net_tap0,,x\n", "t.conf:2: bad devargs");
-	bad("[network a]\npif = net tap\n", "t.conf:2: bad devargs");
-	bad("[network a]\npif = net_tap0,iface\n", "t.conf:2: bad devargs");
+	bad("[network a]\npif = net_tap0,,x\n", "t.conf:2: network 'a': bad devargs");
+	bad("[network a]\npif = net tap\n", "t.conf:2: network 'a': bad devargs");
+	bad("[network a]\npif = net_tap0,iface\n", "t.conf:2: network 'a': bad devargs");
 	bad("[netbackd]\nworkers = 0\n", "t.conf:2: workers must be");
 	bad("[netbackd]\nworkers = 2x\n", "t.conf:2: workers must be");
 	bad("[netbackd]\nbogus = 1\n", "t.conf:2: unknown key 'bogus'");
@@ -75,6 +75,39 @@ TEST(bad_files_name_the_line)
 	bad("[network a]\naging = 0\n", "t.conf:2: aging must be");
 	bad("[netbackd]\npoll = sometimes\n", "t.conf:2: poll must be");
 	bad("[network a]\nmtu = 20000\n", "t.conf:2: mtu must be");
+	/* More ports: each device once across all networks. */
+	bad("[network a]\npif = net_tap0\npif = net_tap1\n",
+	    "t.conf:3: network 'a': a second pif");
+	bad("[network a]\npif = net_tap0\nport = net_tap0,iface=x\n",
+	    "t.conf:3: device 'net_tap0' is already a port of network 'a'");
+	bad("[network a]\nport = net_null0\n[network b]\npif = net_null0\n",
+	    "t.conf:4: device 'net_null0' is already a port of network 'a'");
+	bad("[network a]\nport = net_tap0,\n",
+	    "t.conf:2: network 'a': bad devargs");
+	bad("[network a]\nport = n0\nport = n1\nport = n2\nport = n3\n"
+	    "port = n4\nport = n5\nport = n6\nport = n7\nport = n8\n",
+	    "t.conf:10: network 'a': more than 8 ports");
+}
+
+TEST(network_ports)
+{
+	struct nb_conf c;
+	char err[256] = "";
+
+	CHECK_EQ(parse(&c, "[network lan]\npif = net_pcap0,rx_pcap=a.pcap\n"
+			   "port = net_tap0,iface=lan0\n"
+			   "port = net_af_packet0,iface=vif5.0-emu\n"
+			   "[network dmz]\nport = net_null0\n", err), 0);
+	CHECK_EQ(c.nnets, 2);
+	CHECK_STREQ(c.nets[0].pif, "net_pcap0,rx_pcap=a.pcap");
+	CHECK_EQ(c.nets[0].nports, 2);
+	CHECK_STREQ(c.nets[0].ports[0], "net_tap0,iface=lan0");
+	CHECK_STREQ(c.nets[0].ports[1], "net_af_packet0,iface=vif5.0-emu");
+	CHECK_STREQ(c.nets[1].pif, "");
+	CHECK_EQ(c.nets[1].nports, 1);
+	char name[64];
+	nb_devargs_name(c.nets[0].ports[1], name, sizeof(name));
+	CHECK_STREQ(name, "net_af_packet0");
 }
 
 TEST(devargs)
