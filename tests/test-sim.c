@@ -3,7 +3,13 @@
  * netbackd against the simulated hypervisor: a real netbackd process,
  * xenstored-sim, and simulated netfronts in this process.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1813,6 +1819,182 @@ TEST(sigkill_restart_guests_carry_on)
 	CHECK_EQ(simhv_domain_mapped(e.hv, 2), mapped2);
 	CHECK_EQ(simhv_domain_ports(e.hv, 0), ports0);
 	simenv_fini(&e);
+}
+
+/* ---- DPDK ports: a guest and the wire through vdevs, no NIC ---- */
+
+static char veth_gone[64];
+
+static void
+veth_del(void)
+{
+	if (veth_gone[0] && system(veth_gone) != 0)
+		fprintf(stderr, "could not remove the veth pair\n");
+}
+
+/* Send frame f on a raw socket bound to ifindex. */
+static void
+raw_send(int fd, int ifindex, const uint8_t *f, size_t len)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET,
+				  .sll_ifindex = ifindex, .sll_halen = 6 };
+
+	memcpy(sa.sll_addr, f, 6);
+	CHECK_EQ(sendto(fd, f, len, 0, (struct sockaddr *)&sa, sizeof(sa)),
+		 (ssize_t)len);
+}
+
+/* Frames of our EtherType taken from the raw socket within ms. */
+static int
+raw_recv(int fd, uint8_t *buf, size_t cap, int ms)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, ms) != 1)
+			return -1;
+		ssize_t n = recv(fd, buf, cap, 0);
+
+		if (n >= 14 && buf[12] == 0x88 && buf[13] == 0xb5)
+			return (int)n;
+	}
+}
+
+/*
+ * A network whose uplink is net_af_packet on one end of a veth pair
+ * (the test plays the wire on the other end) and whose second port is
+ * net_pcap writing a file: frames from the wire reach a guest byte for
+ * byte, the guest's frames reach the wire once the switch learned the
+ * host there, and a broadcast floods to the guests, the wire and the
+ * capture port. Needs root (CAP_NET_ADMIN for the veth pair).
+ */
+TEST(dpdk_vdev_ports_carry_guest_traffic)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[300], out[300], empty[300], cmd[512], wa[16], wb[16];
+	static uint8_t f[2048], r[65536];
+	const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+
+	if (geteuid() != 0)
+		FAIL("needs root for the veth pair (CI runs as root)");
+	snprintf(wa, sizeof(wa), "nbt%ua", (unsigned)getpid() % 100000);
+	snprintf(wb, sizeof(wb), "nbt%ub", (unsigned)getpid() % 100000);
+	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null", wa);
+	atexit(veth_del); /* a failed check exits */
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add %s type veth peer name %s && "
+		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 "
+		 "net.ipv6.conf.%s.disable_ipv6=1 && "
+		 "ip link set %s up && ip link set %s up", wa, wb, wa, wb, wa,
+		 wb);
+	CHECK_EQ(system(cmd), 0);
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	snprintf(out, sizeof(out), "%s/flood.pcap", e.dir);
+	snprintf(empty, sizeof(empty), "%s/empty.pcap", e.dir);
+	/* A pcap file with no packets: the capture port's (empty) input. */
+	FILE *fp = fopen(empty, "w");
+	const uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
+	CHECK(fp && fwrite(hdr, sizeof(hdr), 1, fp) == 1);
+	fclose(fp);
+	fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n"
+		    "port = net_pcap1,rx_pcap=%s,tx_pcap=%s\n", wa, empty, out);
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	CHECK(fd >= 0);
+	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = (int)if_nametoindex(wb) };
+	CHECK(sl.sll_ifindex > 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sl, sizeof(sl)), 0);
+
+	/* The guest speaks first: a broadcast, flooded everywhere. */
+	memset(f, 0xff, 6);
+	memcpy(f + 6, a.tv.mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (unsigned i = 14; i < 300; i++)
+		f[i] = (uint8_t)(i * 7);
+	CHECK_EQ(simfront_send(a.f, 0, f, 300, NULL), 0);
+	simfront_flush(a.f, 0);
+	int n = raw_recv(fd, r, sizeof(r), 3000);
+	CHECK_EQ(n, 300);
+	CHECK(memcmp(r, f, 300) == 0);
+	int got_b = -EAGAIN;
+	for (int t = 0; t < 300 && got_b == -EAGAIN; t++) {
+		simfront_poll(b.f, 10);
+		got_b = simfront_recv(b.f, 0, r, sizeof(r), NULL);
+	}
+	CHECK_EQ(got_b, 300);
+
+	/* The wire to the guest: 64 frames of 60..1514 bytes, in order. */
+	for (unsigned i = 0; i < 64; i++) {
+		size_t len = 60 + (i * 97) % 1455;
+
+		memcpy(f, a.tv.mac, 6);
+		memcpy(f + 6, host, 6);
+		for (size_t k = 14; k < len; k++)
+			f[k] = (uint8_t)(k + i);
+		f[12] = 0x88;
+		f[13] = 0xb5;
+		f[14] = (uint8_t)i;
+		raw_send(fd, sl.sll_ifindex, f, len);
+		int len_a = -EAGAIN;
+		for (int t = 0; t < 300 && len_a == -EAGAIN; t++) {
+			simfront_poll(a.f, 10);
+			len_a = simfront_recv(a.f, 0, r, sizeof(r), NULL);
+		}
+		if (len_a != (int)len || memcmp(r, f, len) != 0)
+			FAIL("frame %u from the wire: %d bytes, want %zu", i,
+			     len_a, len);
+	}
+	/* And back: the host was learned on the uplink, so unicast to it
+	 * goes to the wire only. */
+	memcpy(f, host, 6);
+	memcpy(f + 6, a.tv.mac, 6);
+	f[14] = 0xab;
+	CHECK_EQ(simfront_send(a.f, 0, f, 1000, NULL), 0);
+	simfront_flush(a.f, 0);
+	n = raw_recv(fd, r, sizeof(r), 3000);
+	CHECK_EQ(n, 1000);
+	CHECK(memcmp(r, f, 1000) == 0);
+	close(fd);
+	kill(e.netbackd, SIGHUP);
+	for (int t = 0; t < 200 && !simenv_log_contains(&e, "port net_pcap1 (port)"); t++)
+		usleep(10000);
+	/* Counted per port: the 64 from the wire; to the wire the flood
+	 * and the unicast. */
+	CHECK(simenv_log_contains(&e, "port net_af_packet0 (uplink): rx 64 pkts"));
+	CHECK(simenv_log_contains(&e, "bytes, tx 2 pkts 1300 bytes"));
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+
+	/* The capture port's file: the broadcast and nothing unicast. */
+	fp = fopen(out, "r");
+	CHECK(fp != NULL);
+	uint32_t gh[6], ph[4];
+	unsigned frames = 0, bcast = 0;
+	CHECK_EQ(fread(gh, sizeof(gh), 1, fp), 1);
+	while (fread(ph, sizeof(ph), 1, fp) == 1) {
+		CHECK(ph[2] <= sizeof(r));
+		CHECK_EQ(fread(r, ph[2], 1, fp), 1);
+		frames++;
+		if (ph[2] == 300 && r[0] == 0xff && r[12] == 0x88)
+			bcast++;
+	}
+	fclose(fp);
+	CHECK_EQ(bcast, 1);
+	CHECK_EQ(frames, 1);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
 }
 
 TESTS_MAIN()
