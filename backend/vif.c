@@ -238,12 +238,16 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	r = nb_fwd_vif_attach(d, v, err, el);
 	if (r < 0)
 		goto fail;
+	/* Fixed from here on: the queue's state with its RX backlog, and
+	 * its two mapped ring pages (mbufs come from the shared pool). */
 	nb_info("%s: connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
-		"rx-notify=%d ctrl-ring=%d xdp-headroom=%u", v->name, nq,
+		"rx-notify=%d ctrl-ring=%d xdp-headroom=%u, %zu bytes per "
+		"queue + 2 ring pages", v->name, nq,
 		v->queues[0].split ? " split event channels" : "",
 		v->feat.sg, v->feat.gso_tcpv4, v->feat.gso_tcpv6,
 		!v->feat.no_csum, v->feat.rx_notify, v->ctrl != NULL,
-		(unsigned)atomic_load(&v->xdp_headroom));
+		(unsigned)atomic_load(&v->xdp_headroom),
+		sizeof(struct nb_queue));
 	return 0;
 fail:
 	nb_vif_disconnect(d, v);
