@@ -260,7 +260,20 @@ have_hugepages(void)
 		if (sscanf(line, "HugePages_Free: %lu", &free_pages) == 1)
 			break;
 	fclose(f);
-	return free_pages >= 64;
+	if (free_pages < 64)
+		return false;
+	/* Reserved pages are of use only through a hugetlbfs mount. */
+	bool mounted = false;
+	char dev[64], dir[256], type[64];
+
+	f = fopen("/proc/mounts", "r");
+	if (!f)
+		return false;
+	while (!mounted && fgets(line, sizeof(line), f))
+		mounted = sscanf(line, "%63s %255s %63s", dev, dir, type) == 3 &&
+			  strcmp(type, "hugetlbfs") == 0;
+	fclose(f);
+	return mounted;
 }
 
 /*

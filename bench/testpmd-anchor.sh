@@ -2,11 +2,11 @@
 # The limit of the method: dpdk-testpmd io forwarding from a pcap replay
 # port to a null port on one core (../shared/BENCH.md). Prints one JSON
 # line: Mpps forwarded over WINDOW seconds.
-# usage: testpmd-anchor.sh PCAP LABEL [WINDOW] [EAL-MEM-ARGS...]
+# usage: testpmd-anchor.sh PCAP LABEL [WINDOW] [huge|nohuge]
 set -eu
 pcap=$1 label=$2 window=${3:-5}
-shift 3 2>/dev/null || shift $#
-mem=${*:---no-huge -m 1024}
+mem="--no-huge -m 1024"
+[ "${4:-nohuge}" = huge ] && mem=
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Counters are read twice, `window` seconds apart, after a warm-up.

@@ -1,0 +1,110 @@
+#!/bin/sh
+# The switch on one core, side by side in one run (issue #5, ../shared/
+# BENCH.md): replayed pcap traffic (64 "A" hosts -> 64 "B" hosts) from a
+# DPDK port through one network to a sink, forwarded by
+#   - netbackd (no guests: its switch between two DPDK ports),
+#   - dpdk-testpmd io forwarding (no switching: the limit of the method),
+#   - Open vSwitch's DPDK datapath doing NORMAL learning.
+# Cases: 64 B, 1514 B, 64 B over 8 VLANs. One JSON line per figure, then
+# the ratios. Uses 2 MiB hugepages when it can reserve them (and gives
+# them back), else --no-huge; the `memory` line says which.
+# usage: bench/switch-pcap.sh [BUILD-DIR] [WINDOW-SECONDS]
+set -eu
+build=$(cd "${1:-build}" && pwd)
+window=${2:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+need=""
+command -v dpdk-testpmd >/dev/null || need="$need dpdk-dev"
+[ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] ||
+	need="$need openvswitch-switch-dpdk"
+if [ -n "$need" ]; then
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+# Debian starts a system OVS with the package; it would take the cores.
+systemctl stop openvswitch-switch 2>/dev/null || true
+work=$(mktemp -d /tmp/swbench.XXXXXX)
+old_huge=$(cat /proc/sys/vm/nr_hugepages)
+cleanup() {
+	echo "$old_huge" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mem=nohuge
+# DPDK finds 2 MiB pages through a hugetlbfs mount.
+if ! awk '$3 == "hugetlbfs" { f = 1 } END { exit !f }' /proc/mounts; then
+	mkdir -p /dev/hugepages
+	mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+fi
+if awk '$3 == "hugetlbfs" { f = 1 } END { exit !f }' /proc/mounts &&
+   echo 1024 > /proc/sys/vm/nr_hugepages 2>/dev/null &&
+   [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 512 ]; then
+	mem=huge
+fi
+json() { printf '{"bench": "switch", "metric": "%s", "value": %s, "unit": "%s"}\n' "$1" "$2" "$3"; }
+printf '{"bench": "switch", "metric": "memory", "value": "%s", "unit": "%s"}\n' \
+	"$mem" "$([ $mem = huge ] && echo '2 MiB hugepages' || echo 'no hugepages')"
+
+# netbackd: the pcap port is the network's uplink; the sink is a second
+# port that first replays one frame from each B host (so the switch
+# learns them there) and then drops what it is given (net_pcap with no
+# TX file). Its forwarded count is read from two statistics lines.
+netbackd_rate() { # PCAP LABEL
+	dir=$(mktemp -d /dev/shm/nbsw.XXXXXX)
+	cat > "$dir/nb.conf" <<CONF
+[netbackd]
+workers = 1
+poll = always
+[network bench]
+pif = net_pcap0,rx_pcap=$1,infinite_rx=1
+port = net_pcap1,rx_pcap=$1.learn
+CONF
+	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
+	xs=$!
+	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
+	"$build/sim/hv/simhv-tool" create "$dir"
+	XENSTORED_PATH=$dir/xs.sock "$build/backend/netbackd" --sim "$dir" \
+		--domid 0 -c "$dir/nb.conf" -s "$window" \
+		--duration $((window * 2 + 1)) --log-file "$dir/nb.log" \
+		>/dev/null 2>&1 || true
+	kill $xs 2>/dev/null; wait $xs 2>/dev/null || true
+	awk -v w="$window" -v l="$2" '
+		/port net_pcap1 \(port\)/ {
+			for (i = 1; i <= NF; i++) if ($i == "tx") { t[++k] = $(i + 1); break }
+		}
+		END {
+			if (k < 2) { print "switch-pcap: no netbackd counters" > "/dev/stderr"; exit 1 }
+			printf "{\"bench\": \"switch\", \"metric\": \"netbackd_%s\", \"value\": %.2f, \"unit\": \"Mpps\"}\n", l, (t[2] - t[1]) / w / 1e6
+		}' "$dir/nb.log"
+	rm -rf "$dir"
+}
+
+out=$work/results
+: > "$out"
+for c in 64:0 1514:0 64:8; do
+	size=${c%:*} vlans=${c#*:}
+	label="${size}B"
+	[ "$vlans" -gt 0 ] && label="${size}B_${vlans}vlans"
+	python3 "$here/gen-pcap.py" "$work/t.pcap" --size "$size" \
+		--vlans "$vlans" >/dev/null
+	netbackd_rate "$work/t.pcap" "$label" | tee -a "$out"
+	"$here/testpmd-anchor.sh" "$work/t.pcap" "$label" "$window" $mem |
+		tee -a "$out"
+	"$here/ovs-anchor.sh" "$work/t.pcap" "$label" "$window" 64 "$vlans" \
+		"$mem" | tee -a "$out" || echo "switch-pcap: OVS run failed" >&2
+done
+python3 - "$out" <<'PY'
+import json, sys
+v = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    v[o["metric"]] = o["value"]
+for label in ("64B", "1514B", "64B_8vlans"):
+    nb = v.get("netbackd_" + label)
+    for anchor, name in (("ovs_normal_", "vs_ovs_normal"),
+                         ("testpmd_io_", "vs_testpmd_io")):
+        a = v.get(anchor + label)
+        if nb is not None and a:
+            print(json.dumps({"bench": "switch", "metric": f"netbackd_{label}_{name}",
+                              "value": round(nb / a, 2), "unit": "ratio"}))
+PY
