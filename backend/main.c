@@ -459,10 +459,15 @@ log_stats(struct nb_daemon *d)
 			     j++)
 				drops += sw_port_counter(d->sw, p->sw_port, j);
 		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
-			"%lu bytes, tx full %lu, switch drops %lu", p->name,
+			"%lu bytes, tx full %lu, switch drops %lu, link %s "
+			"(%lu changes, %lu dropped while down)", p->name,
 			p->uplink ? "uplink" : "port", c[NB_P_RX_PACKETS],
 			c[NB_P_RX_BYTES], c[NB_P_TX_PACKETS], c[NB_P_TX_BYTES],
-			c[NB_P_TX_DROP_FULL], drops);
+			c[NB_P_TX_DROP_FULL], drops,
+			p->link == NB_LINK_UP	  ? "up"
+			: p->link == NB_LINK_DOWN ? "down"
+						  : "unknown",
+			p->link_changes, c[NB_P_TX_DROP_LINK]);
 	}
 	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
 	for (unsigned i = 0; i < d->nworkers; i++) {
@@ -531,7 +536,7 @@ signals_fd(void)
 static int
 control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 {
-	uint64_t start = nb_now_ms(), next_stats, last_ping = start;
+	uint64_t start = nb_now_ms(), next_stats, last_ping = start, last_link = 0;
 
 	next_stats = start + o->stats_s * 1000ull;
 
@@ -551,6 +556,11 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			nb_xenbus_handle_watches(d);
 		nb_xenbus_tick(d);
+		uint64_t t = nb_now_ms();
+		if (t - last_link >= 1000) {
+			last_link = t;
+			nb_pif_link_check(d);
+		}
 		/* A dead xenstore does not always wake the watch fd: ask it
 		 * once a second when nothing else did. */
 		uint64_t now = nb_now_ms();

@@ -190,7 +190,8 @@ struct nb_vif {
 	X(RX_BYTES, "rx_bytes")                                             \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
-	X(TX_DROP_FULL, "tx_drop_full")
+	X(TX_DROP_FULL, "tx_drop_full")                                     \
+	X(TX_DROP_LINK, "tx_drop_link_down")
 
 enum nb_pstat {
 #define NB_X_ENUM(e, s) NB_P_##e,
@@ -212,9 +213,18 @@ struct nb_pif {
 	bool tso, lro;    /* the port segments / coalesces TCP itself */
 	bool ip_csum;     /* and fills IPv4 header checksums */
 	bool started;
+	/* Link as last polled by the control thread: NB_LINK_UNKNOWN until
+	 * the port first reports up (a PMD that never does is never taken
+	 * for down), then UP or DOWN; workers drop what goes to a DOWN
+	 * port (counted). */
+	_Atomic int link;
+	uint32_t link_speed; /* Mbit/s, when up */
+	uint64_t link_changes;
 	/* Per worker: counters are written by one worker each. */
 	uint64_t stats[NB_MAX_WORKERS][NB_P_COUNT];
 };
+
+enum { NB_LINK_UNKNOWN = 0, NB_LINK_UP, NB_LINK_DOWN };
 
 /* A PIF RX queue a worker polls. */
 struct nb_pif_rxq {
@@ -355,6 +365,8 @@ void nb_xenbus_stop(struct nb_daemon *d);
 
 /* port.c: DPDK ports */
 int nb_pif_open(struct nb_daemon *d, struct nb_pif *p);
+/* Control thread, about once a second: follow each port's link. */
+void nb_pif_link_check(struct nb_daemon *d);
 void nb_pif_close(struct nb_daemon *d, struct nb_pif *p);
 /* Worker side: poll one RX queue, send a burst (frees what it can't). */
 unsigned nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq);

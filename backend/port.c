@@ -156,6 +156,35 @@ qfail:
 }
 
 void
+nb_pif_link_check(struct nb_daemon *d)
+{
+	for (unsigned i = 0; i < d->npifs; i++) {
+		struct nb_pif *p = d->pifs[i];
+		struct rte_eth_link l;
+		int was = atomic_load(&p->link), now;
+
+		if (!p->started ||
+		    rte_eth_link_get_nowait(p->port_id, &l) != 0)
+			continue;
+		now = l.link_status == RTE_ETH_LINK_UP ? NB_LINK_UP
+		      : was == NB_LINK_UNKNOWN	       ? NB_LINK_UNKNOWN
+						       : NB_LINK_DOWN;
+		if (now == was)
+			continue;
+		p->link_speed = l.link_speed;
+		atomic_store(&p->link, now);
+		if (was != NB_LINK_UNKNOWN)
+			p->link_changes++;
+		if (now == NB_LINK_UP)
+			nb_info("port %s: link up, %u Mbit/s", p->name,
+				l.link_speed);
+		else
+			nb_warn("port %s: link down: frames to it are dropped "
+				"(counted) until it comes back", p->name);
+	}
+}
+
+void
 nb_pif_close(struct nb_daemon *d, struct nb_pif *p)
 {
 	(void)d;
@@ -339,6 +368,13 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 	uint64_t bytes = 0;
 	uint16_t sent;
 
+	/* Nothing waits for a port whose link went down. */
+	if (unlikely(atomic_load_explicit(&p->link, memory_order_relaxed) ==
+		     NB_LINK_DOWN)) {
+		p->stats[w->id][NB_P_TX_DROP_LINK] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
 	/* Uplinks get wire-size frames: segment GSO packets first, unless
 	 * the port does (its TSO wants the headers' lengths and the TCP
 	 * checksum field holding the pseudo-header sum, as netfront and
