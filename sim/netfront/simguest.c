@@ -222,7 +222,9 @@ usage(void)
 "           --pages N --timeout S --keep\n"
 "           --no-sg --no-split --no-rx-copy --no-gso --no-gso-tcpv4\n"
 "           --no-gso-tcpv6 --no-ipv6-csum --csum-offload-off\n"
-"           --no-rx-notify --static-grants\n");
+"           --no-rx-notify --static-grants\n"
+"           --announce (first send one broadcast, so the switch learns\n"
+"           where this guest is, as a host's first ARP would)\n");
 }
 
 enum {
@@ -230,7 +232,7 @@ enum {
 	O_MTU, O_VIFNAME, O_QUEUES, O_RXFILL, O_PAGES, O_TIMEOUT, O_KEEP,
 	O_NOSG, O_NOSPLIT, O_NORXCOPY, O_NOGSO, O_NOGSO4, O_NOGSO6,
 	O_NOIP6CSUM, O_NOCSUM, O_NORXNOTIFY, O_SEND, O_SIZE, O_DST,
-	O_WINDOW, O_RECV, O_ECHO, O_IDLE, O_STATIC,
+	O_WINDOW, O_RECV, O_ECHO, O_IDLE, O_STATIC, O_ANNOUNCE,
 };
 
 struct args {
@@ -238,7 +240,7 @@ struct args {
 	unsigned long domid, devid, bdom, queues, size, rx_fill, pages, mtu;
 	unsigned long nsend, nrecv, window;
 	double timeout;
-	bool echo, idle, keep, have_mac, have_dst, statics;
+	bool echo, idle, keep, have_mac, have_dst, statics, announce;
 	uint8_t mac[6], dst[6];
 	struct simtool_vif tv;
 	struct simfront_conf fc;
@@ -279,6 +281,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "recv", 1, NULL, O_RECV },
 		{ "echo", 0, NULL, O_ECHO },
 		{ "idle", 0, NULL, O_IDLE },
+		{ "announce", 0, NULL, O_ANNOUNCE },
 		{ "static-grants", 0, NULL, O_STATIC },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -348,6 +351,7 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_ECHO: a->echo = true; break;
 		case O_IDLE: a->idle = true; break;
+		case O_ANNOUNCE: a->announce = true; break;
 		case O_STATIC:
 			a->statics = true;
 			fc->ctrl_ring = true;
@@ -552,6 +556,15 @@ main(int argc, char **argv)
 		a.tv.domid, a.tv.devid, nq,
 		simfront_split(f) ? ", split event channels" : "");
 
+	if (a.announce) {
+		static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+						  0xff };
+		uint8_t hello[64];
+
+		make_frame(hello, sizeof(hello), bcast, a.mac, 0);
+		if (send_wait(f, 0, hello, sizeof(hello)) == 0)
+			simfront_flush(f, 0);
+	}
 	t0 = now_s();
 	traffic(f, &a, &run);
 	secs = now_s() - t0;

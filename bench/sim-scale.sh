@@ -1,0 +1,83 @@
+#!/bin/sh
+# How the cost grows with the number of vifs (issue #6, item 2): on the
+# simulated hypervisor, one netbackd worker (busy-polling), N connected
+# vifs of which two carry 64-byte frames guest A -> switch -> guest B and
+# the rest sit connected and silent (posted RX buffers, event channels
+# bound, switch ports present). One JSON line per figure.
+# usage: bench/sim-scale.sh [BUILD-DIR] [FRAMES] [N...]   (default N: 2 8 64 400)
+set -u
+build=$(cd "${1:-build}" && pwd)
+frames=${2:-500000}
+shift 2 2>/dev/null || shift $#
+counts=${*:-2 8 64 400}
+mac() { printf '00:16:3e:00:%02x:%02x' $(($1 >> 8)) $(($1 & 255)); }
+for n in $counts; do
+	dir=$(mktemp -d /dev/shm/nbscale.XXXXXX)
+	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
+	xs=$!
+	export XENSTORED_PATH=$dir/xs.sock
+	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
+	"$build/sim/hv/simhv-tool" create "$dir"
+	"$build/backend/netbackd" --sim "$dir" --domid 0 --poll always \
+		--log-file "$dir/nb.log" >/dev/null 2>&1 &
+	nb=$!
+	sleep 1
+	rss0=$(ps -o rss= -p $nb)
+	# The silent ones, 25 at a time (the simulator's xenstored is slow
+	# with many clients starting at once).
+	idle=""
+	i=3
+	while [ $i -le "$n" ]; do
+		for k in $(seq 0 24); do
+			j=$((i + k))
+			[ $j -le "$n" ] || break
+			"$build/sim/netfront/simguest" --hv "$dir" --domid $j \
+				--mac "$(mac $j)" --idle --timeout 900 \
+				>/dev/null 2>&1 &
+			idle="$idle $!"
+		done
+		i=$((i + 25))
+		want=$((i - 3 < n - 2 ? i - 3 : n - 2))
+		for _ in $(seq 600); do
+			[ "$(grep -c ': connected' "$dir/nb.log")" -ge "$want" ] && break
+			sleep 0.1
+		done
+	done
+	g="$build/sim/netfront/simguest --hv $dir"
+	$g --domid 2 --mac "$(mac 2)" --recv "$frames" --announce --timeout 120 \
+		>"$dir/rx" 2>/dev/null &
+	rx=$!
+	sleep 1
+	up=$(grep -c ': connected' "$dir/nb.log")
+	rss1=$(ps -o rss= -p $nb)
+	"$build/sim/hv/simhv-tool" stats "$dir" > "$dir/stats0"
+	$g --domid 1 --mac "$(mac 1)" --dst "$(mac 2)" \
+		--send "$((frames + frames / 2))" --size 64 --timeout 120 \
+		>"$dir/tx" 2>/dev/null
+	wait $rx
+	"$build/sim/hv/simhv-tool" stats "$dir" > "$dir/stats1"
+	if [ -n "$idle" ]; then
+		kill $idle 2>/dev/null
+		wait $idle 2>/dev/null
+	fi
+	kill $nb; wait $nb 2>/dev/null
+	kill $xs; wait $xs 2>/dev/null
+	python3 - "$n" "$up" "$rss0" "$rss1" "$dir" <<'PY'
+import json, sys
+n, up, rss0, rss1, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+def last(f):
+    return json.loads(open(f).read().strip().splitlines()[-1])
+rx, tx = last(d + "/rx"), last(d + "/tx")
+s0, s1 = json.load(open(d + "/stats0")), json.load(open(d + "/stats1"))
+pkts = rx["received"] + tx["tx_ok"]
+def out(m, v, u):
+    print(json.dumps({"bench": "sim-scale", "metric": m, "value": round(v, 4), "unit": u}))
+out(f"{n}vifs_connected", up + 1, "vifs")
+out(f"{n}vifs_64B_rx_rate", rx["rx_mpps"], "Mpps")
+out(f"{n}vifs_copy_calls_per_packet", (s1["copy_calls"] - s0["copy_calls"]) / max(pkts, 1), "calls/packet")
+out(f"{n}vifs_notifies_per_packet", (s1["notifies"] - s0["notifies"]) / max(pkts, 1), "notifications/packet")
+if n > 2:
+    out(f"{n}vifs_rss_per_vif", (rss1 - rss0) / (up + 1), "KiB/vif")
+PY
+	rm -rf "$dir"
+done
