@@ -5,18 +5,14 @@
 # `poll = always`. From /proc/PID/stat (utime + stime). JSON lines.
 # usage: bench/idle-cost.sh [BUILD-DIR] [VIFS] [SECONDS]
 set -eu
+. "$(dirname "$0")/sim-lib.sh"
 build=$(cd "${1:-build}" && pwd)
 vifs=${2:-16}
 secs=${3:-10}
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 for mode in adaptive always; do
-	dir=$(mktemp -d /dev/shm/nbidle.XXXXXX)
-	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
-	xs=$!
-	export XENSTORED_PATH=$dir/xs.sock
-	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
-	"$build/sim/hv/simhv-tool" create "$dir"
+	sim_up "$build" nbidle
 	"$build/backend/netbackd" --sim "$dir" --domid 0 --poll "$mode" \
 		--log-file "$dir/nb.log" >/dev/null 2>&1 &
 	nb=$!
@@ -42,8 +38,7 @@ for mode in adaptive always; do
 	kill $pids 2>/dev/null || true
 	wait $pids 2>/dev/null || true
 	kill $nb; wait $nb 2>/dev/null || true
-	kill $xs; wait $xs 2>/dev/null || true
-	rm -rf "$dir"
+	sim_down
 	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" -v m="$mode" \
 	    -v n="$vifs" -v up="$up" 'BEGIN {
 		if (up < n) { printf "idle-cost: only %d of %d vifs connected\n", up, n > "/dev/stderr"; exit 1 }

@@ -6,18 +6,14 @@
 # bound, switch ports present). One JSON line per figure.
 # usage: bench/sim-scale.sh [BUILD-DIR] [FRAMES] [N...]   (default N: 2 8 64 400)
 set -u
+. "$(dirname "$0")/sim-lib.sh"
 build=$(cd "${1:-build}" && pwd)
 frames=${2:-500000}
 shift 2 2>/dev/null || shift $#
 counts=${*:-2 8 64 400}
 mac() { printf '00:16:3e:00:%02x:%02x' $(($1 >> 8)) $(($1 & 255)); }
 for n in $counts; do
-	dir=$(mktemp -d /dev/shm/nbscale.XXXXXX)
-	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
-	xs=$!
-	export XENSTORED_PATH=$dir/xs.sock
-	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
-	"$build/sim/hv/simhv-tool" create "$dir"
+	sim_up "$build" nbscale
 	"$build/backend/netbackd" --sim "$dir" --domid 0 --poll always \
 		--log-file "$dir/nb.log" >/dev/null 2>&1 &
 	nb=$!
@@ -61,7 +57,6 @@ for n in $counts; do
 		wait $idle 2>/dev/null
 	fi
 	kill $nb; wait $nb 2>/dev/null
-	kill $xs; wait $xs 2>/dev/null
 	python3 - "$n" "$up" "$rss0" "$rss1" "$dir" <<'PY'
 import json, sys
 n, up, rss0, rss1, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
@@ -79,5 +74,5 @@ out(f"{n}vifs_notifies_per_packet", (s1["notifies"] - s0["notifies"]) / max(pkts
 if n > 2:
     out(f"{n}vifs_rss_per_vif", (rss1 - rss0) / (up + 1), "KiB/vif")
 PY
-	rm -rf "$dir"
+	sim_down
 done

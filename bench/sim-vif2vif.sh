@@ -10,6 +10,7 @@
 # ADD_GREF_MAPPING), the saving printed side by side.
 #   usage: bench/sim-vif2vif.sh [BUILD_DIR] [FRAMES]
 set -u
+. "$(dirname "$0")/sim-lib.sh"
 build=$(cd "${1:-build}" && pwd)
 frames=${2:-1000000}
 json() { printf '{"bench": "sim-vif2vif", "metric": "%s", "value": %s, "unit": "%s"}\n' "$1" "$2" "$3"; }
@@ -21,12 +22,7 @@ for size in 64 512 1514; do
 		extra="--static-grants"
 		tag="static_"
 	fi
-	dir=$(mktemp -d /dev/shm/nbbench.XXXXXX)
-	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
-	xs=$!
-	export XENSTORED_PATH=$dir/xs.sock
-	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
-	"$build/sim/hv/simhv-tool" create "$dir"
+	sim_up "$build" nbbench
 	"$build/backend/netbackd" --sim "$dir" --domid 0 --poll always \
 		--log-file "$dir/nb.log" >/dev/null 2>&1 &
 	nb=$!
@@ -43,7 +39,6 @@ for size in 64 512 1514; do
 	wait $rx
 	stats=$("$build/sim/hv/simhv-tool" stats "$dir")
 	kill $nb; wait $nb 2>/dev/null
-	kill $xs; wait $xs 2>/dev/null
 	python3 - "$tag$size" "$dir/rx" "$dir/tx" "$stats" <<'PY'
 import json, sys
 size, rxf, txf, stats = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -57,7 +52,7 @@ out(f"vif2vif_{size}B_copy_calls_per_packet", stats["copy_calls"] / max(pkts, 1)
 out(f"vif2vif_{size}B_grant_ops_per_packet", stats["copy_segs"] / max(pkts, 1), "grant copy segments/packet")
 out(f"vif2vif_{size}B_notifies_per_packet", stats["notifies"] / max(pkts, 1), "notifications/packet")
 PY
-	rm -rf "$dir"
+	sim_down
 done
 done
 json anchor_kernel_netback_guest_tx_64B 0.68 Mpps

@@ -13,6 +13,7 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 window=${2:-5}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/sim-lib.sh"
 need=""
 command -v dpdk-testpmd >/dev/null || need="$need dpdk-dev"
 [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] ||
@@ -50,7 +51,7 @@ printf '{"bench": "switch", "metric": "memory", "value": "%s", "unit": "%s"}\n' 
 # learns them there) and then drops what it is given (net_pcap with no
 # TX file). Its forwarded count is read from two statistics lines.
 netbackd_rate() { # PCAP LABEL
-	dir=$(mktemp -d /dev/shm/nbsw.XXXXXX)
+	sim_up "$build" nbsw
 	cat > "$dir/nb.conf" <<CONF
 [netbackd]
 workers = 1
@@ -59,15 +60,10 @@ poll = always
 pif = net_pcap0,rx_pcap=$1,infinite_rx=1
 port = net_pcap1,rx_pcap=$1.learn
 CONF
-	"$build/sim/xenstored/xenstored-sim" --socket "$dir/xs.sock" 2>/dev/null &
-	xs=$!
-	for _ in $(seq 100); do [ -S "$dir/xs.sock" ] && break; sleep 0.05; done
-	"$build/sim/hv/simhv-tool" create "$dir"
-	XENSTORED_PATH=$dir/xs.sock "$build/backend/netbackd" --sim "$dir" \
+	"$build/backend/netbackd" --sim "$dir" \
 		--domid 0 -c "$dir/nb.conf" -s "$window" \
 		--duration $((window * 2 + 1)) --log-file "$dir/nb.log" \
 		>/dev/null 2>&1 || true
-	kill $xs 2>/dev/null; wait $xs 2>/dev/null || true
 	awk -v w="$window" -v l="$2" '
 		/port net_pcap1 \(port\)/ {
 			for (i = 1; i <= NF; i++) if ($i == "tx") { t[++k] = $(i + 1); break }
@@ -76,7 +72,7 @@ CONF
 			if (k < 2) { print "switch-pcap: no netbackd counters" > "/dev/stderr"; exit 1 }
 			printf "{\"bench\": \"switch\", \"metric\": \"netbackd_%s\", \"value\": %.2f, \"unit\": \"Mpps\"}\n", l, (t[2] - t[1]) / w / 1e6
 		}' "$dir/nb.log"
-	rm -rf "$dir"
+	sim_down
 }
 
 out=$work/results
