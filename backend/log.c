@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int log_level = LOG_INFO;
 static FILE *log_file;
 static bool log_syslog;
+static bool log_journal; /* stderr is journald's stream: "<N>" prefixes */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct {
@@ -31,6 +38,27 @@ nb_log_level_parse(const char *s)
 	return -EINVAL;
 }
 
+/*
+ * systemd sets JOURNAL_STREAM=DEV:INODE when it connects stdout/stderr
+ * to journald. It is inherited by children whose stderr may go
+ * elsewhere, so it counts only when it names our stderr.
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &n) != 2 || e[n])
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 nb_log_init(int level, const char *file, bool use_syslog)
 {
@@ -40,9 +68,16 @@ nb_log_init(int level, const char *file, bool use_syslog)
 		if (log_file)
 			setvbuf(log_file, NULL, _IOLBF, 0);
 	}
+	log_journal = !log_file && stderr_is_journal();
 	log_syslog = use_syslog;
 	if (use_syslog)
 		openlog("netbackd", LOG_PID, LOG_DAEMON);
+}
+
+bool
+nb_log_enabled(int prio)
+{
+	return prio <= log_level;
 }
 
 uint64_t
@@ -54,52 +89,143 @@ nb_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void
-nb_log(int prio, const char *fmt, ...)
+static void
+log_msg(int prio, const char *msg)
 {
 	static const char *const tags[] = {
 		"emerg", "alert", "crit", "err", "warn", "notice", "info",
 		"debug",
 	};
+	struct timespec ts;
+	struct tm tm;
+
+	if (log_syslog)
+		syslog(prio, "%s", msg);
+	pthread_mutex_lock(&log_lock);
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s\n", prio & 7, msg);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		fprintf(log_file ? log_file : stderr,
+			"%02d:%02d:%02d.%03ld netbackd %s: %s\n", tm.tm_hour,
+			tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+			tags[prio & 7], msg);
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+void
+nb_log(int prio, const char *fmt, ...)
+{
 	char msg[1024];
 	va_list ap;
 
-	if (prio > log_level)
+	if (!nb_log_enabled(prio))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_msg(prio, msg);
+}
 
-	if (log_syslog)
-		syslog(prio, "%s", msg);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	localtime_r(&ts.tv_sec, &tm);
-	pthread_mutex_lock(&log_lock);
-	fprintf(log_file ? log_file : stderr,
-		"%02d:%02d:%02d.%03ld netbackd %s: %s\n", tm.tm_hour, tm.tm_min,
-		tm.tm_sec, ts.tv_nsec / 1000000, tags[prio & 7], msg);
-	pthread_mutex_unlock(&log_lock);
+bool
+nb_ratelimit_take(struct nb_ratelimit *rl, uint64_t now_ms,
+		  unsigned *suppressed)
+{
+	bool ok;
+
+	while (__atomic_test_and_set(&rl->lock, __ATOMIC_ACQUIRE))
+		;
+	if (rl->interval_ms == 0) {
+		rl->tokens = rl->burst; /* no limit */
+	} else if (rl->tokens < rl->burst && now_ms > rl->refill_ms) {
+		uint64_t add = (now_ms - rl->refill_ms) * rl->burst /
+			       rl->interval_ms;
+
+		if (add >= rl->burst - rl->tokens) {
+			rl->tokens = rl->burst;
+			rl->refill_ms = now_ms;
+		} else if (add) {
+			rl->tokens += (unsigned)add;
+			/* keep the part of a token already earned */
+			rl->refill_ms += add * rl->interval_ms / rl->burst;
+		}
+	} else if (rl->tokens >= rl->burst) {
+		rl->refill_ms = now_ms;
+	}
+	ok = rl->tokens > 0;
+	if (ok) {
+		rl->tokens--;
+		if (suppressed)
+			*suppressed = rl->suppressed;
+		rl->suppressed = 0;
+	} else {
+		rl->suppressed++;
+	}
+	__atomic_clear(&rl->lock, __ATOMIC_RELEASE);
+	return ok;
 }
 
 bool
 nb_ratelimit_ok(struct nb_ratelimit *rl)
 {
-	uint64_t now = nb_now_ms();
+	unsigned n = 0;
 
-	if (now - rl->start_ms >= rl->interval_ms) {
-		if (rl->suppressed)
-			nb_log(LOG_WARNING, "%u messages suppressed",
-			       rl->suppressed);
-		rl->start_ms = now;
-		rl->printed = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->printed < rl->burst) {
-		rl->printed++;
-		return true;
-	}
-	rl->suppressed++;
-	return false;
+	if (!nb_ratelimit_take(rl, nb_now_ms(), &n))
+		return false;
+	if (n)
+		nb_log(LOG_WARNING, "%u messages suppressed", n);
+	return true;
+}
+
+void
+nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
+	  const char *fmt, ...)
+{
+	char msg[1024];
+	unsigned n = 0;
+	va_list ap;
+	int off;
+
+	if (!nb_log_enabled(prio) || !nb_ratelimit_take(rl, nb_now_ms(), &n))
+		return;
+	if (n)
+		nb_log(LOG_WARNING, "%s: %u messages suppressed", who, n);
+	off = snprintf(msg, sizeof(msg), "%s: ", who);
+	if (off < 0 || (size_t)off >= sizeof(msg))
+		off = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	va_end(ap);
+	log_msg(prio, msg);
+}
+
+int
+nb_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	static const char ready[] = "READY=1";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd, r = 0;
+
+	if (!path || !path[0])
+		return 0;
+	if ((path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@') /* abstract namespace */
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			  strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, ready, sizeof(ready) - 1, MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, len) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }

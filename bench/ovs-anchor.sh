@@ -47,7 +47,8 @@ while [ $j -lt "$hosts" ]; do
 	j=$((j + 1))
 done
 tx() { vs get interface p1 statistics:tx_packets; }
-sleep 3
+# PMD threads and the pcap replay take a few seconds to settle.
+sleep 6
 a=$(tx)
 sleep "$window"
 b=$(tx)
