@@ -367,9 +367,9 @@ nb_ctrl_serve(struct nb_daemon *d, struct nb_vif *v)
 					    &rsp);
 				if (ctrl_ring_respond(&c->ring, &rsp) < 0)
 					return -EPROTO;
-				nb_debug("%s: ctrl request %u type %u: "
-					 "status %u", v->name, req[i].id,
-					 req[i].type, rsp.status);
+				nb_vif_debug(v, "ctrl request %u type %u: "
+					     "status %u", req[i].id,
+					     req[i].type, rsp.status);
 			}
 			hash_publish(v, &c->cfg);
 			notify |= ctrl_ring_push(&c->ring);

@@ -721,6 +721,11 @@ main(int argc, char **argv)
 		nb_err("signalfd: %s", strerror(errno));
 		goto out_xenbus;
 	}
+	/* Serving: tell systemd (Type=notify) while sockets may still be
+	 * made, so units ordered after us (xendomains) start now. */
+	r = nb_notify_ready();
+	if (r < 0)
+		nb_warn("cannot tell systemd we are ready: %s", strerror(-r));
 	if (enter_sandbox(d) < 0) {
 		close(sfd);
 		goto out_xenbus;

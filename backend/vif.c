@@ -157,7 +157,7 @@ nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
 	rte_free(v->queues);
 	v->queues = NULL;
 	v->nqueues = 0;
-	nb_info("%s: disconnected", v->name);
+	nb_vif_info(v, "disconnected");
 }
 
 int
@@ -240,9 +240,9 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 		goto fail;
 	/* Fixed from here on: the queue's state with its RX backlog, and
 	 * its two mapped ring pages (mbufs come from the shared pool). */
-	nb_info("%s: connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
+	nb_vif_info(v, "connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
 		"rx-notify=%d ctrl-ring=%d xdp-headroom=%u, %zu bytes per "
-		"queue + 2 ring pages", v->name, nq,
+		"queue + 2 ring pages", nq,
 		v->queues[0].split ? " split event channels" : "",
 		v->feat.sg, v->feat.gso_tcpv4, v->feat.gso_tcpv6,
 		!v->feat.no_csum, v->feat.rx_notify, v->ctrl != NULL,

@@ -328,9 +328,9 @@ rx_no_progress(struct nb_worker *w, struct nb_queue *q, uint64_t now)
 		q->stalled = true;
 		q->stats[NB_Q_RX_STALLS]++;
 		backlog_drop_head(q, q->bl_count, NB_Q_RX_DROP_STALLED);
-		nb_warn("%s: queue %u: no RX buffers for %u ms: stalled, "
-			"dropping its packets", q->vif->name, q->id,
-			c->rx_stall_ms);
+		nb_vif_warn(q->vif, "queue %u: no RX buffers for %u ms: "
+			    "stalled, dropping its packets", q->id,
+			    c->rx_stall_ms);
 	}
 }
 
@@ -365,8 +365,8 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 			return 0;
 		q->stalled = false;
 		q->rx_progress_ms = nb_now_ms();
-		nb_info("%s: queue %u: RX buffers back, no longer stalled",
-			q->vif->name, q->id);
+		nb_vif_info(q->vif, "queue %u: RX buffers back, no longer "
+			    "stalled", q->id);
 		if (q->bl_count == 0)
 			return 0;
 	}

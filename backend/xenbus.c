@@ -111,15 +111,14 @@ set_state(struct nb_daemon *d, struct nb_vif *v, int state)
 		return;
 	if (be_write(d, v, "state", "%d", state) < 0)
 		nb_warn("%s: cannot write state %d", v->name, state);
-	nb_debug("%s: backend state %d -> %d", v->name, v->be_state, state);
+	nb_vif_debug(v, "backend state %d -> %d", v->be_state, state);
 	v->be_state = state;
 }
 
 static void
 vif_fail(struct nb_daemon *d, struct nb_vif *v, const char *msg)
 {
-	if (nb_ratelimit_ok(&v->rl))
-		nb_err("%s: %s", v->name, msg);
+	nb_vif_err(v, "%s", msg);
 	be_write(d, v, "error", "%s", msg);
 	nb_vif_disconnect(d, v);
 	set_state(d, v, XenbusStateClosing);
@@ -175,13 +174,12 @@ vif_read_mcast(struct nb_daemon *d, struct nb_vif *v)
 
 	if (nb_xs_read_uint(d, 1, &on, "%s/request-multicast-control",
 			    v->fe) == -EINVAL)
-		nb_warn("%s: request-multicast-control is not 0 or 1",
-			v->name);
+		nb_vif_warn(v, "request-multicast-control is not 0 or 1");
 	if (v->mcast_filter == (on == 1))
 		return;
 	v->mcast_filter = on == 1;
-	nb_info("%s: multicast filtering %s", v->name,
-		v->mcast_filter ? "on" : "off");
+	nb_vif_info(v, "multicast filtering %s",
+		    v->mcast_filter ? "on" : "off");
 	if (v->sw_port >= 0)
 		nb_fwd_mcast_filter(d, v);
 }
@@ -194,12 +192,12 @@ vif_read_xdp(struct nb_daemon *d, struct nb_vif *v)
 	int r = nb_xs_read_uint(d, 65535, &hr, "%s/xdp-headroom", v->fe);
 
 	if (r == -EINVAL)
-		nb_warn("%s: bad xdp-headroom: none used", v->name);
+		nb_vif_warn(v, "bad xdp-headroom: none used");
 	if (r < 0)
 		hr = 0;
 	if (hr > NB_MAX_XDP_HEADROOM) {
-		nb_warn("%s: xdp-headroom %u bounded to %u", v->name, hr,
-			NB_MAX_XDP_HEADROOM);
+		nb_vif_warn(v, "xdp-headroom %u bounded to %u", hr,
+			    NB_MAX_XDP_HEADROOM);
 		hr = NB_MAX_XDP_HEADROOM;
 	}
 	atomic_store(&v->xdp_headroom, (uint16_t)hr);
@@ -422,8 +420,8 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		/* netfront attached or detached XDP: new headroom. */
 		if (v->connected && v->be_state == XenbusStateConnected) {
 			vif_read_xdp(d, v);
-			nb_info("%s: reconfigured, xdp-headroom %u", v->name,
-				(unsigned)atomic_load(&v->xdp_headroom));
+			nb_vif_info(v, "reconfigured, xdp-headroom %u",
+				    (unsigned)atomic_load(&v->xdp_headroom));
 			set_state(d, v, XenbusStateReconfigured);
 		}
 		break;
@@ -441,7 +439,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	default:
 		/* Unknown or gone: the guest went away. */
 		if (v->queues)
-			nb_info("%s: frontend gone", v->name);
+			nb_vif_info(v, "frontend gone");
 		nb_vif_disconnect(d, v);
 		if (v->be_state != XenbusStateInitWait)
 			set_state(d, v, XenbusStateClosed);
