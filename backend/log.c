@@ -201,6 +201,73 @@ nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
 	log_msg(prio, msg);
 }
 
+/* Lines written to nb_log_stream(): held until their newline. */
+struct log_stream {
+	const char *prefix;
+	int (*level)(void);
+	char line[1024];
+	size_t len;
+};
+
+static void
+stream_line(struct log_stream *ls)
+{
+	int prio = ls->level();
+
+	ls->line[ls->len] = '\0';
+	ls->len = 0;
+	if (prio < 0 || prio > LOG_DEBUG)
+		prio = LOG_INFO;
+	nb_log(prio, "%s: %s", ls->prefix, ls->line);
+}
+
+/* The FILE's lock serialises calls: one writer of ls at a time. */
+static ssize_t
+stream_write(void *cookie, const char *buf, size_t size)
+{
+	struct log_stream *ls = cookie;
+
+	for (size_t i = 0; i < size; i++) {
+		if (buf[i] == '\n')
+			stream_line(ls);
+		else if (ls->len < sizeof(ls->line) - 1)
+			ls->line[ls->len++] = buf[i];
+		/* beyond: cut, the rest of the line is dropped */
+	}
+	return (ssize_t)size;
+}
+
+static int
+stream_close(void *cookie)
+{
+	struct log_stream *ls = cookie;
+
+	if (ls->len)
+		stream_line(ls);
+	free(ls);
+	return 0;
+}
+
+FILE *
+nb_log_stream(const char *prefix, int (*level)(void))
+{
+	struct log_stream *ls = calloc(1, sizeof(*ls));
+	FILE *f;
+
+	if (!ls)
+		return NULL;
+	ls->prefix = prefix;
+	ls->level = level;
+	f = fopencookie(ls, "w", (cookie_io_functions_t){
+		.write = stream_write, .close = stream_close });
+	if (!f) {
+		free(ls);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
 int
 nb_notify_ready(void)
 {

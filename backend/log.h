@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <syslog.h>
 
 void nb_log_init(int level, const char *file, bool use_syslog);
@@ -70,6 +71,14 @@ void nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
 #define nb_vif_debug(v, ...) nb_vif_log(v, LOG_DEBUG, __VA_ARGS__)
 
 uint64_t nb_now_ms(void);
+
+/*
+ * A stream whose lines become log lines, "prefix: line", each at the
+ * level level() returns while the line is written (for DPDK's log, so
+ * its messages reach the same file, syslog and journal with a level).
+ * NULL with errno set if it cannot be made.
+ */
+FILE *nb_log_stream(const char *prefix, int (*level)(void));
 
 /*
  * systemd's readiness notification (sd_notify(3) "READY=1") when

@@ -21,6 +21,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 
 #include <xenstore.h>
@@ -235,6 +236,13 @@ parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
 	if (c->max_queues == 0)
 		c->max_queues = c->workers;
 	return 0;
+}
+
+/* The level of the DPDK message being written, as a syslog level. */
+static int
+dpdk_log_level(void)
+{
+	return rte_log_cur_msg_loglevel() - (int)RTE_LOG_EMERG + LOG_EMERG;
 }
 
 static bool
@@ -644,6 +652,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	nb_log_init(o.log_level, o.log_file, o.use_syslog);
+	/* DPDK's messages into the same log (file, syslog, journal), at
+	 * their own levels. */
+	FILE *dpdk_log = nb_log_stream("dpdk", dpdk_log_level);
+	if (dpdk_log)
+		rte_openlog_stream(dpdk_log);
 	LIST_INIT(&d->vifs);
 
 	/* Signals go to the control loop's signalfd, in every thread. */

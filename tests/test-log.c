@@ -192,6 +192,42 @@ TEST(vif_messages_are_rate_limited)
 	CHECK(strstr(s, "<4>vif3.0: 97 messages suppressed\n<3>vif3.0: later\n"));
 }
 
+static int stream_level = LOG_ERR;
+
+static int
+level_now(void)
+{
+	return stream_level;
+}
+
+TEST(stream_lines_keep_their_levels)
+{
+	FILE *f = capture_stderr(true);
+	FILE *s;
+	char big[3000];
+
+	nb_log_init(LOG_INFO, NULL, false);
+	s = nb_log_stream("dpdk", level_now);
+	CHECK(s);
+	fprintf(s, "EAL: one");
+	fprintf(s, " line\n"); /* a line comes out whole, at its level */
+	stream_level = LOG_DEBUG;
+	fprintf(s, "below the log level\n");
+	stream_level = LOG_WARNING;
+	fprintf(s, "a\nb\n");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fprintf(s, "%s\nafter\n", big); /* cut, not split into lines */
+	stream_level = 42;                /* not a level: info */
+	fprintf(s, "unterminated");
+	fclose(s);
+	const char *out = captured(f), *head =
+		"<3>dpdk: EAL: one line\n<4>dpdk: a\n<4>dpdk: b\n<4>dpdk: xxx";
+	CHECK(strncmp(out, head, strlen(head)) == 0);
+	CHECK(strstr(out, "x\n<4>dpdk: after\n<6>dpdk: unterminated\n"));
+	CHECK(!strstr(out, "below"));
+}
+
 TEST(notify_ready)
 {
 	char dir[] = "/tmp/nb-test-notify-XXXXXX", path[108], buf[64];
