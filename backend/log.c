@@ -201,13 +201,17 @@ nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
 	log_msg(prio, msg);
 }
 
-/* Lines written to nb_log_stream(): held until their newline. */
+/* Lines written to nb_log_stream(): held until their newline. Static:
+ * DPDK drops its stream at rte_eal_cleanup() without closing it, and a
+ * cookie of ours on the heap would then be reported as leaked. */
 struct log_stream {
 	const char *prefix;
 	int (*level)(void);
 	char line[1024];
 	size_t len;
 };
+static struct log_stream log_streams[4];
+static unsigned log_nstreams;
 
 static void
 stream_line(struct log_stream *ls)
@@ -244,26 +248,27 @@ stream_close(void *cookie)
 
 	if (ls->len)
 		stream_line(ls);
-	free(ls);
 	return 0;
 }
 
 FILE *
 nb_log_stream(const char *prefix, int (*level)(void))
 {
-	struct log_stream *ls = calloc(1, sizeof(*ls));
+	struct log_stream *ls;
 	FILE *f;
 
-	if (!ls)
+	if (log_nstreams == sizeof(log_streams) / sizeof(log_streams[0])) {
+		errno = ENOSPC;
 		return NULL;
+	}
+	ls = &log_streams[log_nstreams];
 	ls->prefix = prefix;
 	ls->level = level;
 	f = fopencookie(ls, "w", (cookie_io_functions_t){
 		.write = stream_write, .close = stream_close });
-	if (!f) {
-		free(ls);
+	if (!f)
 		return NULL;
-	}
+	log_nstreams++;
 	setvbuf(f, NULL, _IOLBF, 0);
 	return f;
 }

@@ -77,6 +77,23 @@ else
 	bad "the installed configuration: $out"
 fi
 
+# The user the example configuration names comes from the installed
+# sysusers.d file (systemd-sysusers --root needs root to write there).
+if command -v systemd-sysusers > /dev/null && [ "$(id -u)" -eq 0 ]; then
+	mkdir -p "$dest/etc"
+	touch "$dest/etc/passwd" "$dest/etc/group"
+	systemd-sysusers --root="$dest" > "$tmp/sysusers.log" 2>&1
+	user=$(sed -n 's/^ *user *= *\([^ #]*\).*/\1/p' "$dest$conf")
+	if [ -n "$user" ] && grep -q "^$user:" "$dest/etc/passwd"; then
+		echo "ok   systemd-sysusers creates user $user"
+	else
+		bad "systemd-sysusers did not create the configured user" \
+			"'$user': $(cat "$tmp/sysusers.log")"
+	fi
+	rm -f "$dest/etc/passwd" "$dest/etc/group" "$dest/etc/shadow" \
+		"$dest/etc/gshadow"
+fi
+
 # An administrator's edit survives a second meson install.
 echo "# edited by the administrator" >> "$dest$conf"
 cp "$dest$conf" "$tmp/edited"
