@@ -447,6 +447,18 @@ TEST(guest_reconnects)
 	simenv_fini(&e);
 }
 
+/* A restarted netbackd logs both guests' vifs connected within 5 s. */
+static void
+restarted_takes_up_both(struct simenv *e)
+{
+	for (int i = 0; i < 500 && !(simenv_log_contains(e, "vif1.0: connected") &&
+				     simenv_log_contains(e, "vif2.0: connected"));
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(e, "vif1.0: connected"));
+	CHECK(simenv_log_contains(e, "vif2.0: connected"));
+}
+
 TEST(restart_reattaches_live_rings)
 {
 	struct simenv e;
@@ -462,11 +474,7 @@ TEST(restart_reattaches_live_rings)
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	/* The guests do nothing; a new netbackd picks their rings up. */
 	simenv_start_netbackd(&e, NULL);
-	for (int i = 0; i < 500 && !(simenv_log_contains(&e, "vif1.0: connected") &&
-				     simenv_log_contains(&e, "vif2.0: connected"));
-	     i++)
-		usleep(10000);
-	CHECK(simenv_log_contains(&e, "vif2.0: connected"));
+	restarted_takes_up_both(&e);
 	exchange(&a, &b, sizes, 32);
 	exchange(&b, &a, sizes, 32);
 	simenv_fini(&e);
@@ -1783,12 +1791,7 @@ TEST(sigkill_restart_guests_carry_on)
 	CHECK_EQ(simhv_domain_mapped(e.hv, 1), mapped1);
 	/* ...until a new netbackd opens the hypervisor. */
 	simenv_start_netbackd(&e, NULL);
-	for (int i = 0; i < 500 && !(simenv_log_contains(&e, "vif1.0: connected") &&
-				     simenv_log_contains(&e, "vif2.0: connected"));
-	     i++)
-		usleep(10000);
-	CHECK(simenv_log_contains(&e, "vif1.0: connected"));
-	CHECK(simenv_log_contains(&e, "vif2.0: connected"));
+	restarted_takes_up_both(&e);
 	/* What waited in a's ring goes out; b takes what arrives. */
 	unsigned late = 0;
 	for (int quiet = 0; quiet < 30;) {
