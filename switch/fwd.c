@@ -282,9 +282,11 @@ reserve(_Atomic unsigned *count, unsigned limit)
 
 /*
  * Learn (or refresh, or move) the source k of a frame from port in.
- * Counts go to c[], the burst's tally for the port.
+ * Counts go to c[], the burst's tally for the port. True when the entry
+ * now stands as a later frame from the same source would leave it (it
+ * points to in, or is static): that frame need not learn again.
  */
-static inline void
+static inline bool
 learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
       uint32_t home, uint32_t stamp, uint32_t *c)
 {
@@ -294,55 +296,58 @@ learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
 
 	e = fdb_probe(sw, n, k, home, &v, &fr, &fk);
 	if (e) {
-		if (v & (V_STATIC | V_DYING))
-			return;
+		if (v & V_DYING)
+			return false;
+		if (v & V_STATIC)
+			return true;
 		if ((v & V_PORT) == in) {
 			/* Written about once a second, not per frame: the
 			 * line stays shared between the workers reading it. */
 			if (atomic_load_explicit(&e->stamp, MO_RLX) != stamp)
 				atomic_store_explicit(&e->stamp, stamp, MO_RLX);
-			return;
+			return true;
 		}
 		/* A move: the entry now counts against this port. */
 		if (!reserve(&p->learned, p->learn_limit)) {
 			c[SW_C_LEARN_LIMIT]++;
-			return;
+			return false;
 		}
 		/* The generation in v makes this fail if the slot was
 		 * refilled since we read it. */
 		if (!atomic_compare_exchange_strong_explicit(
 			&e->val, &v, (v & ~V_PORT) | in, MO_REL, MO_RLX)) {
 			atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
-			return;
+			return false;
 		}
 		atomic_store_explicit(&e->stamp, stamp, MO_RLX);
 		old = v & V_PORT;
 		if (old < sw->max_ports)
 			count_dec(&sw->ports[old].learned);
 		c[SW_C_MOVED]++;
-		return;
+		return true;
 	}
 	if (!fr) {
 		c[SW_C_TABLE_FULL]++;
-		return;
+		return false;
 	}
 	if (!reserve(&p->learned, p->learn_limit)) {
 		c[SW_C_LEARN_LIMIT]++;
-		return;
+		return false;
 	}
 	if (!reserve(&n->learned,
 		     atomic_load_explicit(&n->learn_limit, MO_RLX))) {
 		atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
 		c[SW_C_LEARN_LIMIT_NET]++;
-		return;
+		return false;
 	}
 	/* Lost the slot to another learner: the next frame learns. */
 	if (!fdb_fill(fr, fk, k, in, stamp)) {
 		atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
 		atomic_fetch_sub_explicit(&n->learned, 1, MO_RLX);
-		return;
+		return false;
 	}
 	c[SW_C_LEARNED]++;
+	return true;
 }
 
 unsigned
@@ -401,7 +406,10 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 			__builtin_prefetch(&net->table[dhome[i]]);
 		}
 	}
-	/* Pass 2: learn, then look up, frame by frame in order. */
+	/* Pass 2: learn, then look up, frame by frame in order. A burst
+	 * often comes from one source: once it stands learned here, its
+	 * next frames have nothing to change (K_EMPTY is never a key). */
+	uint64_t learnt = K_EMPTY;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *d = f[i].data;
 		struct sw_result *r = &out[i];
@@ -412,7 +420,11 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 
 		if (r->port == SW_DROP)
 			continue;
-		learn(sw, net, p, in, skey[i], shome[i], stamp, c);
+		if (skey[i] != learnt)
+			learnt = learn(sw, net, p, in, skey[i], shome[i],
+				       stamp, c)
+					 ? skey[i]
+					 : K_EMPTY;
 		if (d[0] & 1) {
 			r->port = SW_FLOOD;
 			if ((d[0] & d[1] & d[2] & d[3] & d[4] & d[5]) == 0xff) {
@@ -473,6 +485,24 @@ sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
 	if (n > SW_MAX_BURST)
 		n = SW_MAX_BURST;
 	g->ndest = g->nflood = g->ndrop = 0;
+	/* The common burst: every frame to one port. */
+	if (n && sw && r[0].port < sw->max_ports) {
+		unsigned q = r[0].port, i = 1;
+
+		while (i < n && r[i].port == q)
+			i++;
+		if (i == n) {
+			g->ndest = 1;
+			g->dest[0].port = (uint16_t)q;
+			g->dest[0].n = (uint16_t)n;
+			g->dest[0].first = 0;
+			for (i = 0; i < n; i++)
+				g->idx[i] = (uint16_t)i;
+			atomic_fetch_add_explicit(&sw->ports[q].c[SW_C_TX], n,
+						  MO_RLX);
+			return;
+		}
+	}
 	memset(hport, 0xff, sizeof(hport));
 	for (unsigned i = 0; i < n; i++) {
 		unsigned q = r[i].port, h;
