@@ -170,7 +170,10 @@ nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 	for (unsigned i = 0; i < c->nnets; i++)
 		if (strcmp(c->nets[i].name, name) == 0)
 			return fail(err, errlen, src, line,
-				    "duplicate network '%s' (first at line %u)",
+				    c->nets[i].line
+					? "duplicate network '%s' (first at "
+					  "line %u)"
+					: "duplicate network '%s'",
 				    name, c->nets[i].line);
 	if (c->nnets == NB_MAX_NETS)
 		return fail(err, errlen, src, line, "more than %d networks",
@@ -276,6 +279,19 @@ set_global(struct nb_conf *c, const char *key, const char *val,
 			return fail(err, errlen, name, line,
 				    "hotplug must be script or netbackd, "
 				    "not '%s'", val);
+	} else if (strcmp(key, "control-socket") == 0) {
+		if (!val[0] || strlen(val) >= sizeof(c->ctl_path) ||
+		    (val[0] != '/' && strcmp(val, "off") != 0))
+			return fail(err, errlen, name, line,
+				    "control-socket must be an absolute path "
+				    "(at most %zu bytes) or off, not '%s'",
+				    sizeof(c->ctl_path) - 1, val);
+		snprintf(c->ctl_path, sizeof(c->ctl_path), "%s", val);
+	} else if (strcmp(key, "control-group") == 0) {
+		if (!val[0] || strlen(val) >= sizeof(c->ctl_group))
+			return fail(err, errlen, name, line,
+				    "bad control-group '%s'", val);
+		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", val);
 	} else if (strcmp(key, "domid") == 0) {
 		if (nb_parse_uint(val, 0, 0x7fef, &v) < 0)
 			return fail(err, errlen, name, line,
@@ -385,6 +401,57 @@ nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
 			return r;
 	}
 	return 0;
+}
+
+int
+nb_conf_add_port(struct nb_conf *c, const char *net, const char *devargs,
+		 bool pif, const char *src, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->nnets; i++)
+		if (strcmp(c->nets[i].name, net) == 0)
+			return add_dev(c, &c->nets[i], devargs, pif, src, 0, err,
+				       errlen);
+	return fail(err, errlen, src, 0, "no network '%s'", net);
+}
+
+int
+nb_conf_del_port(struct nb_conf *c, const char *dev)
+{
+	char have[NB_DEVARGS_MAX];
+
+	for (unsigned i = 0; i < c->nnets; i++) {
+		struct nb_net_conf *n = &c->nets[i];
+
+		nb_devargs_name(n->pif, have, sizeof(have));
+		if (n->pif[0] && strcmp(have, dev) == 0) {
+			n->pif[0] = '\0';
+			return 0;
+		}
+		for (unsigned k = 0; k < n->nports; k++) {
+			nb_devargs_name(n->ports[k], have, sizeof(have));
+			if (strcmp(have, dev) != 0)
+				continue;
+			memmove(n->ports[k], n->ports[k + 1],
+				(n->nports - k - 1) * sizeof(n->ports[0]));
+			n->nports--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int
+nb_conf_del_net(struct nb_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nnets; i++) {
+		if (strcmp(c->nets[i].name, name) != 0)
+			continue;
+		memmove(&c->nets[i], &c->nets[i + 1],
+			(c->nnets - i - 1) * sizeof(c->nets[0]));
+		c->nnets--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int

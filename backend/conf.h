@@ -16,6 +16,8 @@
  *   user = netbackd                     # run as this user once all is open
  *   sandbox = on | off                  # the seccomp filter (default on)
  *   hotplug = script | netbackd         # who plugs vifs (default script)
+ *   control-socket = PATH | off         # netbackctl's socket
+ *   control-group = GROUP               # who else may use it
  *
  *   [network NAME]                      # one per network
  *   pif = DEVARGS                       # optional DPDK uplink
@@ -66,6 +68,10 @@ struct nb_conf {
 	 */
 	bool hotplug_self;
 	int domid; /* -1: read it from xenstore */
+	/* netbackctl's socket: empty for the default, "off" for none;
+	 * and the group that may use it besides root (empty: none). */
+	char ctl_path[108];
+	char ctl_group[64];
 	char sim_dir[256]; /* empty: real Xen */
 	unsigned nnets;
 	struct nb_net_conf nets[NB_MAX_NETS];
@@ -83,6 +89,15 @@ int nb_conf_load(struct nb_conf *c, const char *path, char *err,
 /* Add a network (from the command line or the file). */
 int nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 		    const char *src, unsigned line, char *err, size_t errlen);
+/*
+ * Changes at run time (netbackctl), held to the file's rules; src names
+ * the requester in err. add_port: a DPDK port (pif: the uplink) to the
+ * network named net. del_port / del_net: -ENOENT if there is none.
+ */
+int nb_conf_add_port(struct nb_conf *c, const char *net, const char *devargs,
+		     bool pif, const char *src, char *err, size_t errlen);
+int nb_conf_del_port(struct nb_conf *c, const char *dev);
+int nb_conf_del_net(struct nb_conf *c, const char *name);
 /* The device name in devargs (up to the first ','), into buf. */
 void nb_devargs_name(const char *devargs, char *buf, size_t len);
 /* Check devargs syntax: driver[,key=value]...; 0 or -EINVAL. */

@@ -27,10 +27,39 @@ static const struct sw_vlan_conf uplink_vlans = {
 	.trunk = true, .all = true, .vid = 0,
 };
 
-/* Open a DPDK port and make it a port of switch network `net`. */
+/* Forget p: out of d->pifs, closed, freed. */
+static void
+port_free(struct nb_daemon *d, struct nb_pif *p)
+{
+	for (unsigned i = 0; i < d->npifs; i++) {
+		if (d->pifs[i] != p)
+			continue;
+		memmove(&d->pifs[i], &d->pifs[i + 1],
+			(d->npifs - i - 1) * sizeof(d->pifs[0]));
+		d->pifs[--d->npifs] = NULL;
+		break;
+	}
+	nb_pif_close(d, p);
+	free(p);
+}
+
+struct nb_pif *
+nb_pif_find(struct nb_daemon *d, const char *name)
+{
+	for (unsigned i = 0; i < d->npifs; i++)
+		if (strcmp(d->pifs[i]->name, name) == 0)
+			return d->pifs[i];
+	return NULL;
+}
+
+/*
+ * Open a DPDK port and make it a port of switch network `net`; once the
+ * workers run (live), its RX queues go to them. On failure nothing of it
+ * is left.
+ */
 static int
 port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
-	  bool uplink, const char *netname)
+	  bool uplink, const char *netname, bool live)
 {
 	struct sw_port_conf pc;
 	struct nb_pif *p;
@@ -52,7 +81,7 @@ port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
 	d->pifs[d->npifs++] = p;
 	r = nb_pif_open(d, p);
 	if (r < 0)
-		return r;
+		goto fail;
 	/* Only the pif is the switch's uplink; a further port is a trusted
 	 * one all the same (no anti-spoofing: hosts live behind it). */
 	sw_port_conf_init(&pc, net, uplink);
@@ -62,13 +91,45 @@ port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
 	if (r < 0) {
 		nb_err("network %s: cannot add %s to the switch: %s", netname,
 		       p->name, strerror(-r));
-		return r;
+		goto fail;
 	}
 	p->sw_port = r;
-	atomic_store(&d->pifs_by_port[r], p);
+	if (live) {
+		r = nb_workers_add_pif(d, p);
+		if (r < 0) {
+			nb_err("network %s: %s: no worker takes its queues: %s",
+			       netname, p->name, strerror(-r));
+			sw_port_del(d->sw, p->sw_port);
+			rte_rcu_qsbr_synchronize(d->rcu,
+						 RTE_QSBR_THRID_INVALID);
+			sw_reclaim(d->sw);
+			goto fail;
+		}
+	}
+	atomic_store(&d->pifs_by_port[p->sw_port], p);
 	nb_info("network %s: %s %s", netname, uplink ? "uplink" : "port",
 		p->name);
 	return 0;
+fail:
+	port_free(d, p);
+	return r;
+}
+
+/* Take p out of the switch and the workers' hands, then close it. */
+static void
+port_close(struct nb_daemon *d, struct nb_pif *p)
+{
+	atomic_store(&d->pifs_by_port[p->sw_port], NULL);
+	atomic_store(&d->cap_mask[p->sw_port], 0);
+	sw_port_del(d->sw, p->sw_port);
+	nb_workers_del_pif(d, p);
+	/* No worker sends to it any more once each has passed a
+	 * quiescent point (or slept). */
+	rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
+	sw_reclaim(d->sw);
+	nb_info("network %s: %s %s removed", sw_net_name(d->sw, p->net),
+		p->uplink ? "uplink" : "port", p->name);
+	port_free(d, p);
 }
 
 int
@@ -102,7 +163,8 @@ nb_fwd_init(struct nb_daemon *d)
 
 			if (!dev[0])
 				continue;
-			r = port_open(d, net, dev, nc->mtu, k == 0, nc->name);
+			r = port_open(d, net, dev, nc->mtu, k == 0, nc->name,
+				      false);
 			if (r < 0)
 				return r;
 		}
@@ -121,6 +183,138 @@ nb_fwd_fini(struct nb_daemon *d)
 	d->npifs = 0;
 	sw_destroy(d->sw);
 	d->sw = NULL;
+}
+
+static struct nb_net_conf *
+net_conf(struct nb_daemon *d, const char *name)
+{
+	for (unsigned i = 0; i < d->conf.nnets; i++)
+		if (strcmp(d->conf.nets[i].name, name) == 0)
+			return &d->conf.nets[i];
+	return NULL;
+}
+
+int
+nb_fwd_port_add(struct nb_daemon *d, const char *net, const char *devargs,
+		bool uplink, char *err, size_t errlen)
+{
+	struct nb_net_conf *nc = net_conf(d, net);
+	char dev[NB_DEVARGS_MAX];
+	int r, n = sw_net_find(d->sw, net);
+
+	if (!nc || n < 0) {
+		snprintf(err, errlen, "no network '%s'", net);
+		return -ENOENT;
+	}
+	/* The file's rules: syntax, one uplink, a device in one network. */
+	r = nb_conf_add_port(&d->conf, net, devargs, uplink, "port-add", err,
+			     errlen);
+	if (r < 0)
+		return r;
+	r = port_open(d, n, devargs, nc->mtu, uplink, net, true);
+	if (r < 0) {
+		nb_devargs_name(devargs, dev, sizeof(dev));
+		nb_conf_del_port(&d->conf, dev);
+		snprintf(err, errlen,
+			 "network '%s': cannot open DPDK port '%s': %s%s", net,
+			 devargs, strerror(-r),
+			 d->conf.sandbox
+			     ? " (the seccomp filter lets netbackd open no "
+			       "new device once running: name the port in "
+			       "the configuration, or set sandbox = off)"
+			     : "");
+		return r;
+	}
+	return 0;
+}
+
+int
+nb_fwd_port_del(struct nb_daemon *d, const char *name, char *err,
+		size_t errlen)
+{
+	struct nb_pif *p = nb_pif_find(d, name);
+
+	if (!p) {
+		snprintf(err, errlen, "no DPDK port '%s'", name);
+		return -ENOENT;
+	}
+	nb_conf_del_port(&d->conf, p->name);
+	port_close(d, p);
+	return 0;
+}
+
+int
+nb_fwd_net_add(struct nb_daemon *d, const char *name, const char *pif,
+	       unsigned aging_s, unsigned mtu, char *err, size_t errlen)
+{
+	struct nb_net_conf *nc;
+	int net, r;
+
+	r = nb_conf_add_net(&d->conf, name, NULL, "net-add", 0, err, errlen);
+	if (r < 0)
+		return r;
+	nc = &d->conf.nets[d->conf.nnets - 1];
+	if (aging_s)
+		nc->aging_s = aging_s;
+	if (mtu)
+		nc->mtu = mtu;
+	net = sw_net_add(d->sw, name, nc->aging_s * 1000ull);
+	if (net < 0) {
+		snprintf(err, errlen, "network '%s': %s", name,
+			 strerror(-net));
+		nb_conf_del_net(&d->conf, name);
+		return net;
+	}
+	if (pif && pif[0]) {
+		r = nb_fwd_port_add(d, name, pif, true, err, errlen);
+		if (r < 0) {
+			sw_net_del(d->sw, net);
+			nb_conf_del_net(&d->conf, name);
+			return r;
+		}
+	}
+	nb_info("network %s: added (%s)", name, pif && pif[0] ? pif
+							      : "internal");
+	return 0;
+}
+
+int
+nb_fwd_net_del(struct nb_daemon *d, const char *name, char *err,
+	       size_t errlen)
+{
+	int net = sw_net_find(d->sw, name), r;
+	struct nb_vif *v;
+	unsigned nv = 0;
+	size_t off;
+
+	if (net < 0) {
+		snprintf(err, errlen, "no network '%s'", name);
+		return -ENOENT;
+	}
+	/* Guests stay where they are: the toolstack moves or removes
+	 * them first, as with a Linux bridge that still has ports. */
+	off = (size_t)snprintf(err, errlen, "network '%s' still serves", name);
+	LIST_FOREACH(v, &d->vifs, link) {
+		if (v->net != net)
+			continue;
+		if (off < errlen)
+			off += (size_t)snprintf(err + off, errlen - off, "%s %s",
+						nv ? "," : "", v->name);
+		nv++;
+	}
+	if (nv)
+		return -EBUSY;
+	for (unsigned i = d->npifs; i-- > 0;)
+		if (d->pifs[i]->net == net)
+			port_close(d, d->pifs[i]);
+	r = sw_net_del(d->sw, net);
+	if (r < 0) {
+		snprintf(err, errlen, "network '%s': %s", name, strerror(-r));
+		return r;
+	}
+	nb_conf_del_net(&d->conf, name);
+	nb_info("network %s: removed", name);
+	return 0;
 }
 
 int
@@ -150,6 +344,7 @@ nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
 		return -ENOENT;
 	}
 	sw_port_conf_init(&pc, net, false);
+	pc.antispoof = !v->antispoof_off;
 	pc.vlan_conf = &vc;
 	memcpy(pc.mac, v->mac, 6);
 	r = nb_xsval_ips(v->ip, &pc);
@@ -178,9 +373,60 @@ nb_fwd_vif_detach(struct nb_daemon *d, struct nb_vif *v)
 	/* Workers holding the old pointer finish within the grace period
 	 * the caller waits for before nb_fwd_reclaim(). */
 	atomic_store(&d->ports[v->sw_port], NULL);
+	atomic_store(&d->cap_mask[v->sw_port], 0);
 	sw_port_del(d->sw, v->sw_port);
 	v->sw_port = -1;
 	v->net = -1;
+}
+
+int
+nb_fwd_vif_rebridge(struct nb_daemon *d, struct nb_vif *v, const char *bridge,
+		    char *err, size_t errlen)
+{
+	char name[SW_NAME_MAX], old[sizeof(v->bridge)];
+	struct sw_vlan_conf vc;
+	int r;
+
+	if (strlen(bridge) >= sizeof(v->bridge) ||
+	    sw_parse_bridge(bridge, name, &vc) < 0) {
+		snprintf(err, errlen, "%s: bad bridge '%s' (NAME[.TAG][:T1...])",
+			 v->name, bridge);
+		return -EINVAL;
+	}
+	if (sw_net_find(d->sw, name) < 0) {
+		snprintf(err, errlen, "%s: no network '%s'", v->name, name);
+		return -ENOENT;
+	}
+	snprintf(old, sizeof(old), "%s", v->bridge);
+	snprintf(v->bridge, sizeof(v->bridge), "%s", bridge);
+	if (v->sw_port >= 0) {
+		/* A new switch port: frames in between are dropped. */
+		nb_fwd_vif_detach(d, v);
+		rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
+		nb_fwd_reclaim(d);
+		r = nb_fwd_vif_attach(d, v, err, errlen);
+		if (r < 0) {
+			char e2[128];
+
+			snprintf(v->bridge, sizeof(v->bridge), "%s", old);
+			if (nb_fwd_vif_attach(d, v, e2, sizeof(e2)) < 0)
+				nb_vif_warn(v, "off the switch: %s", e2);
+			return r;
+		}
+	}
+	nb_xenbus_set_bridge(d, v, bridge);
+	nb_vif_info(v, "bridge %s", bridge);
+	return 0;
+}
+
+int
+nb_fwd_vif_antispoof(struct nb_daemon *d, struct nb_vif *v, bool on)
+{
+	v->antispoof_off = !on;
+	nb_vif_info(v, "anti-spoofing %s", on ? "on" : "off");
+	if (v->sw_port < 0)
+		return 0;
+	return sw_port_set_antispoof(d->sw, v->sw_port, on);
 }
 
 void
@@ -264,12 +510,14 @@ deliver(struct nb_worker *w, uint16_t port, struct rte_mbuf **pkts,
 						memory_order_acquire);
 
 	if (v) {
+		nb_capture_maybe(w, port, pkts, n, true);
 		nb_deliver_vif(w, v, pkts, n);
 		return;
 	}
 	struct nb_pif *p = atomic_load_explicit(&d->pifs_by_port[port],
 						memory_order_acquire);
 	if (p) {
+		nb_capture_maybe(w, port, pkts, n, true);
 		nb_deliver_pif(w, p, pkts, n);
 		return;
 	}
@@ -357,6 +605,7 @@ fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 	struct sw_group g;
 	struct sw *sw = w->d->sw;
 
+	nb_capture_maybe(w, (unsigned)in, pkts, n, false);
 	for (unsigned i = 0; i < n; i++) {
 		f[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
 		f[i].len = pkts[i]->data_len;
@@ -397,11 +646,14 @@ void
 nb_fwd_from_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 		unsigned n)
 {
-	if (v->sw_port < 0) {
+	/* Read once: control may move the vif to another port meanwhile. */
+	int port = __atomic_load_n(&v->sw_port, __ATOMIC_RELAXED);
+
+	if (port < 0) {
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
-	fwd_burst(w, v->sw_port, pkts, n);
+	fwd_burst(w, port, pkts, n);
 }
 
 void

@@ -53,13 +53,16 @@ usage(FILE *f)
 "      --duration S         exit after S seconds\n"
 "      --user NAME          run as NAME once everything is open\n"
 "      --no-sandbox         no seccomp filter (default: one is entered)\n"
+"      --control-socket PATH\n"
+"                           netbackctl's socket, or off (default\n"
+"                           /run/netbackd/netbackd.sock)\n"
 "      --check-config       parse the configuration and exit\n"
 "  -h, --help\n");
 }
 
 enum {
 	OPT_SIM = 256, OPT_DOMID, OPT_EAL, OPT_POLL, OPT_MBUFS, OPT_LOGFILE,
-	OPT_SYSLOG, OPT_DURATION, OPT_CHECK, OPT_MAXQ, OPT_USER, OPT_NOSANDBOX,
+	OPT_SYSLOG, OPT_DURATION, OPT_CHECK, OPT_MAXQ, OPT_USER, OPT_NOSANDBOX, OPT_CTL,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "check-config", no_argument, NULL, OPT_CHECK },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NOSANDBOX },
+	{ "control-socket", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -223,6 +227,14 @@ parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
 		case OPT_NOSANDBOX:
 			c->sandbox = false;
 			break;
+		case OPT_CTL:
+			if (strlen(optarg) >= sizeof(c->ctl_path) ||
+			    (optarg[0] != '/' && strcmp(optarg, "off") != 0))
+				return bad("control-socket", optarg,
+					   "an absolute path or off");
+			snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
+				 optarg);
+			break;
 		default:
 			usage(stderr);
 			return -EINVAL;
@@ -338,16 +350,23 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 	 * --in-memory does that with hugepages; --no-huge wants
 	 * --no-shconf instead (it implies legacy memory). */
 	if (!has_arg(argc, argv, "--in-memory", NULL) &&
-	    !has_arg(argc, argv, "--file-prefix", NULL) &&
 	    !has_arg(argc, argv, "--no-shconf", NULL)) {
 		bool nohuge = has_arg(argc, argv, "--no-huge", NULL);
 
 		argv[argc++] = nohuge ? "--no-shconf" : "--in-memory";
 	}
+	/* Our own runtime directory: DPDK's telemetry socket is
+	 * /run/dpdk/netbackd/dpdk_telemetry.v2 (dpdk-telemetry.py -f
+	 * netbackd). */
+	if (!has_arg(argc, argv, "--file-prefix", NULL))
+		argv[argc++] = "--file-prefix=netbackd";
 	if (c->sim_dir[0] && !has_arg(argc, argv, "--no-pci", "-a"))
 		argv[argc++] = "--no-pci";
-	if (!has_arg(argc, argv, "--log-level", NULL))
+	if (!has_arg(argc, argv, "--log-level", NULL)) {
 		argv[argc++] = "--log-level=lib.*:warning";
+		/* (it warns that there is no pre-v2 socket, always) */
+		argv[argc++] = "--log-level=lib.telemetry:error";
+	}
 	argv[argc] = NULL;
 	return argc;
 }
@@ -549,13 +568,15 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 	next_stats = start + o->stats_s * 1000ull;
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[4 + 32] = {
 			{ .fd = xs_fileno(d->xs), .events = POLLIN },
 			{ .fd = d->ctl_wakefd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = hv_evtchn_fd(d->ctl_evh), .events = POLLIN },
 		};
-		int r = poll(pfd, 4, 200);
+		unsigned nm = nb_mgmt_pollfds(d, pfd + 4, 32);
+		int tmo = nb_mgmt_timeout(d);
+		int r = poll(pfd, 4 + nm, tmo >= 0 && tmo < 200 ? tmo : 200);
 
 		if (r < 0 && errno != EINTR) {
 			nb_err("poll: %s", strerror(errno));
@@ -580,6 +601,7 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 			close(sfd);
 			return -EPIPE;
 		}
+		nb_mgmt_handle(d, pfd + 4, nm);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
 
@@ -638,6 +660,7 @@ main(int argc, char **argv)
 	sigset_t mask;
 
 	nb_conf_defaults(&d->conf);
+	d->start_ms = nb_now_ms();
 	if (parse_args(argc, argv, &d->conf, &o) < 0)
 		return 2;
 	if (d->conf.nnets == 0) {
@@ -726,6 +749,9 @@ main(int argc, char **argv)
 	r = nb_workers_start(d);
 	if (r < 0)
 		goto out_workers;
+	/* The control socket before "serving": it answers from then on. */
+	if (nb_mgmt_open(d) < 0)
+		goto out_xenbus;
 	r = nb_xenbus_start(d);
 	if (r < 0)
 		goto out_xenbus;
@@ -734,6 +760,7 @@ main(int argc, char **argv)
 		nb_err("signalfd: %s", strerror(errno));
 		goto out_xenbus;
 	}
+
 	/* Serving: tell systemd (Type=notify) while sockets may still be
 	 * made, so units ordered after us (xendomains) start now. */
 	r = nb_notify_ready();
@@ -747,6 +774,7 @@ main(int argc, char **argv)
 	if (o.stats_s)
 		log_stats(d);
 out_xenbus:
+	nb_mgmt_close(d);
 	nb_xenbus_stop(d);
 out_workers:
 	nb_workers_stop(d);

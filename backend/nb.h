@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/queue.h>
 
 #include <rte_gso.h>
@@ -162,6 +163,7 @@ struct nb_vif {
 	int sw_port;           /* -1 when not on a network */
 	int net;               /* network index, -1 none */
 	bool trunk;            /* bridge=NAME:T1:T2...: tagged frames */
+	bool antispoof_off;    /* netbackctl vif-set antispoof=off */
 	/* request-multicast-control: only subscribed groups reach it. */
 	bool mcast_filter;
 	rte_spinlock_t mcast_lock; /* one writer of its groups at a time */
@@ -236,12 +238,16 @@ struct nb_pif_rxq {
 enum nb_cmd_op {
 	NB_CMD_ADD_QUEUE = 1,
 	NB_CMD_DEL_QUEUE,
+	NB_CMD_ADD_PIFQ, /* poll RX queue qid of pif */
+	NB_CMD_DEL_PIF,  /* stop polling every RX queue of pif */
 	NB_CMD_STOP,
 };
 
 struct nb_cmd {
 	enum nb_cmd_op op;
 	struct nb_queue *q;
+	struct nb_pif *pif;
+	uint16_t qid;
 	atomic_int done; /* worker sets 1 when handled */
 };
 
@@ -272,8 +278,28 @@ struct nb_worker {
 	uint64_t copy_static; /* pieces copied through static grants */
 };
 
+/*
+ * Capture (netbackctl capture): workers copy what a switch port sends
+ * and receives into the session's ring; the control thread writes it
+ * out as pcapng. cap_mask[port] says which sessions want the port: one
+ * byte read per burst is all a capture costs when none runs.
+ */
+#define NB_MAX_CAPTURES 4u
+struct nb_capture {
+	struct rte_ring *ring; /* mbuf copies, workers -> control */
+	_Atomic uint64_t dropped; /* ring full or no buffer */
+	uint32_t snaplen;
+};
+
+struct nb_mgmt;
+
 struct nb_daemon {
 	struct nb_conf conf;
+	uint64_t start_ms;
+	struct nb_mgmt *mgmt; /* the control socket (mgmt.c) */
+	_Atomic uint8_t cap_mask[NB_MAX_SW_PORTS];
+	struct nb_capture cap[NB_MAX_CAPTURES];
+	struct rte_mempool *cap_pool;
 	struct hv *hv;
 	struct xs_handle *xs;
 	uint16_t self;
@@ -304,6 +330,9 @@ void nb_workers_stop(struct nb_daemon *d);
 /* Hand a connected queue to its worker / take it back (waits). */
 int nb_worker_add_queue(struct nb_worker *w, struct nb_queue *q);
 void nb_worker_del_queue(struct nb_worker *w, struct nb_queue *q);
+/* A port's RX queues to the workers (queue q to worker q), or back. */
+int nb_workers_add_pif(struct nb_daemon *d, struct nb_pif *p);
+void nb_workers_del_pif(struct nb_daemon *d, struct nb_pif *p);
 
 /* vif.c */
 /* Sum of a vif's counters over its queues and earlier connections. */
@@ -362,6 +391,14 @@ bool nb_xenbus_alive(struct nb_daemon *d);
 /* An event on a control ring's port (control thread). */
 void nb_xenbus_ctrl_event(struct nb_daemon *d, int port);
 void nb_xenbus_stop(struct nb_daemon *d);
+/*
+ * netbackctl's changes, written to the vif's backend directory so that
+ * xenstore shows them and a reconnect keeps them: `rate` (applied at
+ * once; "" for no limit; -EINVAL if it does not parse) and `bridge`.
+ */
+int nb_xenbus_set_rate(struct nb_daemon *d, struct nb_vif *v, const char *val);
+int nb_xenbus_set_bridge(struct nb_daemon *d, struct nb_vif *v,
+			 const char *val);
 
 /* port.c: DPDK ports */
 int nb_pif_open(struct nb_daemon *d, struct nb_pif *p);
@@ -387,8 +424,51 @@ nb_is_gso(const struct rte_mbuf *m)
 unsigned nb_gso_split(struct nb_worker *w, struct rte_mbuf *m,
 		      struct rte_mbuf **out, unsigned max);
 
+/* mgmt.c: the control socket, netbackctl's commands, capture and
+ * DPDK telemetry (control thread, but for nb_capture) */
+int nb_mgmt_open(struct nb_daemon *d);
+void nb_mgmt_close(struct nb_daemon *d);
+/* Descriptors to poll (at most max), and what came of polling them. */
+unsigned nb_mgmt_pollfds(struct nb_daemon *d, struct pollfd *pfd,
+			 unsigned max);
+void nb_mgmt_handle(struct nb_daemon *d, const struct pollfd *pfd,
+		    unsigned n);
+/* Poll timeout the control socket needs (ms), -1: none. */
+int nb_mgmt_timeout(const struct nb_daemon *d);
+/* Worker side: copy pkts, which port `port` sends (out) or sent us. */
+void nb_capture(struct nb_worker *w, unsigned port, struct rte_mbuf **pkts,
+		unsigned n, bool out);
+static inline void
+nb_capture_maybe(struct nb_worker *w, unsigned port, struct rte_mbuf **pkts,
+		 unsigned n, bool out)
+{
+	if (__builtin_expect(atomic_load_explicit(&w->d->cap_mask[port],
+						  memory_order_relaxed) != 0,
+			     0))
+		nb_capture(w, port, pkts, n, out);
+}
+
 /* switch glue (fwd.c) */
 int nb_fwd_init(struct nb_daemon *d);
+/*
+ * At run time (control thread, workers running): a network, a DPDK
+ * port of one. err says why not; nothing running is disturbed then.
+ */
+int nb_fwd_net_add(struct nb_daemon *d, const char *name, const char *pif,
+		   unsigned aging_s, unsigned mtu, char *err, size_t errlen);
+int nb_fwd_net_del(struct nb_daemon *d, const char *name, char *err,
+		   size_t errlen);
+int nb_fwd_port_add(struct nb_daemon *d, const char *net, const char *devargs,
+		    bool uplink, char *err, size_t errlen);
+int nb_fwd_port_del(struct nb_daemon *d, const char *name, char *err,
+		    size_t errlen);
+/* A vif to another network or VLANs (bridge syntax), or its
+ * anti-spoofing on or off; applied at once if connected. */
+int nb_fwd_vif_rebridge(struct nb_daemon *d, struct nb_vif *v,
+			const char *bridge, char *err, size_t errlen);
+int nb_fwd_vif_antispoof(struct nb_daemon *d, struct nb_vif *v, bool on);
+/* The DPDK port named name, or NULL. */
+struct nb_pif *nb_pif_find(struct nb_daemon *d, const char *name);
 void nb_fwd_fini(struct nb_daemon *d);
 /* Join the vif's network (bridge, mac, ip keys); err says why not. */
 int nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,

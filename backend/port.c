@@ -187,11 +187,20 @@ nb_pif_link_check(struct nb_daemon *d)
 void
 nb_pif_close(struct nb_daemon *d, struct nb_pif *p)
 {
+	struct rte_eth_dev_info info;
+	uint16_t id;
+
 	(void)d;
 	if (p->started) {
 		rte_eth_dev_stop(p->port_id);
-		rte_eth_dev_close(p->port_id);
 		p->started = false;
+	}
+	/* Closed and unplugged, so the same devargs may be added again. */
+	if (rte_eth_dev_get_port_by_name(p->name, &id) == 0 &&
+	    rte_eth_dev_info_get(id, &info) == 0) {
+		rte_eth_dev_close(id);
+		if (info.device)
+			rte_dev_remove(info.device);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -114,6 +115,16 @@ nb_sandbox_seccomp(bool sim, char *err, size_t el)
 	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]);
 	     i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* Threads, never processes: DPDK's telemetry thread starts one per
+	 * client. clone3's flags sit behind a pointer the filter cannot
+	 * read, so it answers ENOSYS and glibc falls back to clone. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+					     CLONE_THREAD));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				     SCMP_SYS(clone3), 0);
 	/* Files: opened for reading and writing, never created. */
 	if (r == 0 && sim)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

@@ -808,6 +808,57 @@ drain_xfer(struct nb_worker *w)
 	}
 }
 
+/* Poll RX queue qid of p (the worker, or control before launch). */
+static int
+pifq_add(struct nb_worker *w, struct nb_pif *p, uint16_t qid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct nb_pif_rxq *pq;
+
+	if (w->npq == NB_MAX_PIFS)
+		return -ENOSPC;
+	pq = &w->pq[w->npq];
+	pq->pif = p;
+	pq->qid = qid;
+	pq->intr_fd = -1;
+	/* A tap's queue fd is readable while packets wait, level-triggered,
+	 * and needs no acknowledgement. */
+	if (p->intr && strncmp(p->name, "net_tap", 7) == 0)
+		pq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(p->port_id, qid);
+	if (pq->intr_fd >= 0) {
+		ev.data.fd = pq->intr_fd;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, pq->intr_fd, &ev) < 0)
+			pq->intr_fd = -1;
+	}
+	w->npq++;
+	if (pq->intr_fd < 0)
+		w->poll_ports = true;
+	return 0;
+}
+
+/* Stop polling p; the others keep their order. */
+static void
+pif_del(struct nb_worker *w, struct nb_pif *p)
+{
+	unsigned k = 0;
+
+	w->poll_ports = false;
+	for (unsigned i = 0; i < w->npq; i++) {
+		struct nb_pif_rxq *pq = &w->pq[i];
+
+		if (pq->pif == p) {
+			if (pq->intr_fd >= 0)
+				epoll_ctl(w->epfd, EPOLL_CTL_DEL, pq->intr_fd,
+					  NULL);
+			continue;
+		}
+		if (pq->intr_fd < 0)
+			w->poll_ports = true;
+		w->pq[k++] = *pq;
+	}
+	w->npq = k;
+}
+
 static bool
 handle_cmds(struct nb_worker *w)
 {
@@ -827,6 +878,12 @@ handle_cmds(struct nb_worker *w)
 			 * while c->q is still ours. */
 			drain_xfer(w);
 			del_queue(w, c->q);
+			break;
+		case NB_CMD_ADD_PIFQ:
+			r = pifq_add(w, c->pif, c->qid);
+			break;
+		case NB_CMD_DEL_PIF:
+			pif_del(w, c->pif);
 			break;
 		case NB_CMD_STOP:
 			stop = true;
@@ -1039,9 +1096,10 @@ worker_main(void *arg)
 }
 
 static int
-send_cmd(struct nb_worker *w, enum nb_cmd_op op, struct nb_queue *q)
+send_cmd_pif(struct nb_worker *w, enum nb_cmd_op op, struct nb_queue *q,
+	     struct nb_pif *p, uint16_t qid)
 {
-	struct nb_cmd c = { .op = op, .q = q };
+	struct nb_cmd c = { .op = op, .q = q, .pif = p, .qid = qid };
 	uint64_t one = 1;
 
 	atomic_store(&c.done, 0);
@@ -1054,6 +1112,42 @@ send_cmd(struct nb_worker *w, enum nb_cmd_op op, struct nb_queue *q)
 		usleep(50);
 	int r = atomic_load(&c.done);
 	return r < 0 ? r : 0;
+}
+
+static int
+send_cmd(struct nb_worker *w, enum nb_cmd_op op, struct nb_queue *q)
+{
+	return send_cmd_pif(w, op, q, NULL, 0);
+}
+
+int
+nb_workers_add_pif(struct nb_daemon *d, struct nb_pif *p)
+{
+	for (uint16_t q = 0; q < p->nrxq; q++) {
+		struct nb_worker *w = &d->workers[q % d->nworkers];
+		int r = w->launched
+				? send_cmd_pif(w, NB_CMD_ADD_PIFQ, NULL, p, q)
+				: pifq_add(w, p, q);
+
+		if (r < 0) {
+			nb_workers_del_pif(d, p);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void
+nb_workers_del_pif(struct nb_daemon *d, struct nb_pif *p)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct nb_worker *w = &d->workers[i];
+
+		if (w->launched)
+			send_cmd_pif(w, NB_CMD_DEL_PIF, NULL, p, 0);
+		else
+			pif_del(w, p);
+	}
 }
 
 int
@@ -1166,32 +1260,10 @@ nb_workers_start(struct nb_daemon *d)
 			return r;
 		i++;
 	}
-	/* PIF RX queues: queue q goes to worker q. */
 	for (unsigned k = 0; k < d->npifs; k++) {
-		struct nb_pif *p = d->pifs[k];
-
-		for (uint16_t q = 0; q < p->nrxq; q++) {
-			struct nb_worker *w = &d->workers[q % d->nworkers];
-			struct nb_pif_rxq *pq = &w->pq[w->npq++];
-			struct epoll_event ev = { .events = EPOLLIN };
-
-			pq->pif = p;
-			pq->qid = q;
-			pq->intr_fd = -1;
-			/* A tap's queue fd is readable while packets wait,
-			 * level-triggered, and needs no acknowledgement. */
-			if (p->intr && strncmp(p->name, "net_tap", 7) == 0)
-				pq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(
-				    p->port_id, q);
-			if (pq->intr_fd >= 0) {
-				ev.data.fd = pq->intr_fd;
-				if (epoll_ctl(w->epfd, EPOLL_CTL_ADD,
-					      pq->intr_fd, &ev) < 0)
-					pq->intr_fd = -1;
-			}
-			if (pq->intr_fd < 0)
-				w->poll_ports = true;
-		}
+		r = nb_workers_add_pif(d, d->pifs[k]);
+		if (r < 0)
+			return r;
 	}
 	for (i = 0; i < d->nworkers; i++) {
 		r = rte_eal_remote_launch(worker_main, &d->workers[i],

@@ -166,6 +166,29 @@ vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
 		nb_info("%s: no rate limit", v->name);
 }
 
+int
+nb_xenbus_set_rate(struct nb_daemon *d, struct nb_vif *v, const char *val)
+{
+	uint64_t bytes, usec;
+	int r;
+
+	if (val[0] && nb_xsval_rate(val, &bytes, &usec) < 0)
+		return -EINVAL;
+	/* Published where the toolstack keeps it; the watch then sees
+	 * nothing new. */
+	r = be_write(d, v, "rate", "%s", val);
+	if (r < 0)
+		return r;
+	vif_read_rate(d, v);
+	return 0;
+}
+
+int
+nb_xenbus_set_bridge(struct nb_daemon *d, struct nb_vif *v, const char *val)
+{
+	return be_write(d, v, "bridge", "%s", val);
+}
+
 /* request-multicast-control: 1 filters multicast to the subscribed. */
 static void
 vif_read_mcast(struct nb_daemon *d, struct nb_vif *v)

@@ -48,5 +48,8 @@ wait $s1 || rc=1
 wait $s2 || rc=1
 echo "demo: senders (each frame sent, echoed back, every byte checked):"
 grep -h '^{' "$dir/g3" "$dir/g4" | sed 's/^/  /'
+ctl="$bin/../backend/netbackctl -s $dir/netbackd.sock"
+echo "demo: what netbackd learnt, asked as an operator would (netbackctl fdb xenbr0):"
+$ctl fdb xenbr0 | sed 's/^/  /' || rc=1
 sleep 1.5
 exit $rc

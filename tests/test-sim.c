@@ -10,7 +10,10 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2041,6 +2044,302 @@ TEST(dpdk_vdev_ports_carry_guest_traffic)
 	simenv_fini(&e);
 	veth_del();
 	veth_gone[0] = '\0';
+}
+
+/* ------------------------------------------------- netbackctl, telemetry */
+
+static char ctl_out[1 << 18];
+
+/*
+ * Run `netbackctl -s SOCK ARGS` (a shell command line, output in
+ * ctl_out) and return its exit status.
+ */
+static int __attribute__((format(printf, 2, 3)))
+ctl(struct simenv *e, const char *fmt, ...)
+{
+	char args[1024], cmd[1536];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock %s 2>&1",
+		 getenv("NETBACKCTL"), e->dir, args);
+	FILE *p = popen(cmd, "r");
+	CHECK(p != NULL);
+	n = fread(ctl_out, 1, sizeof(ctl_out) - 1, p);
+	ctl_out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `netbackctl --json ARGS` parses, and the Python expression on it
+ * (the answer is `d`) holds. */
+static bool
+ctl_json(struct simenv *e, const char *args, const char *expr)
+{
+	char cmd[2048];
+
+	/* (the expression through the environment: no shell quoting) */
+	setenv("NB_EXPR", expr, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -s %s/netbackd.sock --json %s | python3 -c 'import json,"
+		 "os,sys; d = json.load(sys.stdin); "
+		 "sys.exit(0 if eval(os.environ[\"NB_EXPR\"]) else 1)'",
+		 getenv("NETBACKCTL"), e->dir, args);
+	int st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "json check failed: %s: %s\n", args, expr);
+	return st == 0;
+}
+
+/* Frames a -> b: how many of n arrived. */
+static unsigned
+a_to_b(struct guest *a, struct guest *b, unsigned n, uint8_t mark)
+{
+	static uint8_t f[256], r[65536];
+	unsigned got = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = vlan_frame(f, b->tv.mac, a, 0, mark);
+
+		send_frame(a, f, len);
+		int k = recv_frame(b, r);
+		if (k == (int)len && r[20] == mark)
+			got++;
+	}
+	return got;
+}
+
+static void
+telemetry_query(const char *sock, const char *cmd, char *out, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	CHECK(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		FAIL("telemetry socket %s: %s", sock, strerror(errno));
+	ssize_t n = recv(fd, out, len - 1, 0); /* the greeting */
+	CHECK(n > 0);
+	CHECK_EQ(send(fd, cmd, strlen(cmd), 0), (ssize_t)strlen(cmd));
+	n = recv(fd, out, len - 1, 0);
+	CHECK(n > 0);
+	out[n] = '\0';
+	close(fd);
+}
+
+TEST(netbackctl_every_command)
+{
+	struct simenv e;
+	struct guest a, b;
+	char prefix[64], eal[96], path[256], buf[8192], cmd[1024];
+
+	/* Sandbox on (the default): what runs here runs under seccomp. */
+	snprintf(prefix, sizeof(prefix), "nbctl%u", (unsigned)getpid());
+	snprintf(eal, sizeof(eal), "--file-prefix=%s", prefix);
+	const char *args[] = { "--eal", eal, NULL };
+	simenv_init(&e);
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	CHECK_EQ(a_to_b(&a, &b, 4, 1), 4u);
+	/* b answers once, so the switch knows both */
+	CHECK_EQ(a_to_b(&b, &a, 1, 2), 1u);
+
+	/* Reading, as text and as JSON. */
+	CHECK_EQ(ctl(&e, "status"), 0);
+	CHECK(strstr(ctl_out, "vifs_connected: 2"));
+	CHECK(ctl_json(&e, "status", "d['vifs_connected'] == 2 and "
+				     "d['workers'][0]['grant_copy_calls'] > 0"));
+	CHECK_EQ(ctl(&e, "networks"), 0);
+	CHECK(strstr(ctl_out, "name: xenbr0") && strstr(ctl_out, "vif1.0"));
+	CHECK(ctl_json(&e, "networks", "d['networks'][0]['name'] == 'xenbr0' "
+				       "and sorted(d['networks'][0]['vifs']) "
+				       "== ['vif1.0', 'vif2.0']"));
+	CHECK_EQ(ctl(&e, "vifs"), 0);
+	CHECK(strstr(ctl_out, "mac: 00:16:3e:00:00:01"));
+	CHECK(ctl_json(&e, "vifs",
+		       "[v['counters']['tx_packets'] for v in d['vifs'] if "
+		       "v['name'] == 'vif1.0'] == [4] and all(v['state'] == "
+		       "'connected' and v['features']['sg'] and "
+		       "len(v['queues']) == 1 for v in d['vifs'])"));
+	CHECK_EQ(ctl(&e, "fdb xenbr0"), 0);
+	CHECK(strstr(ctl_out, "00:16:3e:00:00:01") &&
+	      strstr(ctl_out, "vif1.0") && strstr(ctl_out, "2 entries"));
+	CHECK(ctl_json(&e, "fdb xenbr0",
+		       "sorted((x['mac'], x['port']) for x in d['entries']) == "
+		       "[('00:16:3e:00:00:01', 'vif1.0'), "
+		       "('00:16:3e:00:00:02', 'vif2.0')]"));
+	CHECK_EQ(ctl(&e, "stats vif1.0"), 0);
+	CHECK(strstr(ctl_out, "tx_packets: 4"));
+	CHECK(ctl_json(&e, "stats vif1.0",
+		       "d['counters']['tx_packets'] == 4 and "
+		       "d['queues'][0]['counters']['tx_packets'] == 4 and "
+		       "d['switch']['learned'] == 1"));
+	CHECK(ctl_json(&e, "stats", "len(d['vifs']) == 2 and d['ports'] == []"));
+	CHECK_EQ(ctl(&e, "ports"), 0);
+
+	/* Networks and ports while running. */
+	CHECK_EQ(ctl(&e, "net-add lan aging=60"), 0);
+	CHECK_EQ(ctl(&e, "net-add lan"), 1);
+	CHECK(strstr(ctl_out, "duplicate network 'lan'"));
+	CHECK_EQ(ctl(&e, "net-add 'bad name'"), 1);
+	CHECK_EQ(ctl(&e, "net-add x aging=0"), 1);
+	CHECK_EQ(ctl(&e, "net-add x colour=red"), 2);
+	CHECK_EQ(ctl(&e, "port-add lan net_null7,no-rx=1 uplink"), 0);
+	CHECK_EQ(ctl(&e, "port-add lan net_null8,no-rx=1 uplink"), 1);
+	CHECK(strstr(ctl_out, "second pif"));
+	CHECK_EQ(ctl(&e, "port-add xenbr0 net_null7,no-rx=1"), 1);
+	CHECK(strstr(ctl_out, "already a port of network 'lan'"));
+	CHECK_EQ(ctl(&e, "port-add xenbr0 'net_null9,,x'"), 1);
+	CHECK(strstr(ctl_out, "bad devargs"));
+	CHECK_EQ(ctl(&e, "port-add nowhere net_null9"), 1);
+	CHECK(strstr(ctl_out, "no network 'nowhere'"));
+	/* A port on xenbr0 gets what is flooded there. */
+	CHECK_EQ(ctl(&e, "port-add xenbr0 net_null9,no-rx=1"), 0);
+	CHECK(ctl_json(&e, "ports", "sorted((p['name'], p['network'], "
+				    "p['role']) for p in d['ports']) == "
+				    "[('net_null7', 'lan', 'uplink'), "
+				    "('net_null9', 'xenbr0', 'port')]"));
+	uint8_t f[256];
+	size_t len = vlan_frame(f, bcast, &a, 0, 3);
+	send_frame(&a, f, len);
+	CHECK(recv_frame(&b, (uint8_t[65536]){ 0 }) == (int)len);
+	CHECK(ctl_json(&e, "stats net_null9",
+		       "d['counters']['tx_packets'] == 1 and "
+		       "'tx_good_packets' in d['dpdk_xstats']"));
+	CHECK_EQ(ctl(&e, "port-del net_null9"), 0);
+	CHECK_EQ(ctl(&e, "port-del net_null9"), 1);
+	CHECK(strstr(ctl_out, "no DPDK port 'net_null9'"));
+	/* unplugged: the same device may come back */
+	CHECK_EQ(ctl(&e, "port-add xenbr0 net_null9,no-rx=1"), 0);
+	CHECK_EQ(ctl(&e, "port-del net_null9"), 0);
+	CHECK_EQ(ctl(&e, "net-del xenbr0"), 1);
+	CHECK(strstr(ctl_out, "still serves") && strstr(ctl_out, "vif1.0"));
+	CHECK_EQ(ctl(&e, "net-del lan"), 0);
+	CHECK(ctl_json(&e, "networks", "[n['name'] for n in d['networks']] == "
+				       "['xenbr0']"));
+	CHECK(ctl_json(&e, "ports", "d['ports'] == []"));
+	CHECK_EQ(a_to_b(&a, &b, 2, 4), 2u); /* nothing disturbed */
+
+	/* A vif's VLAN, rate and anti-spoofing. */
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 vlan=10"), 0);
+	char *k = simenv_read(&e, "/local/domain/0/backend/vif/1/0/bridge");
+	CHECK(k && strcmp(k, "xenbr0.10") == 0);
+	free(k);
+	CHECK_EQ(a_to_b(&a, &b, 2, 5), 0u);
+	CHECK_EQ(ctl(&e, "vif-set vif2.0 bridge=xenbr0.10"), 0);
+	CHECK_EQ(a_to_b(&a, &b, 2, 6), 2u);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 vlan=none"), 0);
+	CHECK_EQ(ctl(&e, "vif-set vif2.0 vlan=none"), 0);
+	CHECK_EQ(a_to_b(&a, &b, 2, 7), 2u);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 bridge=nowhere"), 1);
+	CHECK(strstr(ctl_out, "no network 'nowhere'"));
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 vlan=5000"), 1);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 rate=1250000,50000"), 0);
+	k = simenv_read(&e, "/local/domain/0/backend/vif/1/0/rate");
+	CHECK(k && strcmp(k, "1250000,50000") == 0);
+	free(k);
+	CHECK(ctl_json(&e, "vifs", "[v['rate'] for v in d['vifs'] if "
+				   "v['name'] == 'vif1.0'] == [{'bytes': "
+				   "1250000, 'usec': 50000}]"));
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 rate=off"), 0);
+	CHECK(ctl_json(&e, "vifs", "[v['rate'] for v in d['vifs'] if "
+				   "v['name'] == 'vif1.0'] == ['off']"));
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 rate=-1,100"), 1);
+	CHECK(strstr(ctl_out, "bad rate"));
+	/* a frame from another MAC: dropped, unless anti-spoofing is off */
+	static const struct guest spoof = { .tv.mac = { 0, 0x16, 0x3e, 0, 9, 9 } };
+	len = vlan_frame(f, b.tv.mac, &spoof, 0, 8);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, (uint8_t[65536]){ 0 }), -ETIMEDOUT);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 antispoof=off"), 0);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, (uint8_t[65536]){ 0 }), (int)len);
+	CHECK(ctl_json(&e, "vifs", "[v['antispoof'] for v in d['vifs'] if "
+				   "v['name'] == 'vif1.0'] == [False]"));
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 antispoof=on"), 0);
+	send_frame(&a, f, len);
+	CHECK_EQ(recv_frame(&b, (uint8_t[65536]){ 0 }), -ETIMEDOUT);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 antispoof=maybe"), 1);
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 colour=red"), 2);
+	CHECK_EQ(ctl(&e, "vif-set vif9.0 rate=off"), 1);
+	CHECK(strstr(ctl_out, "no vif 'vif9.0'"));
+
+	/* Bad requests, and no daemon. */
+	CHECK_EQ(ctl(&e, "frobnicate"), 2);
+	CHECK(strstr(ctl_out, "unknown command 'frobnicate'"));
+	CHECK_EQ(ctl(&e, "fdb"), 2);
+	CHECK_EQ(ctl(&e, "fdb nowhere"), 1);
+	CHECK_EQ(ctl(&e, "stats nothing"), 1);
+	CHECK_EQ(ctl(&e, "capture vif1.0"), 2);
+	CHECK_EQ(ctl(&e, "capture nothing -w /dev/null"), 1);
+	snprintf(cmd, sizeof(cmd), "%s -s %s/none.sock status 2>/dev/null",
+		 getenv("NETBACKCTL"), e.dir);
+	int st = system(cmd);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+
+	/* Capture: 20 of 50 frames b receives, read back by libpcap and
+	 * by tshark. */
+	snprintf(path, sizeof(path), "%s/cap.pcapng", e.dir);
+	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock capture vif2.0 "
+		 "-w %s -c 20 2>%s/cap.err", getenv("NETBACKCTL"), e.dir,
+		 path, e.dir);
+	FILE *cp = popen(cmd, "r");
+	CHECK(cp != NULL);
+	for (int i = 0; i < 500; i++) {
+		if (simenv_log_contains(&e, "capture of vif2.0 started"))
+			break;
+		usleep(10000);
+	}
+	CHECK(simenv_log_contains(&e, "capture of vif2.0 started"));
+	CHECK_EQ(a_to_b(&a, &b, 50, 9), 50u);
+	st = pclose(cp);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, err);
+	if (!pc)
+		FAIL("libpcap cannot read %s: %s", path, err);
+	CHECK_EQ(pcap_datalink(pc), DLT_EN10MB);
+	struct pcap_pkthdr *h;
+	const u_char *pkt;
+	unsigned npk = 0;
+	while (pcap_next_ex(pc, &h, &pkt) == 1) {
+		CHECK_EQ(h->caplen, 74u);
+		CHECK(memcmp(pkt, b.tv.mac, 6) == 0);
+		CHECK(memcmp(pkt + 6, a.tv.mac, 6) == 0 && pkt[20] == 9);
+		npk++;
+	}
+	pcap_close(pc);
+	CHECK_EQ(npk, 20u);
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s -T fields -e frame.interface_name "
+		 "-e frame.packet_flags_direction 2>/dev/null | sort | uniq -c",
+		 path);
+	FILE *ts = popen(cmd, "r");
+	CHECK(ts != NULL);
+	size_t tn = fread(buf, 1, sizeof(buf) - 1, ts);
+	buf[tn] = '\0';
+	pclose(ts);
+	/* all 20 on vif2.0, outbound (sent to the guest) */
+	if (!strstr(buf, "20 vif2.0\t0x00000002"))
+		FAIL("tshark read: '%s'", buf);
+
+	/* DPDK telemetry: the same counters. */
+	snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2",
+		 prefix);
+	telemetry_query(path, "/netbackd/vifs", buf, sizeof(buf));
+	CHECK(strstr(buf, "\"vif1.0\"") && strstr(buf, "\"vif2.0\""));
+	telemetry_query(path, "/netbackd/vif,vif1.0", buf, sizeof(buf));
+	CHECK(strstr(buf, "\"tx_packets\":"));
+	CHECK(strstr(buf, "\"state\":\"connected\""));
+	telemetry_query(path, "/netbackd/network,xenbr0", buf, sizeof(buf));
+	CHECK(strstr(buf, "\"learned\":"));
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
 }
 
 TESTS_MAIN()
