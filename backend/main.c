@@ -497,7 +497,9 @@ log_stats(struct nb_daemon *d)
 			p->link_changes, c[NB_P_TX_DROP_LINK]);
 	}
 	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
+	uint64_t busy = 0;
 	for (unsigned i = 0; i < d->nworkers; i++) {
+		busy += d->workers[i].busy_cycles;
 		calls += d->workers[i].copy_calls;
 		segs += d->workers[i].copy_segs;
 		st += d->workers[i].copy_static;
@@ -506,8 +508,9 @@ log_stats(struct nb_daemon *d)
 	}
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
 		"%lu static-grant copies, %lu notifications, %lu worker "
-		"wake-ups, %lu pages mapped, %lu ports bound", d->nvifs, calls,
-		segs, st, notifies, wakeups, d->hv->maps, d->hv->ports);
+		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles",
+		d->nvifs, calls, segs, st, notifies, wakeups, d->hv->maps,
+		d->hv->ports, busy);
 }
 
 /*

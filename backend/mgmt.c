@@ -605,6 +605,7 @@ cmd_status(struct req *r)
 	o_u64(o, "mbufs_in_use", rte_mempool_in_use_count(d->pool));
 	o_u64(o, "pages_mapped", d->hv->maps);
 	o_u64(o, "event_channels", d->hv->ports);
+	o_u64(o, "tsc_hz", rte_get_tsc_hz());
 	o_arr(o, "workers");
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		const struct nb_worker *w = &d->workers[i];
@@ -620,6 +621,7 @@ cmd_status(struct req *r)
 		o_u64(o, "grant_copy_segments", w->copy_segs);
 		o_u64(o, "static_grant_copies", w->copy_static);
 		o_u64(o, "notifications", w->notifies);
+		o_u64(o, "busy_cycles", w->busy_cycles);
 		o_close(o);
 	}
 	o_close(o);

@@ -276,6 +276,7 @@ struct nb_worker {
 	/* Worker totals for benchmarks. */
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
+	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 };
 
 /*

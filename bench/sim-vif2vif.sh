@@ -7,7 +7,9 @@
 # measured here: no Xen runs on these machines). Each size runs twice:
 # with grant copies (as every netfront does) and with static grants
 # (both guests hand their buffer grants over the control ring, netif.h's
-# ADD_GREF_MAPPING), the saving printed side by side.
+# ADD_GREF_MAPPING), the saving printed side by side. Then guest ->
+# DPDK null port. Cycles per packet: the worker's TSC cycles spent in
+# loop passes that moved packets (netbackctl status), per packet.
 #   usage: bench/sim-vif2vif.sh [BUILD_DIR] [FRAMES]
 set -u
 . "$(dirname "$0")/sim-lib.sh"
@@ -38,10 +40,12 @@ for size in 64 512 1514; do
 		$extra >"$dir/tx" 2>/dev/null
 	wait $rx
 	stats=$("$build/sim/hv/simhv-tool" stats "$dir")
+	status=$("$build/backend/netbackctl" -s "$dir/netbackd.sock" --json status)
 	kill $nb; wait $nb 2>/dev/null
-	python3 - "$tag$size" "$dir/rx" "$dir/tx" "$stats" <<'PY'
+	python3 - "$tag$size" "$dir/rx" "$dir/tx" "$stats" "$status" <<'PY'
 import json, sys
 size, rxf, txf, stats = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+status = json.loads(sys.argv[5])
 rx = json.loads(open(rxf).read().strip().splitlines()[-1])
 tx = json.loads(open(txf).read().strip().splitlines()[-1])
 pkts = rx["received"] + tx["tx_ok"]          # copies: RX side + TX side
@@ -51,8 +55,42 @@ out(f"vif2vif_{size}B_rx_rate", rx["rx_mpps"], "Mpps")
 out(f"vif2vif_{size}B_copy_calls_per_packet", stats["copy_calls"] / max(pkts, 1), "calls/packet")
 out(f"vif2vif_{size}B_grant_ops_per_packet", stats["copy_segs"] / max(pkts, 1), "grant copy segments/packet")
 out(f"vif2vif_{size}B_notifies_per_packet", stats["notifies"] / max(pkts, 1), "notifications/packet")
+# the worker's cycles in loop passes that moved packets, per frame forwarded
+busy = sum(w["busy_cycles"] for w in status["workers"])
+out(f"vif2vif_{size}B_worker_cycles_per_packet", busy / max(rx["received"], 1), "cycles/packet")
+out(f"vif2vif_{size}B_worker_ceiling", status["tsc_hz"] / max(busy / max(rx["received"], 1), 1) / 1e6, "Mpps (TSC Hz / cycles per packet)")
 PY
 	sim_down
 done
+done
+# Guest -> switch -> DPDK null port (the network's uplink, net_null
+# dropping what it is given): the guest's TX rate and the worker's cost.
+for size in 64 512 1514; do
+	sim_up "$build" nbbench
+	"$build/backend/netbackd" --sim "$dir" --domid 0 --poll always \
+		--network "xenbr0=net_null0,no-rx=1" \
+		--log-file "$dir/nb.log" >/dev/null 2>&1 &
+	nb=$!
+	sleep 1
+	# To a host never seen: flooded, and the uplink is the only port.
+	"$build/sim/netfront/simguest" --hv "$dir" --domid 1 \
+		--mac 00:16:3e:00:00:01 --dst 02:00:00:00:00:99 \
+		--send "$frames" --size "$size" --timeout 60 >"$dir/tx" 2>/dev/null
+	status=$("$build/backend/netbackctl" -s "$dir/netbackd.sock" --json status)
+	port=$("$build/backend/netbackctl" -s "$dir/netbackd.sock" --json stats net_null0)
+	kill $nb; wait $nb 2>/dev/null
+	python3 - "$size" "$dir/tx" "$status" "$port" <<'PY'
+import json, sys
+size, txf, status, port = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+tx = json.loads(open(txf).read().strip().splitlines()[-1])
+sent = port["counters"]["tx_packets"]
+busy = sum(w["busy_cycles"] for w in status["workers"])
+def out(m, v, u):
+    print(json.dumps({"bench": "sim-vif2port", "metric": m, "value": round(v, 4), "unit": u}))
+out(f"vif2port_{size}B_tx_rate", tx["tx_ok"] / max(tx["seconds"], 1e-9) / 1e6, "Mpps")
+out(f"vif2port_{size}B_port_tx_packets", sent, "packets")
+out(f"vif2port_{size}B_worker_cycles_per_packet", busy / max(sent, 1), "cycles/packet")
+PY
+	sim_down
 done
 json anchor_kernel_netback_guest_tx_64B 0.68 Mpps
