@@ -62,6 +62,13 @@ tree_of(struct store *s, struct store_txn *t)
 	return t != NULL ? t->root : s->root;
 }
 
+/* What a transaction's tree copies from as it goes: see txn.h. */
+static const struct node *
+live_of(struct store *s, struct store_txn *t)
+{
+	return t != NULL ? s->root : NULL;
+}
+
 static int
 note(struct store_txn *t, const char *path, const struct node *n)
 {
@@ -176,7 +183,9 @@ create(struct store *s, struct store_txn *t, const char *path,
 
 	if ((r = tree_path_check(path)) < 0)
 		return r;
-	from = n = tree_deepest(tree_of(s, t), path, &rest);
+	from = n = tree_deepest(tree_of(s, t), live_of(s, t), path, &rest);
+	if (n == NULL)
+		return -ENOMEM;
 	if (*rest == '\0') {
 		if ((r = note(t, path, n)) < 0 || !set)
 			return r;
@@ -234,15 +243,28 @@ store_rm(struct store *s, struct store_txn *t, const char *path)
 		return r;
 	if (strcmp(path, "/") == 0)
 		return -EINVAL;
-	n = tree_lookup(tree_of(s, t), path);
+	if ((r = tree_find(tree_of(s, t), live_of(s, t), path, &n)) < 0)
+		return r;
 	parent_path(path, buf);
-	p = n != NULL ? n->parent : tree_lookup(tree_of(s, t), buf);
+	p = n != NULL ? n->parent : NULL;
+	if (n == NULL &&
+	    (r = tree_find(tree_of(s, t), live_of(s, t), buf, &p)) < 0)
+		return r;
 	/* The parent's list of children changes, or decides the answer. */
 	if ((r = note(t, path, n)) < 0 || (r = note(t, buf, p)) < 0)
 		return r;
 	if (n == NULL)
 		return p != NULL ? 0 : -ENOENT;
 	if (t != NULL) {
+		/*
+		 * The copy of the parent's list must be whole before a
+		 * child leaves it, and what is removed is noted, all of it.
+		 */
+		if ((r = tree_complete(p, tree_lookup(s->root, buf),
+		    false)) < 0 ||
+		    (r = tree_complete(n, tree_lookup(s->root, path),
+		    true)) < 0)
+			return r;
 		strcpy(buf, path);
 		if ((r = walk_below(n, buf, note_one, t)) < 0 ||
 		    (r = txn_record(t, TXN_RM, path, "", 0)) < 0)
@@ -271,8 +293,8 @@ get(struct store *s, struct store_txn *t, const char *path, struct node **np)
 
 	if ((r = tree_path_check(path)) < 0)
 		return r;
-	*np = tree_lookup(tree_of(s, t), path);
-	if ((r = note(t, path, *np)) < 0)
+	if ((r = tree_find(tree_of(s, t), live_of(s, t), path, np)) < 0 ||
+	    (r = note(t, path, *np)) < 0)
 		return r;
 	return *np != NULL ? 0 : -ENOENT;
 }
@@ -339,6 +361,10 @@ store_directory(struct store *s, struct store_txn *t, const char *path,
 	int r;
 
 	if ((r = get(s, t, path, &n)) < 0)
+		return r;
+	/* A transaction lists its copy: made whole first. */
+	if (t != NULL &&
+	    (r = tree_complete(n, tree_lookup(s->root, path), false)) < 0)
 		return r;
 	*complete = true;
 	TAILQ_FOREACH(c, &n->children, sibling) {

@@ -61,10 +61,69 @@ tree_free(struct node *n)
 		TAILQ_REMOVE(&n->children, c, sibling);
 		tree_free(c);
 	}
+	free(n->kids);
 	free(n->name);
 	free(n->value);
 	free(n->perms);
 	free(n);
+}
+
+static unsigned
+name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+static void
+index_add(struct node *n, struct node *c)
+{
+	struct node **b = &n->kids[name_hash(c->name, strlen(c->name)) &
+	    (n->kcap - 1)];
+
+	c->hnext = *b;
+	*b = c;
+}
+
+/*
+ * (Re)build n's index with room for its children, if it has enough of
+ * them to want one. Without memory the index is dropped: lookups then
+ * walk the list, slower, still right.
+ */
+static void
+index_build(struct node *n)
+{
+	unsigned cap = 16;
+	struct node *c;
+
+	free(n->kids);
+	n->kids = NULL;
+	n->kcap = 0;
+	if (n->nkids <= TREE_INDEX_MIN)
+		return;
+	while (cap < 2 * n->nkids)
+		cap *= 2;
+	if ((n->kids = calloc(cap, sizeof(*n->kids))) == NULL)
+		return;
+	n->kcap = cap;
+	TAILQ_FOREACH(c, &n->children, sibling)
+		index_add(n, c);
+}
+
+/* Append c to n's children. */
+static void
+link_child(struct node *n, struct node *c)
+{
+	c->parent = n;
+	TAILQ_INSERT_TAIL(&n->children, c, sibling);
+	n->nkids++;
+	if (n->nkids > n->kcap)
+		index_build(n);
+	else if (n->kids != NULL)
+		index_add(n, c);
 }
 
 struct node *
@@ -83,7 +142,7 @@ tree_copy(const struct node *n, struct node *parent)
 	TAILQ_FOREACH(o, &n->children, sibling) {
 		if ((k = tree_copy(o, c)) == NULL)
 			goto fail;
-		TAILQ_INSERT_TAIL(&c->children, k, sibling);
+		link_child(c, k);
 	}
 	return c;
 
@@ -92,11 +151,37 @@ fail:
 	return NULL;
 }
 
-static struct node *
-child(struct node *n, const char *name, size_t len)
+struct node *
+tree_stub(const struct node *n, struct node *parent)
 {
 	struct node *c;
 
+	c = node_alloc(n->name, strlen(n->name), n->perms, n->plen);
+	if (c == NULL)
+		return NULL;
+	if (tree_set_value(c, n->value, n->vlen) < 0) {
+		tree_free(c);
+		return NULL;
+	}
+	c->gen = n->gen;
+	c->partial = true;
+	c->parent = parent;
+	return c;
+}
+
+static struct node *
+child(const struct node *n, const char *name, size_t len)
+{
+	struct node *c;
+
+	if (n->kids != NULL) {
+		c = n->kids[name_hash(name, len) & (n->kcap - 1)];
+		for (; c != NULL; c = c->hnext)
+			if (strncmp(c->name, name, len) == 0 &&
+			    c->name[len] == '\0')
+				return c;
+		return NULL;
+	}
 	TAILQ_FOREACH(c, &n->children, sibling)
 		if (strncmp(c->name, name, len) == 0 && c->name[len] == '\0')
 			return c;
@@ -104,17 +189,27 @@ child(struct node *n, const char *name, size_t len)
 }
 
 struct node *
-tree_deepest(struct node *root, const char *path, const char **rest)
+tree_deepest(struct node *root, const struct node *live, const char *path,
+    const char **rest)
 {
 	struct node *n = root, *c;
+	const struct node *l = live, *lc;
 	const char *p = path + 1;
 
 	while (*p != '\0') {
 		size_t len = strcspn(p, "/");
 
-		if ((c = child(n, p, len)) == NULL)
-			break;
+		/* l: the live node at the same path as n, or NULL. */
+		lc = l != NULL ? child(l, p, len) : NULL;
+		if ((c = child(n, p, len)) == NULL) {
+			if (!n->partial || lc == NULL)
+				break;
+			if ((c = tree_stub(lc, n)) == NULL)
+				return NULL;
+			link_child(n, c);
+		}
 		n = c;
+		l = lc;
 		p += len;
 		if (*p == '/')
 			p++;
@@ -127,9 +222,65 @@ struct node *
 tree_lookup(struct node *root, const char *path)
 {
 	const char *rest;
-	struct node *n = tree_deepest(root, path, &rest);
+	struct node *n = tree_deepest(root, NULL, path, &rest);
 
 	return *rest == '\0' ? n : NULL;
+}
+
+int
+tree_find(struct node *root, const struct node *live, const char *path,
+    struct node **np)
+{
+	const char *rest;
+	struct node *n = tree_deepest(root, live, path, &rest);
+
+	if (n == NULL)
+		return -ENOMEM;
+	*np = *rest == '\0' ? n : NULL;
+	return 0;
+}
+
+int
+tree_complete(struct node *n, const struct node *live, bool below)
+{
+	struct node_list mine;
+	const struct node *l = NULL;
+	struct node *c;
+
+	if (n->partial) {
+		TAILQ_INIT(&mine);
+		TAILQ_CONCAT(&mine, &n->children, sibling);
+		n->nkids = 0;
+		index_build(n);
+		if (live != NULL) {
+			TAILQ_FOREACH(l, &live->children, sibling) {
+				/* One pass over the short list of copies. */
+				TAILQ_FOREACH(c, &mine, sibling)
+					if (strcmp(c->name, l->name) == 0)
+						break;
+				if (c != NULL)
+					TAILQ_REMOVE(&mine, c, sibling);
+				else if ((c = tree_stub(l, n)) == NULL)
+					break;
+				link_child(n, c);
+			}
+		}
+		while ((c = TAILQ_FIRST(&mine)) != NULL) {
+			TAILQ_REMOVE(&mine, c, sibling);
+			link_child(n, c);
+		}
+		if (live != NULL && l != NULL)
+			return -ENOMEM;
+		n->partial = false;
+	}
+	if (!below)
+		return 0;
+	TAILQ_FOREACH(c, &n->children, sibling) {
+		l = live != NULL ? child(live, c->name, strlen(c->name)) : NULL;
+		if (tree_complete(c, l, true) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 struct node *
@@ -150,14 +301,14 @@ tree_create(struct node *from, const char *rest, uint64_t gen)
 		if (first == NULL)
 			first = c;
 		else
-			TAILQ_INSERT_TAIL(&n->children, c, sibling);
+			link_child(n, c);
 		n = c;
 		rest += len;
 		if (*rest == '/')
 			rest++;
 	}
 	if (first != NULL) {
-		TAILQ_INSERT_TAIL(&from->children, first, sibling);
+		link_child(from, first);
 		from->gen = gen;
 	}
 	return n;
@@ -170,7 +321,18 @@ fail:
 void
 tree_unlink(struct node *n)
 {
-	TAILQ_REMOVE(&n->parent->children, n, sibling);
+	struct node *p = n->parent, **b;
+
+	TAILQ_REMOVE(&p->children, n, sibling);
+	p->nkids--;
+	if (p->kids != NULL) {
+		b = &p->kids[name_hash(n->name, strlen(n->name)) &
+		    (p->kcap - 1)];
+		while (*b != n)
+			b = &(*b)->hnext;
+		*b = n->hnext;
+	}
+	n->hnext = NULL;
 	n->parent = NULL;
 }
 

@@ -8,6 +8,13 @@
  * or list of children): transactions compare generations to find
  * conflicts, DIRECTORY_PART hands it out so a reader can see a list
  * change between two parts.
+ *
+ * A transaction's tree is built lazily from the live one (txn.h): a node
+ * copied from the live tree starts as a stub, `partial`, holding only
+ * the children looked up through it so far; the rest are copied when
+ * first looked up (tree_find) or all at once when the whole list matters
+ * (tree_complete). Nodes of the live tree, and nodes a transaction
+ * created, are never partial.
  */
 #ifndef XSD_TREE_H
 #define XSD_TREE_H
@@ -24,10 +31,23 @@ struct node {
 	char *perms;		/* plen bytes: "n0\0r5\0" */
 	unsigned plen;
 	uint64_t gen;
+	bool partial;		/* a transaction's stub: see above */
 	struct node *parent;
 	TAILQ_HEAD(node_list, node) children;
 	TAILQ_ENTRY(node) sibling;
+	/*
+	 * Children by name, once there are more than TREE_INDEX_MIN: a
+	 * chained hash table of kcap (a power of two) buckets, so a lookup
+	 * in /local/domain or backend/vif stays short with thousands of
+	 * guests.
+	 */
+	unsigned nkids;
+	unsigned kcap;
+	struct node **kids;
+	struct node *hnext;	/* in the parent's bucket */
 };
+
+#define TREE_INDEX_MIN 8
 
 /* A root node with empty value and permissions "n0"; NULL on ENOMEM. */
 struct node *tree_new_root(void);
@@ -35,15 +55,33 @@ struct node *tree_new_root(void);
 void tree_free(struct node *n);
 /* Deep copy of n (parent pointer set to parent); NULL on ENOMEM. */
 struct node *tree_copy(const struct node *n, struct node *parent);
+/*
+ * A stub copy of n (name, value, permissions, generation; no children,
+ * partial) below parent; NULL on ENOMEM.
+ */
+struct node *tree_stub(const struct node *n, struct node *parent);
 /* The node at an absolute path (checked by tree_path_check), or NULL. */
 struct node *tree_lookup(struct node *root, const char *path);
 /*
  * The deepest existing node on the way to path: path itself if it
  * exists. *rest points into path at the first missing component, or at
- * the terminating NUL.
+ * the terminating NUL. With live (the live tree's root, root being a
+ * transaction's tree), children of partial nodes missing in root are
+ * copied from the node at the same path in live first. NULL on ENOMEM.
  */
-struct node *tree_deepest(struct node *root, const char *path,
-    const char **rest);
+struct node *tree_deepest(struct node *root, const struct node *live,
+    const char *path, const char **rest);
+/* As tree_lookup, through tree_deepest: 0, or -ENOMEM. *np NULL: none. */
+int tree_find(struct node *root, const struct node *live, const char *path,
+    struct node **np);
+/*
+ * Make the partial node n whole: its list of children becomes live's
+ * (the node at n's path in the live tree, or NULL if none), in live's
+ * order, keeping the copies n has, then the children n has that live
+ * has not (created by the transaction). With below, the same for every
+ * node under n. 0, or -ENOMEM (n then stays a valid partial node).
+ */
+int tree_complete(struct node *n, const struct node *live, bool below);
 /*
  * Create the missing components rest (as left by tree_deepest) below
  * from, each with an empty value and from's permissions, all stamped

@@ -3,6 +3,15 @@
  * The bookkeeping of a transaction, private to store.c: its copy of the
  * tree, the nodes it accessed with their generation at first access,
  * and the changes it made, in order, to replay at commit.
+ *
+ * The copy is lazy, as cxenstored's transactions have been since Xen
+ * 4.9: it starts as a stub of the root and takes a node from the live
+ * tree when a path first goes through it (tree.h), so a transaction
+ * costs what it touches, not the size of the store. A node is noted at
+ * its first access, before the transaction changes it, with the
+ * generation its copy was taken at; so what the transaction saw is what
+ * the commit checks, and a commit that passes acts as if the whole
+ * transaction ran at that instant.
  */
 #ifndef XSD_TXN_H
 #define XSD_TXN_H
@@ -46,7 +55,7 @@ struct store_txn {
 	STAILQ_HEAD(, txn_op) ops;
 };
 
-/* A transaction over a copy of root; NULL on ENOMEM. */
+/* A transaction over a (lazy) copy of root; NULL on ENOMEM. */
 struct store_txn *txn_new(const struct node *root);
 void txn_free(struct store_txn *t);
 /*

@@ -16,11 +16,17 @@
  * - INTRODUCE and RELEASE only keep the set of introduced domains and
  *   fire @introduceDomain and @releaseDomain: there are no guest rings
  *   here (simulated guests use the socket as well).
- * - One thread and poll: non-blocking sockets, and an output buffer per
+ * - One thread and epoll: non-blocking sockets, and an output buffer per
  *   connection, so a client that does not read blocks nobody. A client
  *   that leaves OUT_PAUSE bytes unread is not read from until it reads
  *   (its requests wait in the socket); one that lets OUT_MAX bytes of
  *   watch events pile up is dropped.
+ * - Scale (a thousand simulated guests, each a client with watches):
+ *   work per request does not grow with the number of clients. Only
+ *   clients that had something happen are flushed and re-armed (the
+ *   dirty list); watches are found through a hash table on their path,
+ *   one lookup per component of the changed path; the tree indexes big
+ *   directories and transactions copy only what they touch (store.h).
  * - A message longer than XENSTORE_PAYLOAD_MAX is a protocol violation:
  *   the client gets an E2BIG error and is disconnected, as xenstored
  *   disconnects it. A malformed request (bad arguments) gets an error
@@ -29,7 +35,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -37,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,8 +54,8 @@
 
 #include "store.h"
 
-#define MAX_CONNS	1024
-#define MAX_WATCHES	1024		/* per connection, as a quota */
+#define MAX_CONNS	8192
+#define MAX_WATCHES	8192		/* per connection, as a quota */
 #define MAX_TXNS	64		/* open per connection */
 #define OUT_PAUSE	(64 * 1024)	/* bytes unread: stop reading */
 #define MAX_BATCH	64		/* requests per client per poll */
@@ -57,11 +64,16 @@
 #define HOME		"/local/domain/0"
 #define PATH_BUF	(XENSTORE_ABS_PATH_MAX + 1)
 
+struct conn;
+
 struct watch {
 	LIST_ENTRY(watch) link;
 	char *path;		/* absolute, or a special "@..." */
 	char *token;
 	bool relative;		/* events name paths relative to HOME */
+	struct conn *c;
+	uint64_t seq;		/* creation order */
+	struct watch *hnext;	/* in the server's bucket of its path */
 };
 
 struct ctxn {
@@ -85,6 +97,9 @@ struct conn {
 	unsigned ntxns;
 	bool closing;		/* close once the output is sent */
 	bool dead;		/* close now */
+	uint32_t armed;		/* epoll events asked for */
+	bool dirty;		/* on the server's dirty list */
+	TAILQ_ENTRY(conn) dlink;
 };
 
 struct server {
@@ -94,10 +109,20 @@ struct server {
 	unsigned next_conn_id;
 	uint32_t next_txn;
 	bool introduced[MAX_DOMID + 1];
-	struct pollfd *pfd;
-	struct conn **pconn;
-	unsigned pcap;
+	int ep;			/* epoll */
+	/* Clients to flush, re-arm or close after this round. */
+	TAILQ_HEAD(, conn) dirty;
+	/* Every watch, by path: wcap (a power of two) chained buckets. */
+	struct watch **wh;
+	unsigned wcap, nw;
+	uint64_t next_watch;
+	/* Scratch for the watches one change fires. */
+	struct watch **hits;
+	unsigned hcap;
 };
+
+/* The server, for out_append's dirty list. */
+static struct server *server;
 
 static volatile sig_atomic_t stopping;
 
@@ -121,9 +146,20 @@ pending(const struct conn *c)
 	return c->otail - c->ohead;
 }
 
+/* c is flushed, re-armed or closed at the end of this round. */
+static void
+mark_dirty(struct conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = true;
+		TAILQ_INSERT_TAIL(&server->dirty, c, dlink);
+	}
+}
+
 static void
 out_append(struct conn *c, const void *p, size_t n)
 {
+	mark_dirty(c);
 	if (c->dead)
 		return;
 	if (pending(c) + n > OUT_MAX) {
@@ -208,16 +244,65 @@ send_event(struct conn *c, const char *path, const char *token)
 
 /* ---- watches ---- */
 
-/* Is path the node top or below it? */
-static bool
-is_child(const char *path, const char *top)
+static unsigned
+path_hash(const char *p, size_t len)
 {
-	size_t n = strlen(top);
+	uint32_t h = 2166136261u;	/* FNV-1a */
 
-	if (strcmp(top, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, top, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static struct watch **
+watch_bucket(struct server *sv, const char *path, size_t len)
+{
+	return &sv->wh[path_hash(path, len) & (sv->wcap - 1)];
+}
+
+/* Put w in the table: 0 or -ENOMEM. */
+static int
+watch_index(struct server *sv, struct watch *w)
+{
+	struct watch **b;
+
+	if (sv->nw + 1 > sv->wcap) {
+		unsigned cap = sv->wcap ? 2 * sv->wcap : 256;
+		struct watch **t = calloc(cap, sizeof(*t)), **old = sv->wh;
+		unsigned ocap = sv->wcap;
+
+		if (t == NULL)
+			return -ENOMEM;
+		sv->wh = t;
+		sv->wcap = cap;
+		for (unsigned i = 0; i < ocap; i++) {
+			struct watch *x, *next;
+
+			for (x = old[i]; x != NULL; x = next) {
+				next = x->hnext;
+				b = watch_bucket(sv, x->path, strlen(x->path));
+				x->hnext = *b;
+				*b = x;
+			}
+		}
+		free(old);
+	}
+	b = watch_bucket(sv, w->path, strlen(w->path));
+	w->hnext = *b;
+	*b = w;
+	sv->nw++;
+	return 0;
+}
+
+static void
+watch_unindex(struct server *sv, struct watch *w)
+{
+	struct watch **b = watch_bucket(sv, w->path, strlen(w->path));
+
+	while (*b != w)
+		b = &(*b)->hnext;
+	*b = w->hnext;
+	sv->nw--;
 }
 
 static void
@@ -228,21 +313,68 @@ watch_event(struct conn *c, const struct watch *w, const char *path)
 	send_event(c, path, w->token);
 }
 
-/* The store's callback, and special events: queue to every watcher. */
+/* Note the watches on the first len bytes of path (or on "/"). */
+static void
+hits_on(struct server *sv, const char *path, size_t len, unsigned *n)
+{
+	struct watch *w;
+
+	if (sv->wcap == 0)
+		return;
+	for (w = *watch_bucket(sv, path, len); w != NULL; w = w->hnext) {
+		if (strncmp(w->path, path, len) != 0 || w->path[len] != '\0')
+			continue;
+		if (*n == sv->hcap) {
+			unsigned cap = sv->hcap ? 2 * sv->hcap : 64;
+			struct watch **h = realloc(sv->hits,
+			    cap * sizeof(*h));
+
+			if (h == NULL) {
+				logmsg("out of memory: a watch event lost");
+				return;
+			}
+			sv->hits = h;
+			sv->hcap = cap;
+		}
+		sv->hits[(*n)++] = w;
+	}
+}
+
+/* Clients in connection order, each one's newest watch first. */
+static int
+hit_order(const void *a, const void *b)
+{
+	const struct watch *x = *(struct watch *const *)a;
+	const struct watch *y = *(struct watch *const *)b;
+
+	if (x->c->id != y->c->id)
+		return x->c->id < y->c->id ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/*
+ * The store's callback, and special events: queue to every watcher of
+ * path or (unless exact) of one of its ancestors, in the order a scan
+ * of every client's watches would find them.
+ */
 static void
 fire(void *arg, const char *path, bool exact)
 {
 	struct server *sv = arg;
-	struct conn *c;
-	struct watch *w;
+	size_t len = strlen(path);
+	unsigned n = 0;
 
-	TAILQ_FOREACH(c, &sv->conns, link) {
-		LIST_FOREACH(w, &c->watches, link) {
-			if (exact ? strcmp(w->path, path) == 0 :
-			    is_child(path, w->path))
-				watch_event(c, w, path);
-		}
+	hits_on(sv, path, len, &n);
+	if (!exact && path[0] == '/' && len > 1) {
+		hits_on(sv, "/", 1, &n);
+		for (size_t i = 1; i < len; i++)
+			if (path[i] == '/')
+				hits_on(sv, path, i, &n);
 	}
+	if (n > 1)
+		qsort(sv->hits, n, sizeof(*sv->hits), hit_order);
+	for (unsigned i = 0; i < n; i++)
+		watch_event(sv->hits[i]->c, sv->hits[i], path);
 }
 
 static void
@@ -261,6 +393,7 @@ conn_reset(struct server *sv, struct conn *c)
 
 	while ((w = LIST_FIRST(&c->watches)) != NULL) {
 		LIST_REMOVE(w, link);
+		watch_unindex(sv, w);
 		watch_free(w);
 	}
 	c->nwatches = 0;
@@ -476,7 +609,7 @@ do_directory_part(struct server *sv, struct conn *c, struct store_txn *t)
 }
 
 static int
-do_watch(struct conn *c)
+do_watch(struct server *sv, struct conn *c)
 {
 	const char *v[2];
 	char path[PATH_BUF];
@@ -492,13 +625,16 @@ do_watch(struct conn *c)
 	} else if ((r = resolve(v[0], path)) < 0) {
 		return r;
 	}
-	LIST_FOREACH(w, &c->watches, link)
-		if (strcmp(w->path, path) == 0 && strcmp(w->token, v[1]) == 0)
+	w = sv->wcap ? *watch_bucket(sv, path, strlen(path)) : NULL;
+	for (; w != NULL; w = w->hnext)
+		if (w->c == c && strcmp(w->path, path) == 0 &&
+		    strcmp(w->token, v[1]) == 0)
 			break;
 	if (c->hdr.type == XS_UNWATCH) {
 		if (w == NULL)
 			return -ENOENT;
 		LIST_REMOVE(w, link);
+		watch_unindex(sv, w);
 		watch_free(w);
 		c->nwatches--;
 		reply_str(c, "OK");
@@ -516,6 +652,12 @@ do_watch(struct conn *c)
 		return -ENOMEM;
 	}
 	w->relative = v[0][0] != '/' && v[0][0] != '@';
+	w->c = c;
+	w->seq = ++sv->next_watch;
+	if (watch_index(sv, w) < 0) {
+		watch_free(w);
+		return -ENOMEM;
+	}
 	LIST_INSERT_HEAD(&c->watches, w, link);
 	c->nwatches++;
 	reply_str(c, "OK");
@@ -678,7 +820,7 @@ handle(struct server *sv, struct conn *c)
 		break;
 	case XS_WATCH:
 	case XS_UNWATCH:
-		r = do_watch(c);
+		r = do_watch(sv, c);
 		break;
 	case XS_TRANSACTION_START:
 		r = do_transaction_start(sv, c);
@@ -713,6 +855,8 @@ static void
 conn_close(struct server *sv, struct conn *c)
 {
 	TAILQ_REMOVE(&sv->conns, c, link);
+	if (c->dirty)
+		TAILQ_REMOVE(&sv->dirty, c, dlink);
 	sv->nconns--;
 	conn_reset(sv, c);
 	close(c->fd);
@@ -815,63 +959,81 @@ accept_all(struct server *sv, int lfd)
 		c->id = ++sv->next_conn_id;
 		LIST_INIT(&c->watches);
 		LIST_INIT(&c->txns);
+		c->armed = EPOLLIN;
+		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){
+		    .events = c->armed, .data.ptr = c }) < 0) {
+			logmsg("epoll: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&sv->conns, c, link);
 		sv->nconns++;
 	}
 }
 
+/* Ask epoll for what c can do now: read unless paused, write if owed. */
+static void
+conn_arm(struct server *sv, struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (!c->closing && pending(c) <= OUT_PAUSE)
+		ev |= EPOLLIN;
+	if (pending(c) > 0)
+		ev |= EPOLLOUT;
+	if (ev == c->armed)
+		return;
+	if (epoll_ctl(sv->ep, EPOLL_CTL_MOD, c->fd, &(struct epoll_event){
+	    .events = ev, .data.ptr = c }) < 0) {
+		logmsg("client %u: epoll: %s", c->id, strerror(errno));
+		c->dead = true;
+		return;
+	}
+	c->armed = ev;
+}
+
 static int
 serve(struct server *sv, int lfd, const sigset_t *waitmask)
 {
+	struct epoll_event ev[64];
+
+	if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, lfd, &(struct epoll_event){
+	    .events = EPOLLIN, .data.ptr = NULL }) < 0)
+		return -errno;
 	while (!stopping) {
-		struct conn *c, *next;
-		unsigned n = 0;
+		struct conn *c;
+		bool listener = false;
+		int n = epoll_pwait(sv->ep, ev, 64, -1, waitmask);
 
-		if (sv->pcap < sv->nconns + 1) {
-			unsigned cap = sv->nconns + 1 + 64;
-			struct pollfd *p = realloc(sv->pfd, cap * sizeof(*p));
-			struct conn **pc;
-
-			if (p == NULL)
-				return -ENOMEM;
-			sv->pfd = p;
-			if ((pc = realloc(sv->pconn, cap * sizeof(*pc))) == NULL)
-				return -ENOMEM;
-			sv->pconn = pc;
-			sv->pcap = cap;
-		}
-		sv->pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		TAILQ_FOREACH(c, &sv->conns, link) {
-			short ev = 0;
-
-			if (!c->closing && pending(c) <= OUT_PAUSE)
-				ev |= POLLIN;
-			if (pending(c) > 0)
-				ev |= POLLOUT;
-			sv->pconn[n] = c;
-			sv->pfd[n++] = (struct pollfd){ .fd = c->fd,
-			    .events = ev };
-		}
-		if (ppoll(sv->pfd, n, NULL, waitmask) < 0) {
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		for (unsigned i = 1; i < n; i++) {
-			short rev = sv->pfd[i].revents;
-
-			c = sv->pconn[i];
-			if (rev & POLLOUT)
+		for (int i = 0; i < n; i++) {
+			if ((c = ev[i].data.ptr) == NULL) {
+				listener = true;
+				continue;
+			}
+			mark_dirty(c);
+			if (ev[i].events & EPOLLOUT)
 				conn_flush(c);
-			if (rev & (POLLIN | POLLHUP | POLLERR))
+			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_read(sv, c);
 		}
-		if (sv->pfd[0].revents & POLLIN)
+		if (listener)
 			accept_all(sv, lfd);
-		/* Replies and the events they caused go out at once. */
-		for (c = TAILQ_FIRST(&sv->conns); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, link);
+		/*
+		 * Replies and the events they caused go out at once: every
+		 * client that was read, written or given an event is here.
+		 */
+		while ((c = TAILQ_FIRST(&sv->dirty)) != NULL) {
+			TAILQ_REMOVE(&sv->dirty, c, dlink);
+			c->dirty = false;
 			conn_flush(c);
+			if (!c->dead && !(c->closing && pending(c) == 0))
+				conn_arm(sv, c);
 			if (c->dead || (c->closing && pending(c) == 0))
 				conn_close(sv, c);
 		}
@@ -956,6 +1118,19 @@ write_pid_file(const char *file)
 	return 0;
 }
 
+/* Room for MAX_CONNS clients, as far as the hard limit lets us. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= MAX_CONNS + 16)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+	    rl.rlim_max > MAX_CONNS + 16 ? MAX_CONNS + 16 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static void
 usage(FILE *f)
 {
@@ -1023,6 +1198,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	TAILQ_INIT(&sv.conns);
+	TAILQ_INIT(&sv.dirty);
+	server = &sv;
+	raise_fd_limit();
+	if ((sv.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		logmsg("epoll: %s", strerror(errno));
+		return 1;
+	}
 	if ((sv.store = store_new(fire, &sv)) == NULL ||
 	    init_tree(sv.store) < 0) {
 		logmsg("out of memory");
@@ -1055,7 +1237,8 @@ out_sock:
 		unlink(sock);
 out_store:
 	store_free(sv.store);
-	free(sv.pfd);
-	free(sv.pconn);
+	free(sv.wh);
+	free(sv.hits);
+	close(sv.ep);
 	return rc;
 }
