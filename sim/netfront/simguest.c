@@ -22,6 +22,17 @@
  * corrupted frame, a broken device or grants left mapped; 2 on bad
  * arguments.
  *
+ * --count N (with --idle only): N guests in this one process, domains
+ * --domid .. --domid + N - 1, guest i with --mac + i (added to the
+ * MAC's low 24 bits), each with the one vif the options describe; they
+ * share one xenstore connection and one hypervisor handle, connect one
+ * after the other and then wait on all their event channels in one
+ * poll. What a thousand connected, silent guests need, without a
+ * thousand processes each waking to look at its own. One JSON line per
+ * vif at the end (closing them one after the other); exit 1 if any did
+ * not connect, broke, got a corrupted frame or was left with grants
+ * mapped.
+ *
  * --static-grants: after connecting, hand every TX and RX buffer grant
  * of every queue to the backend over the control ring
  * (ADD_GREF_MAPPING): netif.h's static grants, which let the backend
@@ -34,6 +45,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +231,8 @@ usage(void)
 "        --idle   (--send and --recv may be combined)\n"
 "  options: --devid N --backend-domid N --bridge NAME --ip ADDRS\n"
 "           --rate RATE --mtu N --vifname NAME --queues N --rx-fill N\n"
-"           --pages N --timeout S --keep\n"
+"           --pages N --timeout S --keep --count N (with --idle: N guests,\n"
+"           domids and MACs counting up from --domid and --mac)\n"
 "           --no-sg --no-split --no-rx-copy --no-gso --no-gso-tcpv4\n"
 "           --no-gso-tcpv6 --no-ipv6-csum --csum-offload-off\n"
 "           --no-rx-notify --static-grants\n"
@@ -232,13 +245,13 @@ enum {
 	O_MTU, O_VIFNAME, O_QUEUES, O_RXFILL, O_PAGES, O_TIMEOUT, O_KEEP,
 	O_NOSG, O_NOSPLIT, O_NORXCOPY, O_NOGSO, O_NOGSO4, O_NOGSO6,
 	O_NOIP6CSUM, O_NOCSUM, O_NORXNOTIFY, O_SEND, O_SIZE, O_DST,
-	O_WINDOW, O_RECV, O_ECHO, O_IDLE, O_STATIC, O_ANNOUNCE,
+	O_WINDOW, O_RECV, O_ECHO, O_IDLE, O_STATIC, O_ANNOUNCE, O_COUNT,
 };
 
 struct args {
 	const char *hvdir;
 	unsigned long domid, devid, bdom, queues, size, rx_fill, pages, mtu;
-	unsigned long nsend, nrecv, window;
+	unsigned long nsend, nrecv, window, count;
 	double timeout;
 	bool echo, idle, keep, have_mac, have_dst, statics, announce;
 	uint8_t mac[6], dst[6];
@@ -283,6 +296,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "idle", 0, NULL, O_IDLE },
 		{ "announce", 0, NULL, O_ANNOUNCE },
 		{ "static-grants", 0, NULL, O_STATIC },
+		{ "count", 1, NULL, O_COUNT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct simfront_conf *fc = &a->fc;
@@ -294,6 +308,7 @@ parse_args(int argc, char **argv, struct args *a)
 	a->queues = 1;
 	a->size = 64;
 	a->timeout = 30;
+	a->count = 1;
 	while (ok && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_HV: a->hvdir = optarg; break;
@@ -356,12 +371,23 @@ parse_args(int argc, char **argv, struct args *a)
 			a->statics = true;
 			fc->ctrl_ring = true;
 			break;
+		case O_COUNT:
+			ok = parse_num(optarg, SIMHV_MAX_DOMAINS - 1,
+				       &a->count) && a->count > 0;
+			break;
 		default: ok = false; break;
 		}
 	}
 	if (!ok || optind != argc || !a->hvdir || a->domid == 0 ||
 	    a->domid == a->bdom || !a->have_mac || (a->nsend && !a->have_dst) ||
 	    (!a->nsend && !a->nrecv && !a->echo && !a->idle))
+		return -1;
+	/* Many guests: silent ones, in domains that all exist. */
+	if (a->count > 1 &&
+	    (!a->idle || a->nsend || a->nrecv || a->echo || a->statics ||
+	     a->announce || a->keep || a->tv.vifname ||
+	     a->domid + a->count > SIMHV_MAX_DOMAINS ||
+	     (a->bdom >= a->domid && a->bdom < a->domid + a->count)))
 		return -1;
 	fc->domid = (uint16_t)a->domid;
 	fc->devid = (uint16_t)a->devid;
@@ -474,6 +500,151 @@ traffic(struct simfront *f, const struct args *a, struct run *r)
 	}
 }
 
+/* --count: guest i of many, its own domain, vif and counters. */
+struct guest {
+	struct simtool_vif tv;
+	struct simfront *f;
+	struct run run;
+	bool dom, vif;
+	int leaked;
+};
+
+/* Bring one guest up: 0, or 1 after saying why not. */
+static int
+many_up(struct args *a, struct simhv *hv, struct xs_handle *xs,
+	struct guest *g)
+{
+	struct simfront_conf fc = a->fc;
+	int r;
+
+	r = simtool_domain_create(xs, hv, g->tv.domid, (uint32_t)a->pages);
+	if (r < 0) {
+		fprintf(stderr, "simguest: domain %u: %s\n", g->tv.domid,
+			strerror(-r));
+		return 1;
+	}
+	g->dom = true;
+	r = simtool_vif_add(xs, &g->tv);
+	g->vif = true;
+	if (r < 0) {
+		fprintf(stderr, "simguest: vif%u.%u: the backend did not reach "
+			"InitWait: %s\n", g->tv.domid, g->tv.devid,
+			strerror(-r));
+		return 1;
+	}
+	fc.hv = hv;
+	fc.domid = g->tv.domid;
+	if ((g->f = simfront_new(&fc, xs)) == NULL) {
+		fprintf(stderr, "simguest: frontend: %s\n", strerror(errno));
+		return 1;
+	}
+	r = simfront_connect(g->f, (int)(a->timeout * 1000));
+	if (r < 0) {
+		fprintf(stderr, "simguest: vif%u.%u: the backend did not "
+			"connect: %s\n", g->tv.domid, g->tv.devid,
+			strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * --count N --idle: N guests in this process (see the top). Returns the
+ * exit code.
+ */
+static int
+run_many(struct args *a, struct simhv *hv, struct xs_handle *xs)
+{
+	static uint8_t rbuf[65536];
+	unsigned n = (unsigned)a->count, up = 0;
+	struct guest *g = calloc(n, sizeof(*g));
+	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	double deadline;
+	int rc = 0;
+
+	if (g == NULL || pfd == NULL) {
+		fprintf(stderr, "simguest: out of memory\n");
+		free(g);
+		free(pfd);
+		return 1;
+	}
+	for (unsigned i = 0; i < n && !stop && rc == 0; i++) {
+		uint32_t low = ((uint32_t)a->mac[3] << 16 |
+				(uint32_t)a->mac[4] << 8 | a->mac[5]) + i;
+
+		g[i].tv = a->tv;
+		g[i].tv.domid = (uint16_t)(a->domid + i);
+		g[i].tv.mac[3] = (uint8_t)(low >> 16);
+		g[i].tv.mac[4] = (uint8_t)(low >> 8);
+		g[i].tv.mac[5] = (uint8_t)low;
+		rc = many_up(a, hv, xs, &g[i]);
+		if (rc == 0)
+			up++;
+	}
+	if (rc == 0 && !stop)
+		fprintf(stderr, "simguest: %u vifs connected, vif%u.%lu to "
+			"vif%u.%lu\n", up, g[0].tv.domid, a->devid,
+			g[n - 1].tv.domid, a->devid);
+	for (unsigned i = 0; i < up; i++)
+		pfd[i] = (struct pollfd){ .fd = simfront_fd(g[i].f),
+					  .events = POLLIN };
+	deadline = now_s() + a->timeout;
+	while (rc == 0 && !stop && now_s() < deadline) {
+		double left = deadline - now_s();
+
+		/* A second at most: a signal just before poll is seen. */
+		if (poll(pfd, up, left < 1 ? (int)(left * 1000) + 1 : 1000) <= 0)
+			continue;
+		for (unsigned i = 0; i < up; i++) {
+			struct args ga;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			ga = *a;
+			memcpy(ga.mac, g[i].tv.mac, 6);
+			simfront_poll(g[i].f, 0);
+			for (unsigned q = 0; q < simfront_queues(g[i].f); q++)
+				receive(g[i].f, q, &ga, rbuf, &g[i].run);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct simfront_stats st = { 0 }, qs;
+		const char *broken = NULL;
+
+		if (g[i].f != NULL && i < up) {
+			broken = simfront_broken(g[i].f);
+			for (unsigned q = 0; q < simfront_queues(g[i].f); q++) {
+				simfront_stats(g[i].f, q, &qs);
+				st.rx_packets += qs.rx_packets;
+				st.rx_errors += qs.rx_errors;
+				st.events += qs.events;
+			}
+			g[i].leaked = simfront_close(g[i].f, 5000);
+			printf("{\"vif\": \"vif%u.%u\", \"received\": %lu, "
+			       "\"bad\": %lu, \"rx_packets\": %lu, "
+			       "\"rx_errors\": %lu, \"events\": %lu, "
+			       "\"broken\": %s%s%s, \"leaked_grants\": %d}\n",
+			       g[i].tv.domid, g[i].tv.devid, g[i].run.got,
+			       g[i].run.bad, st.rx_packets, st.rx_errors,
+			       st.events, broken ? "\"" : "",
+			       broken ? broken : "null", broken ? "\"" : "",
+			       g[i].leaked);
+			if (g[i].run.bad || broken || g[i].leaked)
+				rc = 1;
+		}
+		simfront_free(g[i].f);
+		if (g[i].vif)
+			simtool_vif_remove(xs, &g[i].tv, 5000);
+		if (g[i].dom)
+			simtool_domain_destroy(xs, hv, g[i].tv.domid,
+					       g[i].tv.backend_domid);
+	}
+	fflush(stdout);
+	free(pfd);
+	free(g);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -507,6 +678,10 @@ main(int argc, char **argv)
 			strerror(errno));
 		simhv_close(hv);
 		return 1;
+	}
+	if (a.count > 1) {
+		rc = run_many(&a, hv, xs);
+		goto out;
 	}
 	r = simtool_domain_create(xs, hv, a.tv.domid, (uint32_t)a.pages);
 	if (r < 0) {
