@@ -14,6 +14,8 @@ struct w {
 static void
 put(struct w *w, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->full || w->off + n > w->len) {
 		w->full = true;
 		return;
