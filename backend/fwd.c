@@ -59,7 +59,8 @@ nb_pif_find(struct nb_daemon *d, const char *name)
  */
 static int
 port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
-	  bool uplink, const char *netname, bool live)
+	  bool uplink, const char *netname, bool live,
+	  const struct sw_vlan_conf *vc, const char *vlan)
 {
 	struct sw_port_conf pc;
 	struct nb_pif *p;
@@ -78,6 +79,7 @@ port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
 	p->uplink = uplink;
 	p->mtu = (uint16_t)mtu;
 	p->sw_port = -1;
+	snprintf(p->vlan, sizeof(p->vlan), "%s", vlan ? vlan : "");
 	d->pifs[d->npifs++] = p;
 	r = nb_pif_open(d, p);
 	if (r < 0)
@@ -86,7 +88,7 @@ port_open(struct nb_daemon *d, int net, const char *devargs, unsigned mtu,
 	 * one all the same (no anti-spoofing: hosts live behind it). */
 	sw_port_conf_init(&pc, net, uplink);
 	pc.antispoof = false;
-	pc.vlan_conf = &uplink_vlans;
+	pc.vlan_conf = vc ? vc : &uplink_vlans;
 	r = sw_port_add(d->sw, &pc);
 	if (r < 0) {
 		nb_err("network %s: cannot add %s to the switch: %s", netname,
@@ -164,7 +166,7 @@ nb_fwd_init(struct nb_daemon *d)
 			if (!dev[0])
 				continue;
 			r = port_open(d, net, dev, nc->mtu, k == 0, nc->name,
-				      false);
+				      false, NULL, NULL);
 			if (r < 0)
 				return r;
 		}
@@ -196,32 +198,51 @@ net_conf(struct nb_daemon *d, const char *name)
 
 int
 nb_fwd_port_add(struct nb_daemon *d, const char *net, const char *devargs,
-		bool uplink, char *err, size_t errlen)
+		bool uplink, const char *vlan, char *err, size_t errlen)
 {
 	struct nb_net_conf *nc = net_conf(d, net);
-	char dev[NB_DEVARGS_MAX];
+	char dev[NB_DEVARGS_MAX], spec[SW_NAME_MAX + 64], name[SW_NAME_MAX];
+	struct sw_vlan_conf vc;
 	int r, n = sw_net_find(d->sw, net);
 
 	if (!nc || n < 0) {
 		snprintf(err, errlen, "no network '%s'", net);
 		return -ENOENT;
 	}
+	/* VLANs as a vif's bridge key gives them: TAG, .TAG, :T1:T2 */
+	if (vlan) {
+		if (uplink) {
+			snprintf(err, errlen, "network '%s': the uplink "
+				 "carries every VLAN (no vlan=)", net);
+			return -EINVAL;
+		}
+		snprintf(spec, sizeof(spec), "%s%s%s", net,
+			 vlan[0] == '.' || vlan[0] == ':' ? "" : ".", vlan);
+		if (strlen(vlan) > 48 || sw_parse_bridge(spec, name, &vc) < 0) {
+			snprintf(err, errlen, "network '%s': bad vlan '%s' "
+				 "(TAG, .TAG[:T1...] or :T1[:T2...])", net, vlan);
+			return -EINVAL;
+		}
+	}
 	/* The file's rules: syntax, one uplink, a device in one network. */
 	r = nb_conf_add_port(&d->conf, net, devargs, uplink, "port-add", err,
 			     errlen);
 	if (r < 0)
 		return r;
-	r = port_open(d, n, devargs, nc->mtu, uplink, net, true);
+	r = port_open(d, n, devargs, nc->mtu, uplink, net, true,
+		      vlan ? &vc : NULL, vlan);
 	if (r < 0) {
 		nb_devargs_name(devargs, dev, sizeof(dev));
 		nb_conf_del_port(&d->conf, dev);
 		snprintf(err, errlen,
 			 "network '%s': cannot open DPDK port '%s': %s%s", net,
 			 devargs, strerror(-r),
-			 d->conf.sandbox
-			     ? " (the seccomp filter lets netbackd open no "
-			       "new device once running: name the port in "
-			       "the configuration, or set sandbox = off)"
+			 d->conf.sandbox || d->conf.user[0]
+			     ? " (once running, netbackd opens no file and "
+			       "no socket but packet sockets, and as `user` "
+			       "not those either: name the port in the "
+			       "configuration, or set sandbox = off and run "
+			       "as root)"
 			     : "");
 		return r;
 	}
@@ -266,7 +287,7 @@ nb_fwd_net_add(struct nb_daemon *d, const char *name, const char *pif,
 		return net;
 	}
 	if (pif && pif[0]) {
-		r = nb_fwd_port_add(d, name, pif, true, err, errlen);
+		r = nb_fwd_port_add(d, name, pif, true, NULL, err, errlen);
 		if (r < 0) {
 			sw_net_del(d->sw, net);
 			nb_conf_del_net(&d->conf, name);

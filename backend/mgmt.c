@@ -389,6 +389,7 @@ pif_out(struct out *o, struct nb_daemon *d, const struct nb_pif *p, bool full)
 	o_str(o, "devargs", p->devargs);
 	o_str(o, "network", sw_net_name(d->sw, p->net) ?: "");
 	o_str(o, "role", p->uplink ? "uplink" : "port");
+	o_str(o, "vlans", p->vlan[0] ? p->vlan : "all");
 	o_u64(o, "dpdk_port", p->port_id);
 	o_int(o, "switch_port", p->sw_port);
 	o_u64(o, "rx_queues", p->nrxq);
@@ -885,14 +886,22 @@ cmd_net_del(struct req *r)
 static int
 cmd_port_add(struct req *r)
 {
+	const char *use = "port-add NETWORK DEVARGS [uplink] [vlan=SPEC]";
+	const char *vlan = NULL;
 	bool uplink = false;
 
-	if (r->argc == 4 && strcmp(r->argv[3], "uplink") == 0)
-		uplink = true;
-	else if (r->argc != 3)
-		return usage_err(r, "port-add NETWORK DEVARGS [uplink]");
-	return nb_fwd_port_add(r->d, r->argv[1], r->argv[2], uplink, r->err,
-			       sizeof(r->err)) < 0;
+	if (r->argc < 3 || r->argc > 5)
+		return usage_err(r, use);
+	for (int i = 3; i < r->argc; i++) {
+		if (strcmp(r->argv[i], "uplink") == 0)
+			uplink = true;
+		else if (strncmp(r->argv[i], "vlan=", 5) == 0)
+			vlan = r->argv[i] + 5;
+		else
+			return usage_err(r, use);
+	}
+	return nb_fwd_port_add(r->d, r->argv[1], r->argv[2], uplink, vlan,
+			       r->err, sizeof(r->err)) < 0;
 }
 
 static int

@@ -209,6 +209,7 @@ struct nb_pif {
 	uint16_t mtu;
 	int net;          /* network index */
 	bool uplink;      /* the network's pif (else one more port) */
+	char vlan[64];    /* its VLANs when not all (netbackctl port-add) */
 	int sw_port;
 	uint16_t nrxq, ntxq;
 	bool intr;        /* RX interrupts: workers may sleep */
@@ -459,8 +460,10 @@ int nb_fwd_net_add(struct nb_daemon *d, const char *name, const char *pif,
 		   unsigned aging_s, unsigned mtu, char *err, size_t errlen);
 int nb_fwd_net_del(struct nb_daemon *d, const char *name, char *err,
 		   size_t errlen);
+/* vlan: NULL (every VLAN, as the uplink) or as a bridge key's tail:
+ * TAG, .TAG[:T1...], :T1[:T2...] */
 int nb_fwd_port_add(struct nb_daemon *d, const char *net, const char *devargs,
-		    bool uplink, char *err, size_t errlen);
+		    bool uplink, const char *vlan, char *err, size_t errlen);
 int nb_fwd_port_del(struct nb_daemon *d, const char *name, char *err,
 		    size_t errlen);
 /* A vif to another network or VLANs (bridge syntax), or its

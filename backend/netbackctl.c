@@ -42,7 +42,7 @@ usage(FILE *f)
 "  stats [VIF|PORT]                every counter, queue by queue\n"
 "  net-add NAME [pif=DEVARGS] [aging=S] [mtu=N]\n"
 "  net-del NAME\n"
-"  port-add NETWORK DEVARGS [uplink]\n"
+"  port-add NETWORK DEVARGS [uplink] [vlan=TAG|.TAG:T1|:T1:T2]\n"
 "  port-del PORT\n"
 "  vif-set VIF [rate=BYTES,USEC|off] [vlan=TAG|.TAG:T1:T2|none]\n"
 "              [bridge=NAME[.TAG][:T1...]] [antispoof=on|off]\n"

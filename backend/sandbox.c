@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -89,6 +90,12 @@ static const int allowed[] = {
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity),
 };
 
+/* What a net_af_packet port's probe needs besides socket(AF_PACKET). */
+static const int packet_calls[] = {
+	SCMP_SYS(bind), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(getsockname),
+};
+
 int
 nb_sandbox_seccomp(bool sim, char *err, size_t el)
 {
@@ -125,6 +132,21 @@ nb_sandbox_seccomp(bool sim, char *err, size_t el)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				     SCMP_SYS(clone3), 0);
+	/* Packet sockets: an HVM guest's -emu tap joins a network at run
+	 * time as a net_af_packet port (netbackctl port-add from the
+	 * hotplug script). Binding, options. No other family. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+	/* (and a datagram socket for the interface ioctls it makes) */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, AF_INET),
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+					     SOCK_DGRAM));
+	for (size_t i = 0; r == 0 && i < sizeof(packet_calls) /
+					       sizeof(packet_calls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, packet_calls[i], 0);
 	/* Files: opened for reading and writing, never created. */
 	if (r == 0 && sim)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

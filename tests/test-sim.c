@@ -2342,4 +2342,107 @@ TEST(netbackctl_every_command)
 	simenv_fini(&e);
 }
 
+/* Run vif-netbackd ACTION type_if=tap for INTERFACE dev of vif1.0. */
+static int
+emu_script(struct simenv *e, const char *action, const char *dev)
+{
+	char sock[200], path[1024], cmd[256];
+	const char *ctl = getenv("NETBACKCTL");
+	int st;
+
+	snprintf(sock, sizeof(sock), "%s/netbackd.sock", e->dir);
+	snprintf(path, sizeof(path), "%.*s:%s", (int)(strrchr(ctl, '/') - ctl),
+		 ctl, getenv("PATH"));
+	snprintf(cmd, sizeof(cmd), "%s type_if=tap", action);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setenv("XENBUS_PATH", "/local/domain/0/backend/vif/1/0", 1);
+		setenv("INTERFACE", dev, 1);
+		setenv("NETBACKD_SOCKET", sock, 1);
+		setenv("PATH", path, 1);
+		execl("/bin/sh", "sh", getenv("VIF_NETBACKD"), action,
+		      "type_if=tap", (char *)NULL);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(hvm_emu_tap_joins_and_leaves)
+{
+	struct simenv e;
+	struct guest a;
+	char peer[16], cmd[512];
+	static uint8_t f[256], r[65536];
+	const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+
+	if (geteuid() != 0)
+		FAIL("needs root for the veth pair (CI runs as root)");
+	/* The device model's tap, played by one end of a veth pair. */
+	snprintf(peer, sizeof(peer), "nbe%up", (unsigned)getpid() % 100000);
+	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null",
+		 peer);
+	atexit(veth_del);
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add vif1.0-emu type veth peer name %s && "
+		 "sysctl -qw net.ipv6.conf.vif1/0-emu.disable_ipv6=1 "
+		 "net.ipv6.conf.%s.disable_ipv6=1 && ip link set %s up",
+		 peer, peer, peer);
+	CHECK_EQ(system(cmd), 0);
+	simenv_init(&e);
+	simenv_start_netbackd(&e, NULL); /* sandbox on */
+	guest_up(&e, &a, 1, NULL, true);
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	CHECK(fd >= 0);
+	int ifi = (int)if_nametoindex(peer);
+	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = ifi };
+	CHECK(ifi > 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sl, sizeof(sl)), 0);
+
+	/* libxl's call for the tap: it joins the vif's network. */
+	CHECK_EQ(emu_script(&e, "add", "vif1.0-emu"), 0);
+	CHECK(ctl_json(&e, "ports", "[(p['name'], p['network'], p['vlans']) "
+				    "for p in d['ports']] == "
+				    "[('net_af_packet_vif1.0-emu', 'xenbr0', "
+				    "'all')]"));
+	/* The guest's broadcast reaches the emulated NIC's wire... */
+	size_t len = vlan_frame(f, bcast, &a, 0, 1);
+	send_frame(&a, f, len);
+	CHECK_EQ(raw_recv(fd, r, sizeof(r), 3000), (int)len);
+	CHECK(memcmp(r, f, len) == 0);
+	/* ...and what the emulated NIC sends reaches the guest. */
+	memcpy(f, a.tv.mac, 6);
+	memcpy(f + 6, host, 6);
+	raw_send(fd, ifi, f, len);
+	CHECK_EQ(guest_recv_ours(a.f, r, sizeof(r)), (int)len);
+	CHECK(memcmp(r + 6, host, 6) == 0);
+	/* Gone with the device model. */
+	CHECK_EQ(emu_script(&e, "remove", "vif1.0-emu"), 0);
+	CHECK(ctl_json(&e, "ports", "d['ports'] == []"));
+	CHECK_EQ(emu_script(&e, "remove", "vif1.0-emu"), 0); /* again: fine */
+
+	/* On the vif's VLAN: bridge=xenbr0.10 makes it an access port. */
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 vlan=10"), 0);
+	CHECK_EQ(emu_script(&e, "add", "vif1.0-emu"), 0);
+	CHECK(ctl_json(&e, "ports", "[p['vlans'] for p in d['ports']] == "
+				    "['.10']"));
+	len = vlan_frame(f, bcast, &a, 0, 2);
+	send_frame(&a, f, len);
+	CHECK_EQ(raw_recv(fd, r, sizeof(r), 3000), (int)len); /* untagged */
+	CHECK_EQ(r[20], 2);
+	CHECK_EQ(emu_script(&e, "remove", "vif1.0-emu"), 0);
+	/* A name that is no interface name is refused. */
+	CHECK_EQ(emu_script(&e, "add", "vif1.0;reboot"), 1);
+	CHECK_EQ(ctl(&e, "port-add xenbr0 net_null3,no-rx=1 vlan=5000"), 1);
+	CHECK(strstr(ctl_out, "bad vlan"));
+	CHECK_EQ(ctl(&e, "port-add xenbr0 net_null3,no-rx=1 uplink vlan=5"), 1);
+	close(fd);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
+}
+
 TESTS_MAIN()
