@@ -105,6 +105,11 @@ tx_queue(struct nb_worker *w, struct nb_queue *q)
 					     memory_order_relaxed);
 	uint64_t left = 0, *budget = NULL;
 
+	/* Not on a switch port yet (just connected, or moving to another
+	 * VLAN): requests wait in the ring rather than being read and
+	 * dropped for want of a port. */
+	if (unlikely(__atomic_load_n(&q->vif->sw_port, __ATOMIC_ACQUIRE) < 0))
+		return 0;
 	if (unlikely(rate)) {
 		/* Kernel netback's credit scheme: `rate` bytes more every
 		 * period, up to a burst of max(rate, 128 KiB), so that a
