@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc clang libc6-dev libxen-dev libdpdk-dev
-dpdk xenstore-utils libpcap-dev libseccomp-dev python3 procps
+dpdk dpdk-dev xenstore-utils libpcap-dev libseccomp-dev python3 procps
 systemd man-db groff-base tshark"
 missing=""
 for p in $pkgs; do

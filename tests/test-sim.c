@@ -2359,6 +2359,16 @@ TEST(netbackctl_every_command)
 	CHECK(strstr(buf, "\"state\":\"connected\""));
 	telemetry_query(path, "/netbackd/network,xenbr0", buf, sizeof(buf));
 	CHECK(strstr(buf, "\"learned\":"));
+	/* and through DPDK's own client */
+	snprintf(cmd, sizeof(cmd), "echo /netbackd/vif,vif2.0 | "
+		 "dpdk-telemetry.py -f %s 2>&1", prefix);
+	FILE *tp = popen(cmd, "r");
+	CHECK(tp != NULL);
+	tn = fread(buf, 1, sizeof(buf) - 1, tp);
+	buf[tn] = '\0';
+	CHECK_EQ(pclose(tp), 0);
+	if (!strstr(buf, "\"rx_packets\": ") || !strstr(buf, "\"/netbackd/vif\""))
+		FAIL("dpdk-telemetry.py said: %s", buf);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);
 }
