@@ -43,6 +43,18 @@ port_free(struct nb_daemon *d, struct nb_pif *p)
 	free(p);
 }
 
+uint64_t nb_tsc_ms_mul;
+
+void
+nb_fast_ms_init(void)
+{
+	uint64_t per_ms = rte_get_tsc_hz() / 1000;
+
+	nb_tsc_ms_mul = per_ms ? (uint64_t)(((unsigned __int128)1 << 64) /
+					   per_ms)
+			       : 0;
+}
+
 struct nb_pif *
 nb_pif_find(struct nb_daemon *d, const char *name)
 {
@@ -631,7 +643,7 @@ fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 		f[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
 		f[i].len = pkts[i]->data_len;
 	}
-	n = sw_forward(sw, in, f, n, nb_now_ms(), res);
+	n = sw_forward(sw, in, f, n, nb_fast_ms(), res);
 	sw_group(sw, res, n, &g);
 
 	for (unsigned i = 0; i < g.ndrop; i++)

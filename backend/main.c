@@ -415,7 +415,7 @@ log_tables(struct nb_daemon *d)
 
 		if (net < 0)
 			continue;
-		sw_table_walk(d->sw, net, nb_now_ms(), log_entry, &t);
+		sw_table_walk(d->sw, net, nb_fast_ms(), log_entry, &t);
 		nb_info("network %s: %u MAC entr%s%s", t.net,
 			t.n > NB_TABLE_LOG_MAX ? NB_TABLE_LOG_MAX : t.n,
 			t.n == 1 ? "y" : "ies",
@@ -702,6 +702,7 @@ main(int argc, char **argv)
 		       rte_strerror(rte_errno));
 		return 1;
 	}
+	nb_fast_ms_init();
 	d->pool = rte_pktmbuf_pool_create("nb_mbufs", d->conf.mbufs, 256,
 					  RTE_ALIGN(sizeof(void *) * 2, 8),
 					  RTE_MBUF_DEFAULT_BUF_SIZE,

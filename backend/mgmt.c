@@ -646,7 +646,7 @@ cmd_networks(struct req *r)
 
 		if (net < 0)
 			continue;
-		sw_table_walk(d->sw, net, nb_now_ms(), count_entry, &entries);
+		sw_table_walk(d->sw, net, nb_fast_ms(), count_entry, &entries);
 		o_obj(o, NULL);
 		o_str(o, "name", nc->name);
 		o_u64(o, "aging_s", nc->aging_s);
@@ -770,7 +770,7 @@ cmd_fdb(struct req *r)
 		o_printf(o, "%-17s %4s  %-24s %s\n", "MAC", "VLAN", "PORT",
 			 "AGE (s)");
 	}
-	sw_table_walk(r->d->sw, net, nb_now_ms(), fdb_entry, &fw);
+	sw_table_walk(r->d->sw, net, nb_fast_ms(), fdb_entry, &fw);
 	if (o->json) {
 		o_close(o);
 		o_u64(o, "count", fw.n);
@@ -813,6 +813,90 @@ cmd_stats(struct req *r)
 		pif_out(o, d, d->pifs[k], true);
 	o_close(o);
 	o_close(o);
+	return 0;
+}
+
+/* NETWORK MAC [vlan=N]: the network's index, mac, vlan; or refuses. */
+static int
+fdb_args(struct req *r, int *net, uint8_t mac[6], uint16_t *vlan, int last)
+{
+	unsigned v = 0;
+
+	*net = sw_net_find(r->d->sw, r->argv[1]);
+	if (*net < 0)
+		return refuse(r, "no network '%s'", r->argv[1]);
+	if (nb_xsval_mac(r->argv[2], mac) < 0 || (mac[0] & 1))
+		return refuse(r, "network '%s': bad unicast MAC '%s'",
+			      r->argv[1], r->argv[2]);
+	if (r->argc > last) {
+		if (strncmp(r->argv[last], "vlan=", 5) != 0)
+			return 2;
+		if (nb_parse_uint(r->argv[last] + 5, 0, SW_VLAN_MAX, &v) < 0)
+			return refuse(r, "network '%s': bad vlan '%s' "
+					 "(0..%u)", r->argv[1],
+				      r->argv[last] + 5, SW_VLAN_MAX);
+	}
+	*vlan = (uint16_t)v;
+	return 0;
+}
+
+/* A static entry, as `bridge fdb add` / ovs-appctl fdb/add. */
+static int
+cmd_fdb_add(struct req *r)
+{
+	const char *use = "fdb-add NETWORK MAC VIF|PORT [vlan=N]";
+	uint8_t mac[6];
+	uint16_t vlan;
+	int net, port, rc;
+
+	if (r->argc < 4 || r->argc > 5)
+		return usage_err(r, use);
+	if ((rc = fdb_args(r, &net, mac, &vlan, 4)))
+		return rc == 2 ? usage_err(r, use) : rc;
+	port = name_port(r->d, r->argv[3]);
+	if (port < 0)
+		return refuse(r, "no vif on a network or DPDK port '%s'",
+			      r->argv[3]);
+	rc = sw_static_add(r->d->sw, net, mac, vlan, port);
+	if (rc < 0)
+		return refuse(r, "network '%s': cannot add %s on %s: %s",
+			      r->argv[1], r->argv[2], r->argv[3],
+			      rc == -EINVAL ? "the port is not on this network "
+					      "or does not carry the VLAN"
+					    : strerror(-rc));
+	return 0;
+}
+
+static int
+cmd_fdb_del(struct req *r)
+{
+	const char *use = "fdb-del NETWORK MAC [vlan=N]";
+	uint8_t mac[6];
+	uint16_t vlan;
+	int net, rc;
+
+	if (r->argc < 3 || r->argc > 4)
+		return usage_err(r, use);
+	if ((rc = fdb_args(r, &net, mac, &vlan, 3)))
+		return rc == 2 ? usage_err(r, use) : rc;
+	if (sw_static_del(r->d->sw, net, mac, vlan) < 0)
+		return refuse(r, "network '%s': no static entry for %s vlan %u",
+			      r->argv[1], r->argv[2], vlan);
+	return 0;
+}
+
+/* Forget what a network learnt (static entries stay). */
+static int
+cmd_fdb_flush(struct req *r)
+{
+	int net;
+
+	if (r->argc != 2)
+		return usage_err(r, "fdb-flush NETWORK");
+	net = sw_net_find(r->d->sw, r->argv[1]);
+	if (net < 0)
+		return refuse(r, "no network '%s'", r->argv[1]);
+	sw_net_flush(r->d->sw, net);
 	return 0;
 }
 
@@ -1227,6 +1311,9 @@ static const struct {
 	{ "port-add", cmd_port_add, true },
 	{ "port-del", cmd_port_del, true },
 	{ "vif-set", cmd_vif_set, true },
+	{ "fdb-add", cmd_fdb_add, true },
+	{ "fdb-del", cmd_fdb_del, true },
+	{ "fdb-flush", cmd_fdb_flush, true },
 };
 
 /* A whole request is in: run it, queue the answer. */

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sys/queue.h>
 
+#include <rte_cycles.h>
 #include <rte_gso.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -325,6 +326,21 @@ struct nb_daemon {
 	bool xs_lost; /* the xenstore connection failed: stop, change nothing */
 	unsigned next_worker;
 };
+
+/*
+ * Milliseconds from the TSC: a multiply, no system call (the data path
+ * stamps the switch's entries once per burst). Its own epoch: compare
+ * only with itself (switch stamps and ages). nb_fast_ms_init() once the
+ * EAL knows the TSC's rate.
+ */
+extern uint64_t nb_tsc_ms_mul;
+void nb_fast_ms_init(void);
+static inline uint64_t
+nb_fast_ms(void)
+{
+	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() *
+			   nb_tsc_ms_mul) >> 64);
+}
 
 /* worker.c */
 int nb_workers_start(struct nb_daemon *d);

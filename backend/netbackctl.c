@@ -39,6 +39,8 @@ usage(FILE *f)
 "  ports                           DPDK ports, link, counters\n"
 "  vifs                            vifs, state, queues, features\n"
 "  fdb NETWORK                     a network's forwarding table\n"
+"  fdb-add NETWORK MAC VIF|PORT [vlan=N]   a static entry\n"
+"  fdb-del NETWORK MAC [vlan=N]    fdb-flush NETWORK (learnt entries)\n"
 "  stats [VIF|PORT]                every counter, queue by queue\n"
 "  net-add NAME [pif=DEVARGS] [aging=S] [mtu=N]\n"
 "  net-del NAME\n"

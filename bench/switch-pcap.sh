@@ -47,10 +47,10 @@ printf '{"bench": "switch", "metric": "memory", "value": "%s", "unit": "%s"}\n' 
 	"$mem" "$([ $mem = huge ] && echo '2 MiB hugepages' || echo 'no hugepages')"
 
 # netbackd: the pcap port is the network's uplink; the sink is a second
-# port that first replays one frame from each B host (so the switch
-# learns them there) and then drops what it is given (net_pcap with no
-# TX file). Its forwarded count is read from two statistics lines.
-netbackd_rate() { # PCAP LABEL
+# port, net_null dropping what it is given, with the 64 B hosts as static
+# entries on it (netbackctl fdb-add), as in the OVS run. Its forwarded
+# count is read from two statistics lines.
+netbackd_rate() { # PCAP LABEL VLANS
 	sim_up "$build" nbsw
 	cat > "$dir/nb.conf" <<CONF
 [netbackd]
@@ -58,14 +58,27 @@ workers = 1
 poll = always
 [network bench]
 pif = net_pcap0,rx_pcap=$1,infinite_rx=1
-port = net_pcap1,rx_pcap=$1.learn
+port = net_null1,no-rx=1
 CONF
 	"$build/backend/netbackd" --sim "$dir" \
 		--domid 0 -c "$dir/nb.conf" -s "$window" \
-		--duration $((window * 2 + 1)) --log-file "$dir/nb.log" \
-		>/dev/null 2>&1 || true
+		--duration $((window * 2 + 3)) --log-file "$dir/nb.log" \
+		>/dev/null 2>&1 &
+	nb=$!
+	for _ in $(seq 100); do [ -S "$dir/netbackd.sock" ] && break; sleep 0.05; done
+	# The B hosts (gen-pcap.py: 02:00:0b:00:HH:LL) live behind the sink.
+	j=0
+	while [ $j -lt 64 ]; do
+		vlan=0
+		[ "$3" -gt 0 ] && vlan=$((10 + j % $3))
+		"$build/backend/netbackctl" -s "$dir/netbackd.sock" fdb-add \
+			bench "$(printf '02:00:0b:00:%02x:%02x' $((j >> 8)) $((j & 255)))" \
+			net_null1 "vlan=$vlan" >/dev/null
+		j=$((j + 1))
+	done
+	wait $nb || true
 	awk -v w="$window" -v l="$2" '
-		/port net_pcap1 \(port\)/ {
+		/port net_null1 \(port\)/ {
 			for (i = 1; i <= NF; i++) if ($i == "tx") { t[++k] = $(i + 1); break }
 		}
 		END {
@@ -83,7 +96,7 @@ for c in 64:0 1514:0 64:8; do
 	[ "$vlans" -gt 0 ] && label="${size}B_${vlans}vlans"
 	python3 "$here/gen-pcap.py" "$work/t.pcap" --size "$size" \
 		--vlans "$vlans" >/dev/null
-	netbackd_rate "$work/t.pcap" "$label" | tee -a "$out"
+	netbackd_rate "$work/t.pcap" "$label" "$vlans" | tee -a "$out"
 	"$here/testpmd-anchor.sh" "$work/t.pcap" "$label" "$window" $mem |
 		tee -a "$out"
 	"$here/ovs-anchor.sh" "$work/t.pcap" "$label" "$window" 64 "$vlans" \

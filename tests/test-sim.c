@@ -2194,12 +2194,38 @@ TEST(netbackctl_every_command)
 		       "sorted((x['mac'], x['port']) for x in d['entries']) == "
 		       "[('00:16:3e:00:00:01', 'vif1.0'), "
 		       "('00:16:3e:00:00:02', 'vif2.0')]"));
+	/* Static entries: a host behind vif2.0, never learnt. */
+	CHECK_EQ(ctl(&e, "fdb-add xenbr0 02:00:00:00:00:55 vif2.0"), 0);
+	CHECK(ctl_json(&e, "fdb xenbr0",
+		       "{'mac': '02:00:00:00:00:55', 'vlan': 0, 'port': "
+		       "'vif2.0', 'static': True, 'age_ms': 0} in d['entries']"));
+	{
+		uint8_t sf[256], sr[65536];
+		static const struct guest host55 = {
+			.tv.mac = { 2, 0, 0, 0, 0, 0x55 } };
+		size_t sl = vlan_frame(sf, host55.tv.mac, &a, 0, 7);
+
+		send_frame(&a, sf, sl);
+		CHECK_EQ(recv_frame(&b, sr), (int)sl);
+	}
+	CHECK_EQ(ctl(&e, "fdb-add xenbr0 01:00:5e:00:00:01 vif2.0"), 1);
+	CHECK(strstr(ctl_out, "bad unicast MAC"));
+	CHECK_EQ(ctl(&e, "fdb-add xenbr0 02:00:00:00:00:56 vif9.0"), 1);
+	CHECK_EQ(ctl(&e, "fdb-add xenbr0 02:00:00:00:00:56 vif2.0 vlan=9999"), 1);
+	CHECK_EQ(ctl(&e, "fdb-add nowhere 02:00:00:00:00:56 vif2.0"), 1);
+	CHECK_EQ(ctl(&e, "fdb-del xenbr0 02:00:00:00:00:55"), 0);
+	CHECK_EQ(ctl(&e, "fdb-del xenbr0 02:00:00:00:00:55"), 1);
+	CHECK(strstr(ctl_out, "no static entry"));
+	CHECK_EQ(ctl(&e, "fdb-flush xenbr0"), 0);
+	CHECK(ctl_json(&e, "fdb xenbr0", "d['count'] == 0"));
+	CHECK_EQ(a_to_b(&b, &a, 1, 2), 1u); /* learnt again */
+	CHECK_EQ(a_to_b(&a, &b, 1, 2), 1u);
 	CHECK_EQ(ctl(&e, "stats vif1.0"), 0);
-	CHECK(strstr(ctl_out, "tx_packets: 4"));
+	CHECK(strstr(ctl_out, "tx_packets: 6"));
 	CHECK(ctl_json(&e, "stats vif1.0",
-		       "d['counters']['tx_packets'] == 4 and "
-		       "d['queues'][0]['counters']['tx_packets'] == 4 and "
-		       "d['switch']['learned'] == 1"));
+		       "d['counters']['tx_packets'] == 6 and "
+		       "d['queues'][0]['counters']['tx_packets'] == 6 and "
+		       "d['switch']['learned'] == 2"));
 	CHECK(ctl_json(&e, "stats", "len(d['vifs']) == 2 and d['ports'] == []"));
 	CHECK_EQ(ctl(&e, "ports"), 0);
 
