@@ -397,11 +397,11 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 			r->reason = (uint8_t)why;
 			continue;
 		}
-		skey[i] = mac_key(d + 6, r->vlan);
+		skey[i] = frame_mac_key(d + 6, r->vlan);
 		shome[i] = fdb_home(sw, skey[i]);
 		__builtin_prefetch(&net->table[shome[i]]);
 		if (!(d[0] & 1)) {
-			dkey[i] = mac_key(d, r->vlan);
+			dkey[i] = frame_mac_key(d, r->vlan);
 			dhome[i] = fdb_home(sw, dkey[i]);
 			__builtin_prefetch(&net->table[dhome[i]]);
 		}

@@ -176,6 +176,23 @@ mac_key(const uint8_t *m, uint16_t vlan)
 	       (uint64_t)(vlan & 0xfffu) << K_MAC_BITS | K_LIVE;
 }
 
+/*
+ * The same from frame data, where 8 bytes are readable at m (a frame
+ * of at least 14 bytes, at its destination or source): one load.
+ */
+static inline uint64_t
+frame_mac_key(const uint8_t *m, uint16_t vlan)
+{
+	uint64_t v;
+
+	memcpy(&v, m, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v >> 16 |
+	       (uint64_t)(vlan & 0xfffu) << K_MAC_BITS | K_LIVE;
+}
+
 static inline void
 key_mac(uint64_t k, uint8_t m[6])
 {
