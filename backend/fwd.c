@@ -643,7 +643,7 @@ fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 		f[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
 		f[i].len = pkts[i]->data_len;
 	}
-	n = sw_forward(sw, in, f, n, nb_fast_ms(), res);
+	n = sw_forward(sw, in, f, n, nb_tsc_ms(w->tsc), res);
 	sw_group(sw, res, n, &g);
 
 	for (unsigned i = 0; i < g.ndrop; i++)

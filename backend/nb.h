@@ -279,6 +279,7 @@ struct nb_worker {
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
+	uint64_t tsc;         /* read at the start of this pass */
 };
 
 /*
@@ -336,10 +337,15 @@ struct nb_daemon {
 extern uint64_t nb_tsc_ms_mul;
 void nb_fast_ms_init(void);
 static inline uint64_t
+nb_tsc_ms(uint64_t tsc)
+{
+	return (uint64_t)(((unsigned __int128)tsc * nb_tsc_ms_mul) >> 64);
+}
+
+static inline uint64_t
 nb_fast_ms(void)
 {
-	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() *
-			   nb_tsc_ms_mul) >> 64);
+	return nb_tsc_ms(rte_get_tsc_cycles());
 }
 
 /* worker.c */

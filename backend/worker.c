@@ -1018,10 +1018,20 @@ worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(d->rcu, w->id);
 	rte_rcu_qsbr_thread_online(d->rcu, w->id);
 
+	uint64_t prev = rte_rdtsc();
+	bool was_busy = false;
+
 	for (;;) {
 		unsigned work = 0;
+		/* One TSC read a pass: the switch's clock (w->tsc) and the
+		 * busy cycles, counted up to here when the last pass moved
+		 * packets (sleeps and idle polls are not). */
 		uint64_t t0 = rte_rdtsc();
 
+		if (was_busy)
+			w->busy_cycles += t0 - prev;
+		prev = w->tsc = t0;
+		was_busy = false;
 		if (handle_cmds(w))
 			break;
 		/* Events are read only after a sleep: while busy the rings'
@@ -1053,9 +1063,7 @@ worker_main(void *arg)
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
 
 		if (work) {
-			/* Cycles that moved packets: per packet, what the
-			 * benches report (an idle poll is not counted). */
-			w->busy_cycles += rte_rdtsc() - t0;
+			was_busy = true;
 			idle = 0;
 			continue;
 		}
