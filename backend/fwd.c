@@ -8,6 +8,7 @@
  * destination port's VLAN configuration says.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -694,4 +695,173 @@ nb_fwd_from_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 		unsigned n)
 {
 	fwd_burst(w, p->sw_port, pkts, n);
+}
+
+/* ---- reload: the configuration file's networks and ports, again ---- */
+
+static bool
+net_has_dev(const struct nb_net_conf *n, const char *devargs, bool *pif)
+{
+	if (n->pif[0] && strcmp(n->pif, devargs) == 0) {
+		*pif = true;
+		return true;
+	}
+	for (unsigned k = 0; k < n->nports; k++)
+		if (strcmp(n->ports[k], devargs) == 0) {
+			*pif = false;
+			return true;
+		}
+	return false;
+}
+
+static const struct nb_net_conf *
+conf_net(const struct nb_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nnets; i++)
+		if (strcmp(c->nets[i].name, name) == 0)
+			return &c->nets[i];
+	return NULL;
+}
+
+/* Append to the report. */
+static void __attribute__((format(printf, 3, 4)))
+say(char *msg, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(msg);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+int
+nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
+	      char *msg, size_t len)
+{
+	struct nb_conf *nc = malloc(sizeof(*nc));
+	char err[512];
+	int r = 0;
+
+	msg[0] = '\0';
+	if (!nc) {
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	nb_conf_defaults(nc);
+	if (nb_conf_parse(nc, path, text, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "%s (nothing changed)", err);
+		free(nc);
+		return -EINVAL;
+	}
+	if (nc->nnets == 0) /* as at start: libxl's default bridge */
+		nb_conf_add_net(nc, "xenbr0", NULL, "default", 0, err,
+				sizeof(err));
+	/* Networks that go must have no vif left: check all first. */
+	for (unsigned i = 0; i < d->conf.nnets; i++) {
+		const char *name = d->conf.nets[i].name;
+		int net = sw_net_find(d->sw, name);
+		struct nb_vif *v;
+
+		if (conf_net(nc, name))
+			continue;
+		LIST_FOREACH(v, &d->vifs, link)
+			if (v->net == net && net >= 0) {
+				snprintf(msg, len, "network '%s' is gone from %s "
+					 "but still serves %s (nothing "
+					 "changed)", name, path, v->name);
+				free(nc);
+				return -EBUSY;
+			}
+	}
+	/* Ports gone or changed, then networks gone. */
+	for (unsigned i = d->npifs; i-- > 0;) {
+		struct nb_pif *p = d->pifs[i];
+		const struct nb_net_conf *n =
+		    conf_net(nc, sw_net_name(d->sw, p->net));
+		bool pif;
+
+		if (n && !p->vlan[0] && net_has_dev(n, p->devargs, &pif) &&
+		    pif == p->uplink)
+			continue;
+		say(msg, len, "port %s removed; ", p->name);
+		nb_fwd_port_del(d, p->name, err, sizeof(err));
+	}
+	for (unsigned i = d->conf.nnets; i-- > 0;) {
+		char name[NB_NAME_MAX];
+
+		snprintf(name, sizeof(name), "%s", d->conf.nets[i].name);
+		if (conf_net(nc, name))
+			continue;
+		if (nb_fwd_net_del(d, name, err, sizeof(err)) < 0) {
+			say(msg, len, "%s; ", err);
+			r = -EBUSY;
+		} else {
+			say(msg, len, "network %s removed; ", name);
+		}
+	}
+	/* Networks new, and ports new on the others. */
+	for (unsigned i = 0; i < nc->nnets; i++) {
+		const struct nb_net_conf *n = &nc->nets[i];
+		struct nb_net_conf *cur = net_conf(d, n->name);
+		int net;
+
+		if (!cur) {
+			if (nb_fwd_net_add(d, n->name, NULL, n->aging_s, n->mtu,
+					   err, sizeof(err)) < 0) {
+				say(msg, len, "%s; ", err);
+				r = -EINVAL;
+				continue;
+			}
+			say(msg, len, "network %s added; ", n->name);
+			cur = net_conf(d, n->name);
+		}
+		net = sw_net_find(d->sw, n->name);
+		if (cur->aging_s != n->aging_s) {
+			cur->aging_s = n->aging_s;
+			sw_net_set_aging(d->sw, net, n->aging_s * 1000ull);
+			say(msg, len, "network %s: aging %u s; ", n->name,
+			    n->aging_s);
+		}
+		if (cur->mtu != n->mtu) {
+			cur->mtu = n->mtu;
+			say(msg, len, "network %s: mtu %u for ports added from "
+			    "now on; ", n->name, n->mtu);
+		}
+		for (unsigned k = 0; k <= n->nports; k++) {
+			const char *dev = k == 0 ? n->pif : n->ports[k - 1];
+			char devname[NB_DEVARGS_MAX];
+			struct nb_pif *p;
+
+			if (!dev[0])
+				continue;
+			nb_devargs_name(dev, devname, sizeof(devname));
+			p = nb_pif_find(d, devname);
+			if (p && strcmp(p->devargs, dev) == 0)
+				continue;
+			if (nb_fwd_port_add(d, n->name, dev, k == 0, NULL, err,
+					    sizeof(err)) < 0) {
+				say(msg, len, "%s; ", err);
+				r = -EINVAL;
+			} else {
+				say(msg, len, "%s %s added to %s; ",
+				    k == 0 ? "uplink" : "port", devname,
+				    n->name);
+			}
+		}
+	}
+	/* What only a restart changes. */
+	if (nc->workers != d->conf.workers || strcmp(nc->eal, d->conf.eal) ||
+	    nc->mbufs != d->conf.mbufs || nc->poll_always != d->conf.poll_always ||
+	    strcmp(nc->user, d->conf.user) || nc->sandbox != d->conf.sandbox)
+		say(msg, len, "[netbackd] changes (workers, eal, mbufs, poll, "
+			      "user, sandbox) wait for a restart; ");
+	if (!msg[0])
+		snprintf(msg, len, "nothing to change");
+	else
+		msg[strlen(msg) - 2] = '\0'; /* the last "; " */
+	free(nc);
+	return r;
 }

@@ -673,6 +673,14 @@ main(int argc, char **argv)
 		nb_conf_add_net(&d->conf, "xenbr0", NULL, "default", 0, err,
 				sizeof(err));
 	}
+	if (o.config) {
+		/* absolute: netbackctl reload reads it from elsewhere */
+		char *abs = realpath(o.config, NULL);
+
+		snprintf(d->conf_path, sizeof(d->conf_path), "%s",
+			 abs ? abs : o.config);
+		free(abs);
+	}
 	if (o.check) {
 		printf("configuration ok: %u network(s)\n", d->conf.nnets);
 		return 0;

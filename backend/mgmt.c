@@ -49,7 +49,8 @@
 #include "xsval.h"
 
 #define NB_MGMT_CONNS 16u
-#define NB_MGMT_REQ_MAX 4096u
+/* A request: arguments, or a whole configuration for reload. */
+#define NB_MGMT_REQ_MAX (1u << 20)
 /* What a capture may have waiting for a slow reader before it drops. */
 #define NB_CAP_OUT_MAX (8u << 20)
 #define NB_CAP_RING 4096u
@@ -64,8 +65,8 @@ struct cap_hdr {
 
 struct conn {
 	int fd; /* -1: free */
-	char in[NB_MGMT_REQ_MAX];
-	size_t inlen;
+	char *in; /* the request as it comes, growing to NB_MGMT_REQ_MAX */
+	size_t inlen, incap;
 	bool answered;
 	char *out;
 	size_t outlen, outoff, outcap;
@@ -597,6 +598,7 @@ cmd_status(struct req *r)
 	o_str(o, "hypervisor", d->hv->ops->name);
 	o_u64(o, "domid", d->self);
 	o_str(o, "backend_root", d->be_root);
+	o_str(o, "config", d->conf_path);
 	o_str(o, "poll", d->conf.poll_always ? "always" : "adaptive");
 	o_u64(o, "vifs", d->nvifs);
 	o_u64(o, "vifs_connected", up);
@@ -1067,6 +1069,27 @@ cmd_vif_set(struct req *r)
 	return 0;
 }
 
+static int
+cmd_reload(struct req *r)
+{
+	struct out *o = &r->o;
+	char msg[1024];
+
+	/* netbackctl sends the file's name and text */
+	if (r->argc != 3)
+		return usage_err(r, "reload [FILE]");
+	if (nb_fwd_reload(r->d, r->argv[1], r->argv[2], msg, sizeof(msg)) < 0)
+		return refuse(r, "%s", msg);
+	if (o->json) {
+		o_obj(o, NULL);
+		o_str(o, "done", msg);
+		o_close(o);
+	} else {
+		o_printf(o, "%s\n", msg);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------- capture */
 
 static uint64_t
@@ -1290,6 +1313,7 @@ conn_close(struct nb_daemon *d, struct conn *c)
 	}
 	close(c->fd);
 	free(c->out);
+	free(c->in);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->cap = -1;
@@ -1314,6 +1338,7 @@ static const struct {
 	{ "fdb-add", cmd_fdb_add, true },
 	{ "fdb-del", cmd_fdb_del, true },
 	{ "fdb-flush", cmd_fdb_flush, true },
+	{ "reload", cmd_reload, true },
 };
 
 /* A whole request is in: run it, queue the answer. */
@@ -1394,7 +1419,19 @@ conn_read(struct nb_daemon *d, struct conn *c)
 			conn_close(d, c);
 		return;
 	}
-	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	if (c->inlen == c->incap && c->incap < NB_MGMT_REQ_MAX) {
+		size_t cap = c->incap ? c->incap * 4 : 4096;
+		char *b = realloc(c->in, cap < NB_MGMT_REQ_MAX ? cap
+							: NB_MGMT_REQ_MAX);
+
+		if (!b) {
+			conn_close(d, c);
+			return;
+		}
+		c->in = b;
+		c->incap = cap < NB_MGMT_REQ_MAX ? cap : NB_MGMT_REQ_MAX;
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n <= 0) {
 		if (n == 0 || errno != EAGAIN)
 			conn_close(d, c);
@@ -1405,7 +1442,7 @@ conn_read(struct nb_daemon *d, struct conn *c)
 	if (c->inlen >= 2 && c->in[c->inlen - 1] == '\0' &&
 	    c->in[c->inlen - 2] == '\0') {
 		serve(d, c);
-	} else if (c->inlen == sizeof(c->in)) {
+	} else if (c->inlen == NB_MGMT_REQ_MAX) {
 		const char e[] = "2request too long";
 
 		cap_write(c, e, sizeof(e) - 1);

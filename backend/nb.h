@@ -299,6 +299,7 @@ struct nb_mgmt;
 
 struct nb_daemon {
 	struct nb_conf conf;
+	char conf_path[256]; /* the file it came from, "" for none */
 	uint64_t start_ms;
 	struct nb_mgmt *mgmt; /* the control socket (mgmt.c) */
 	_Atomic uint8_t cap_mask[NB_MAX_SW_PORTS];
@@ -493,6 +494,15 @@ int nb_fwd_port_del(struct nb_daemon *d, const char *name, char *err,
 int nb_fwd_vif_rebridge(struct nb_daemon *d, struct nb_vif *v,
 			const char *bridge, char *err, size_t errlen);
 int nb_fwd_vif_antispoof(struct nb_daemon *d, struct nb_vif *v, bool on);
+/*
+ * Apply a configuration's networks and ports (text, read by netbackctl
+ * from path: netbackd opens no file once running): networks and
+ * ports gone are removed (refused, changing nothing, while a network
+ * that goes has vifs), new ones added, aging changed; msg says what was
+ * done and what waits for a restart. 0, or < 0 if something failed.
+ */
+int nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
+		  char *msg, size_t len);
 /* The DPDK port named name, or NULL. */
 struct nb_pif *nb_pif_find(struct nb_daemon *d, const char *name);
 void nb_fwd_fini(struct nb_daemon *d);

@@ -48,7 +48,9 @@ usage(FILE *f)
 "  port-del PORT\n"
 "  vif-set VIF [rate=BYTES,USEC|off] [vlan=TAG|.TAG:T1:T2|none]\n"
 "              [bridge=NAME[.TAG][:T1...]] [antispoof=on|off]\n"
-"  capture VIF|PORT -w FILE.pcapng [-c COUNT] [-t SECONDS]\n");
+"  capture VIF|PORT -w FILE.pcapng [-c COUNT] [-t SECONDS]\n"
+"  reload [FILE]                   networks and ports of the configuration\n"
+"                                  (default: the file netbackd started with)\n");
 }
 
 static int
@@ -96,16 +98,20 @@ send_all(int fd, const void *p, size_t n)
 static int
 send_request(int fd, bool json, int argc, char **argv)
 {
-	char buf[4096];
+	static char buf[1 << 20];
 	size_t off = 0;
 
 	off += (size_t)snprintf(buf, sizeof(buf), "%s", json ? "json" : "text") + 1;
 	for (int i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]) + 1;
 
+		if (n == 1) {
+			fprintf(stderr, "netbackctl: empty argument\n");
+			return -2;
+		}
 		if (off + n + 1 > sizeof(buf)) {
 			fprintf(stderr, "netbackctl: request too long\n");
-			return -1;
+			return -2;
 		}
 		memcpy(buf + off, argv[i], n);
 		off += n;
@@ -143,8 +149,9 @@ plain(int fd, bool json, int argc, char **argv)
 	ssize_t n;
 	int st;
 
-	if (send_request(fd, json, argc, argv) < 0)
-		return EXIT_UNREACHABLE;
+	int sr = send_request(fd, json, argc, argv);
+	if (sr < 0)
+		return sr == -2 ? EXIT_USAGE : EXIT_UNREACHABLE;
 	st = read_status(fd);
 	if (st < 0)
 		return EXIT_UNREACHABLE;
@@ -304,6 +311,42 @@ capture(int fd, const char *what, const char *file, unsigned long count,
 	return 0;
 }
 
+/* The configuration file netbackd started with (status's config). */
+static int
+ask_config(const char *path, char *file, size_t len)
+{
+	char *args[] = { "status" };
+	char buf[8192];
+	size_t have = 0;
+	ssize_t n;
+	int fd = connect_to(path), st;
+
+	if (fd < 0)
+		return EXIT_UNREACHABLE;
+	if (send_request(fd, false, 1, args) < 0 || (st = read_status(fd)) < 0) {
+		close(fd);
+		return EXIT_UNREACHABLE;
+	}
+	while (have < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	char *c = strstr(buf, "\nconfig: ");
+	if (st || !c || c[9] == '\n') {
+		fprintf(stderr, "netbackctl: netbackd was started without a "
+				"configuration file: name one (reload FILE)\n");
+		return EXIT_USAGE;
+	}
+	c += 9;
+	size_t l = strcspn(c, "\n");
+	if (l >= len)
+		return EXIT_USAGE;
+	memcpy(file, c, l);
+	file[l] = '\0';
+	return 0;
+}
+
 static int
 parse_count(const char *s, unsigned long *v)
 {
@@ -352,6 +395,48 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (strcmp(argv[0], "reload") == 0) {
+		static char text[1 << 20];
+		char file[4096] = "";
+
+		if (argc > 2) {
+			fprintf(stderr, "netbackctl: reload [FILE]\n");
+			return EXIT_USAGE;
+		}
+		if (argc == 2) {
+			snprintf(file, sizeof(file), "%s", argv[1]);
+		} else {
+			/* the file netbackd started with */
+			r = ask_config(path, file, sizeof(file));
+			if (r)
+				return r;
+		}
+		FILE *f = fopen(file, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (!f || ferror(f) || !feof(f)) {
+			fprintf(stderr, "netbackctl: %s: %s\n", file,
+				f ? "unreadable or larger than 1 MiB"
+				  : strerror(errno));
+			if (f)
+				fclose(f);
+			return EXIT_USAGE;
+		}
+		fclose(f);
+		text[n] = '\0';
+		if (n == 0 || strlen(text) != n) {
+			fprintf(stderr, "netbackctl: %s: empty, or not text\n",
+				file);
+			return EXIT_USAGE;
+		}
+		char *args[] = { "reload", file, text };
+		fd = connect_to(path);
+		if (fd < 0)
+			return EXIT_UNREACHABLE;
+		r = plain(fd, json, 3, args);
+		close(fd);
+		return r;
+	}
 	if (strcmp(argv[0], "capture") == 0) {
 		const char *file = NULL;
 		unsigned long count = 0, secs = 0;

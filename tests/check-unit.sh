@@ -31,7 +31,10 @@ if [ -z "$exec_line" ]; then
 fi
 prog=${exec_line#ExecStart=}
 prog=${prog%% *}
-sed "s|^ExecStart=$prog|ExecStart=$netbackd|" "$unit" > "$tmp/$name"
+# (and ExecReload's netbackctl, built beside it)
+sed -e "s|^ExecStart=$prog|ExecStart=$netbackd|" \
+	-e "s|^ExecReload=[^ ]*/netbackctl|ExecReload=$(dirname "$netbackd")/netbackctl|" \
+	"$unit" > "$tmp/$name"
 for page in "$@"; do
 	sec=${page##*.}
 	mkdir -p "$tmp/man/man$sec"

@@ -2502,4 +2502,68 @@ TEST(hvm_emu_tap_joins_and_leaves)
 	veth_gone[0] = '\0';
 }
 
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	CHECK_EQ(fputs(text, f) >= 0, 1);
+	CHECK_EQ(fclose(f), 0);
+}
+
+TEST(reload_applies_the_file)
+{
+	struct simenv e;
+	struct guest a;
+	char conf[256];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	write_file(conf, "[network xenbr0]\n"
+			 "[network lan]\nport = net_null4,no-rx=1\n");
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	CHECK_EQ(ctl(&e, "reload"), 0);
+	CHECK(strstr(ctl_out, "nothing to change"));
+
+	write_file(conf, "[netbackd]\nworkers = 2\n"
+			 "[network xenbr0]\nport = net_null6,no-rx=1\n"
+			 "[network dmz]\npif = net_null5,no-rx=1\naging = 60\n");
+	CHECK_EQ(ctl(&e, "reload"), 0);
+	CHECK(strstr(ctl_out, "port net_null4 removed") &&
+	      strstr(ctl_out, "network lan removed") &&
+	      strstr(ctl_out, "network dmz added") &&
+	      strstr(ctl_out, "uplink net_null5 added to dmz") &&
+	      strstr(ctl_out, "port net_null6 added to xenbr0") &&
+	      strstr(ctl_out, "wait for a restart"));
+	CHECK(ctl_json(&e, "networks",
+		       "[(n['name'], n['aging_s'], n['uplink'], n['ports']) for "
+		       "n in d['networks']] == [('xenbr0', 300, '', "
+		       "['net_null6']), ('dmz', 60, 'net_null5', "
+		       "['net_null5'])]"));
+
+	/* xenbr0 gone while vif1.0 is on it: refused, nothing changed. */
+	write_file(conf, "[network dmz]\npif = net_null5,no-rx=1\n");
+	CHECK_EQ(ctl(&e, "reload"), 1);
+	CHECK(strstr(ctl_out, "network 'xenbr0' is gone") &&
+	      strstr(ctl_out, "still serves vif1.0"));
+	/* A file with an error: refused, naming the line. */
+	write_file(conf, "[network dmz]\npif = net_null5,no-rx=1\nmtu = 7\n");
+	CHECK_EQ(ctl(&e, "reload"), 1);
+	CHECK(strstr(ctl_out, "netbackd.conf:3: mtu must be"));
+	CHECK(ctl_json(&e, "ports", "sorted(p['name'] for p in d['ports']) == "
+				    "['net_null5', 'net_null6']"));
+	/* Another file, named. */
+	char other[300];
+	snprintf(other, sizeof(other), "%s/other.conf", e.dir);
+	write_file(other, "[network xenbr0]\n");
+	CHECK_EQ(ctl(&e, "reload %s", other), 0);
+	CHECK(ctl_json(&e, "ports", "d['ports'] == []"));
+	CHECK_EQ(ctl(&e, "reload %s/none.conf", e.dir), 2);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
