@@ -369,7 +369,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 		if (avail == 0)
 			return 0;
 		q->stalled = false;
-		q->rx_progress_ms = nb_now_ms();
+		q->rx_progress_ms = nb_tsc_ms(w->tsc);
 		nb_vif_info(q->vif, "queue %u: RX buffers back, no longer "
 			    "stalled", q->id);
 		if (q->bl_count == 0)
@@ -456,7 +456,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 		done[npk++] = m;
 	}
 	if (npk == 0) {
-		rx_no_progress(w, q, nb_now_ms());
+		rx_no_progress(w, q, nb_tsc_ms(w->tsc));
 		return 0;
 	}
 
@@ -545,7 +545,7 @@ rx_queue(struct nb_worker *w, struct nb_queue *q)
 	}
 	q->bl_head = (q->bl_head + npk) % NB_RX_BACKLOG;
 	q->bl_count -= npk;
-	q->rx_progress_ms = nb_now_ms();
+	q->rx_progress_ms = nb_tsc_ms(w->tsc);
 	rte_pktmbuf_free_bulk(done, npk);
 	if (taken && ring_rx_push(&q->rx)) {
 		notify(w, q->rx_port);
@@ -596,7 +596,7 @@ to_queue(struct nb_worker *w, struct nb_queue *q, struct rte_mbuf **pkts,
 	 unsigned n)
 {
 	if (q->worker == w) {
-		backlog_put(q, pkts, n, nb_now_ms());
+		backlog_put(q, pkts, n, nb_tsc_ms(w->tsc));
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -798,7 +798,7 @@ drain_xfer(struct nb_worker *w)
 
 	while ((n = rte_ring_sc_dequeue_burst(w->xfer, (void **)mb, NB_BURST,
 					      NULL)) > 0) {
-		uint64_t now = nb_now_ms(); /* once per burst */
+		uint64_t now = nb_tsc_ms(w->tsc); /* once per burst */
 
 		for (unsigned i = 0; i < n; i++) {
 			struct nb_queue *q = *mbuf_dest(mb[i]);
@@ -910,7 +910,7 @@ static bool
 arm_and_check(struct nb_worker *w, int *timeout_ms)
 {
 	const struct nb_conf *c = &w->d->conf;
-	uint64_t now = nb_now_ms(), tsc = rte_get_tsc_cycles();
+	uint64_t now = nb_fast_ms(), tsc = rte_get_tsc_cycles();
 	uint64_t tsc_ms = rte_get_tsc_hz() / 1000 + 1;
 	bool more = false;
 

@@ -30,7 +30,7 @@ for size in 64 512 1514; do
 	nb=$!
 	sleep 1
 	g="$build/sim/netfront/simguest --hv $dir"
-	$g --domid 2 --mac 00:16:3e:00:00:02 --recv "$frames" --timeout 60 \
+	$g --domid 2 --mac 00:16:3e:00:00:02 --recv "$frames" --timeout 60 --announce \
 		$extra >"$dir/rx" 2>/dev/null &
 	rx=$!
 	sleep 1
