@@ -592,6 +592,12 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		if (t - last_link >= 1000) {
 			last_link = t;
 			nb_pif_link_check(d);
+			/* MAC aging, beside the workers (the switch's
+			 * clock: the TSC's milliseconds). */
+			unsigned aged = sw_age(d->sw, nb_fast_ms());
+			if (aged)
+				nb_debug("%u MAC entr%s aged out", aged,
+					 aged == 1 ? "y" : "ies");
 		}
 		/* A dead xenstore does not always wake the watch fd: ask it
 		 * once a second when nothing else did. */

@@ -2566,4 +2566,40 @@ TEST(reload_applies_the_file)
 	simenv_fini(&e);
 }
 
+TEST(mac_entries_age_out)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[256];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	write_file(conf, "[network xenbr0]\naging = 1\n");
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	CHECK_EQ(a_to_b(&a, &b, 1, 1), 1u);
+	CHECK_EQ(a_to_b(&b, &a, 1, 2), 1u);
+	CHECK_EQ(ctl(&e, "fdb-add xenbr0 02:00:00:00:00:55 vif2.0"), 0);
+	CHECK(ctl_json(&e, "fdb xenbr0", "d['count'] == 3"));
+	/* Silent for longer than aging (1 s, to a grain of 1.024 s) and
+	 * the control thread's once-a-second pass: only the static one
+	 * stays. */
+	bool aged = false;
+	for (int i = 0; i < 50 && !aged; i++) {
+		usleep(100000);
+		aged = ctl(&e, "--json fdb xenbr0") == 0 &&
+		       strstr(ctl_out, "\"count\": 1}");
+	}
+	if (!aged)
+		FAIL("entries did not age out: %s", ctl_out);
+	CHECK(ctl_json(&e, "fdb xenbr0", "[x['mac'] for x in d['entries']] == "
+					 "['02:00:00:00:00:55']"));
+	/* Traffic teaches them again. */
+	CHECK_EQ(a_to_b(&a, &b, 1, 3), 1u);
+	CHECK(ctl_json(&e, "fdb xenbr0", "d['count'] == 2"));
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
