@@ -182,6 +182,8 @@ nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->aging_s = 300;
+	n->learn_limit = NB_MAC_TABLE;
+	n->vif_learn_limit = NB_VIF_LEARN_LIMIT;
 	n->mtu = 1500;
 	n->line = line;
 	if (pif && *pif) {
@@ -382,6 +384,23 @@ nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
 						    "aging must be 1..86400 s, not '%s'",
 						    val);
 				net->aging_s = v;
+			} else if (strcmp(key, "learn-limit") == 0) {
+				unsigned v;
+
+				if (nb_parse_uint(val, 1, NB_MAC_TABLE, &v) < 0)
+					return fail(err, errlen, name, lineno,
+						    "learn-limit must be 1..%u, not '%s'",
+						    NB_MAC_TABLE, val);
+				net->learn_limit = v;
+			} else if (strcmp(key, "vif-learn-limit") == 0) {
+				unsigned v;
+
+				if (nb_parse_uint(val, 0, NB_MAC_TABLE, &v) < 0)
+					return fail(err, errlen, name, lineno,
+						    "vif-learn-limit must be 0..%u "
+						    "(0: none), not '%s'",
+						    NB_MAC_TABLE, val);
+				net->vif_learn_limit = v;
 			} else if (strcmp(key, "mtu") == 0) {
 				unsigned v;
 

@@ -25,6 +25,8 @@
  *                                       # a host tap, an HVM -emu tap
  *   aging = 300                         # MAC aging, seconds
  *   mtu = 1500                          # the uplink's MTU (68..9600)
+ *   learn-limit = 8192                  # learnt MACs in the network
+ *   vif-learn-limit = 1024              # learnt MACs behind one vif (0: any)
  */
 #ifndef NETBACKD_CONF_H
 #define NETBACKD_CONF_H
@@ -39,6 +41,10 @@
 #define NB_MAX_WORKERS 16
 #define NB_MAX_QUEUES 16
 #define NB_MAX_NET_PORTS 8 /* DPDK ports of a network besides its pif */
+#define NB_MAC_TABLE 8192u /* MAC entries a network's table holds */
+/* What one vif may teach by default: a guest with anti-spoofing off (a
+ * router, a bridge) cannot fill its network's table. */
+#define NB_VIF_LEARN_LIMIT 1024u
 
 struct nb_net_conf {
 	char name[NB_NAME_MAX];
@@ -49,6 +55,8 @@ struct nb_net_conf {
 	unsigned nports;
 	unsigned aging_s;
 	unsigned mtu;   /* of the uplink, bytes of IP packet */
+	unsigned learn_limit;     /* learnt entries of the network */
+	unsigned vif_learn_limit; /* learnt entries behind a vif, 0: any */
 	unsigned line;
 };
 

@@ -21,7 +21,6 @@
 #include "xsval.h"
 #include "sw.h"
 
-#define NB_MAC_TABLE 8192u
 
 /* A PIF carries every VLAN tagged and the untagged network as is. */
 static const struct sw_vlan_conf uplink_vlans = {
@@ -170,6 +169,7 @@ nb_fwd_init(struct nb_daemon *d)
 			nb_err("network %s: %s", nc->name, strerror(-net));
 			return net;
 		}
+		sw_net_set_learn_limit(d->sw, net, nc->learn_limit);
 		if (!nc->pif[0])
 			nb_info("network %s: internal", nc->name);
 		for (unsigned k = 0; k <= nc->nports; k++) {
@@ -299,6 +299,7 @@ nb_fwd_net_add(struct nb_daemon *d, const char *name, const char *pif,
 		nb_conf_del_net(&d->conf, name);
 		return net;
 	}
+	sw_net_set_learn_limit(d->sw, net, nc->learn_limit);
 	if (pif && pif[0]) {
 		r = nb_fwd_port_add(d, name, pif, true, NULL, err, errlen);
 		if (r < 0) {
@@ -379,6 +380,9 @@ nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
 	}
 	sw_port_conf_init(&pc, net, false);
 	pc.antispoof = !v->antispoof_off;
+	for (unsigned i = 0; i < d->conf.nnets; i++)
+		if (strcmp(d->conf.nets[i].name, name) == 0)
+			pc.learn_limit = d->conf.nets[i].vif_learn_limit;
 	pc.vlan_conf = &vc;
 	memcpy(pc.mac, v->mac, 6);
 	r = nb_xsval_ips(v->ip, &pc);
@@ -824,6 +828,18 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 			sw_net_set_aging(d->sw, net, n->aging_s * 1000ull);
 			say(msg, len, "network %s: aging %u s; ", n->name,
 			    n->aging_s);
+		}
+		if (cur->learn_limit != n->learn_limit) {
+			cur->learn_limit = n->learn_limit;
+			sw_net_set_learn_limit(d->sw, net, n->learn_limit);
+			say(msg, len, "network %s: learn-limit %u; ", n->name,
+			    n->learn_limit);
+		}
+		if (cur->vif_learn_limit != n->vif_learn_limit) {
+			cur->vif_learn_limit = n->vif_learn_limit;
+			say(msg, len, "network %s: vif-learn-limit %u for vifs "
+			    "that join from now on; ", n->name,
+			    n->vif_learn_limit);
 		}
 		if (cur->mtu != n->mtu) {
 			cur->mtu = n->mtu;

@@ -653,6 +653,8 @@ cmd_networks(struct req *r)
 		o_str(o, "name", nc->name);
 		o_u64(o, "aging_s", nc->aging_s);
 		o_u64(o, "mtu", nc->mtu);
+		o_u64(o, "learn_limit", nc->learn_limit);
+		o_u64(o, "vif_learn_limit", nc->vif_learn_limit);
 		const char *up = "";
 		for (unsigned k = 0; k < d->npifs; k++)
 			if (d->pifs[k]->net == net && d->pifs[k]->uplink)

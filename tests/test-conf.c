@@ -30,6 +30,8 @@ TEST(good_file)
 		       "pif = net_tap0,iface=dtap0\n"
 		       "aging = 60\n"
 		       "mtu = 9000\n"
+		       "learn-limit = 100\n"
+		       "vif-learn-limit = 0\n"
 		       "[network internal]\n",
 		       err), 0);
 	CHECK_EQ(c.workers, 2);
@@ -45,6 +47,10 @@ TEST(good_file)
 	CHECK_STREQ(c.nets[1].name, "internal");
 	CHECK_STREQ(c.nets[1].pif, "");
 	CHECK_EQ(c.nets[1].aging_s, 300);
+	CHECK_EQ(c.nets[0].learn_limit, 100u);
+	CHECK_EQ(c.nets[0].vif_learn_limit, 0u);
+	CHECK_EQ(c.nets[1].learn_limit, NB_MAC_TABLE);
+	CHECK_EQ(c.nets[1].vif_learn_limit, NB_VIF_LEARN_LIMIT);
 }
 
 static void
@@ -75,6 +81,10 @@ TEST(bad_files_name_the_line)
 	bad("[network a]\naging = 0\n", "t.conf:2: aging must be");
 	bad("[netbackd]\npoll = sometimes\n", "t.conf:2: poll must be");
 	bad("[network a]\nmtu = 20000\n", "t.conf:2: mtu must be");
+	bad("[network a]\nlearn-limit = 0\n", "t.conf:2: learn-limit must be");
+	bad("[network a]\nlearn-limit = 8193\n", "t.conf:2: learn-limit must be");
+	bad("[network a]\nvif-learn-limit = x\n",
+	    "t.conf:2: vif-learn-limit must be");
 	/* More ports: each device once across all networks. */
 	bad("[network a]\npif = net_tap0\npif = net_tap1\n",
 	    "t.conf:3: network 'a': a second pif");

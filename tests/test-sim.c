@@ -2602,4 +2602,49 @@ TEST(mac_entries_age_out)
 	simenv_fini(&e);
 }
 
+TEST(learn_limits_per_vif_and_network)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[256];
+	uint8_t f[256], r[65536];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	write_file(conf, "[network xenbr0]\nvif-learn-limit = 2\n"
+			 "learn-limit = 3\n");
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	/* a routes for hosts behind it: anti-spoofing off, 4 sources. */
+	CHECK_EQ(ctl(&e, "vif-set vif1.0 antispoof=off"), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		struct guest h = { .tv.mac = { 2, 0, 0, 0, 1, (uint8_t)i } };
+		size_t len = vlan_frame(f, b.tv.mac, &h, 0, (uint8_t)i);
+
+		send_frame(&a, f, len);
+		CHECK_EQ(recv_frame(&b, r), (int)len); /* forwarded all */
+	}
+	/* two learnt from vif1.0, two refused (counted) */
+	CHECK(ctl_json(&e, "stats vif1.0",
+		       "d['switch']['learned'] == 2 and "
+		       "d['switch']['learn_limit_port'] == 2"));
+	/* b's own MAC is the third of the network's three; a fourth
+	 * source, from b's side, finds the network full. */
+	CHECK_EQ(a_to_b(&b, &a, 1, 9), 1u);
+	CHECK_EQ(ctl(&e, "vif-set vif2.0 antispoof=off"), 0);
+	struct guest h2 = { .tv.mac = { 2, 0, 0, 0, 2, 1 } };
+	size_t len = vlan_frame(f, bcast, &h2, 0, 10);
+	send_frame(&b, f, len);
+	CHECK_EQ(recv_frame(&a, r), (int)len);
+	CHECK(ctl_json(&e, "networks",
+		       "d['networks'][0]['mac_entries'] == 3 and "
+		       "d['networks'][0]['learn_limit'] == 3 and "
+		       "d['networks'][0]['vif_learn_limit'] == 2"));
+	CHECK(ctl_json(&e, "stats vif2.0",
+		       "d['switch']['learn_limit_net'] == 1"));
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()
