@@ -61,6 +61,7 @@ fi
 stage=$work/disk
 mkdir "$stage"
 cp "$build/backend/netbackd" "$stage/netbackd"
+cp "$build/backend/netbackctl" "$stage/netbackctl"
 cp "$top/backend/scripts/vif-netbackd" "$stage/"
 cp "$here/dom0-init.sh" "$stage/"
 cp "$sfile" "$stage/scenario.sh"
@@ -146,6 +147,19 @@ fi
 	echo "lab: dom0 left no logs on its log disk" >&2
 line=$(grep -a "^LAB-RESULT $scenario " "$console" | tail -1 || true)
 [ $qrc -eq 124 ] && line="${line:-LAB-RESULT $scenario FAIL QEMU killed after $hard s}"
+# Captures the scenario left (netbackctl capture): Wireshark's reader
+# must take them.
+for f in "$logdir"/*.pcapng; do
+	[ -e "$f" ] || continue
+	if ! command -v tshark >/dev/null; then
+		line="LAB-RESULT $scenario FAIL no tshark here to read $(basename "$f")"
+	elif n=$(tshark -r "$f" -T fields -e frame.number 2>/dev/null) &&
+		[ -n "$n" ]; then
+		echo "lab: $(basename "$f"): $(echo "$n" | wc -l) packets, read by tshark"
+	else
+		line="LAB-RESULT $scenario FAIL tshark cannot read $(basename "$f")"
+	fi
+done
 echo "lab: $scenario: qemu exit $qrc after $secs s: ${line:-no result line}"
 echo "lab: logs: $(tr '\n' ' ' <"$logdir/.lab-files")"
 echo "lab: in $logdir"
