@@ -119,6 +119,124 @@ nb_held() {
 		sed 's/.* \([0-9]*\) pages mapped, \([0-9]*\) ports bound.*/\1 \2/'
 }
 
+# guest_say NAME LINE: a line on a guest's console; a guest started with
+# lab_cmds=1 runs it as a command (guest-init.sh, lab_command).
+guest_say() {
+	echo "$2" >"$(xenstore-read /local/domain/$(xl domid $1)/console/tty)"
+}
+
+# dom_cpu [NAME...]: the CPU seconds Xen accounted to these domains
+# (default Domain-0), from one `xl list` (its Time(s) column, 0.1 s
+# steps): their sum, then each domain's in the order given.
+# Not /proc/stat: inside a PV dom0 under emulation it undercounts.
+dom_cpu() {
+	xl list | awk -v names="${*:-Domain-0}" '
+	{ t[$1] = $NF }
+	END {
+		n = split(names, a, " ")
+		for (i = 1; i <= n; i++) { s += t[a[i]]; l = l sprintf(" %.1f", t[a[i]]) }
+		printf "%.1f%s\n", s, l
+	}'
+}
+
+# cost_wait NAME TEXT SECONDS: like guest_wait, but polling twice a
+# second with one grep, so that dom0 stays quiet while it is measured.
+cost_wait() {
+	for i in $(seq $(($3 * 2))); do
+		grep -aq "GUEST $1: $2" /var/log/xen/console/guest-$1.log &&
+			return 0
+		sleep 0.5
+	done
+	why "guest $1 did not say '$2' within $3 s"
+	return 1
+}
+
+# cost_stats TAG GUEST...: each guest's eth0 counters (lab_command
+# stats), summed: "rx_bytes rx_packets tx_bytes tx_packets".
+cost_stats() {
+	local t=$1 n
+	shift
+	for n; do
+		guest_say $n "stats $t"
+		cost_wait $n "stats $t " 60 || return 1
+		grep -a "GUEST $n: stats $t " /var/log/xen/console/guest-$n.log |
+			tail -1 | tr -d '\r'
+	done | awk '{ rb += $6; rp += $8; tb += $10; tp += $12; n++ }
+		END { if (n) print rb, rp, tb, tp }'
+}
+
+# cost_phase TAG SECS GUEST COMMAND GUEST...: dom0's CPU cost of one
+# phase. COMMAND (a lab_command of SECS seconds that ends by saying "cost
+# TAG done ...") runs on the first GUEST's console while dom0 sleeps
+# SECS and then waits for that line; before and after,
+# Xen's CPU seconds of the domains in COST_DOMS (default Domain-0; add a
+# driver domain's name when netbackd runs there) and dom0's uptime are
+# read, and the other GUESTs' eth0 counters. Prints
+#   LAB-COST TAG cpu_s C wall_s W rx_bytes N rx_packets N tx_bytes N
+#     tx_packets N [cpu_<domain> C ...] result <the guest's "done" line>
+# (cpu_<domain>: each domain's share, when COST_DOMS names several)
+# rx: what the backend delivered to the guests during the phase (their
+# counters' increase, summed); an idle phase gives the baseline.
+cost_phase() {
+	local tag=$1 secs=$2 g=$3 cmd=$4 a b tty c0 c1 t0 t1 res
+	shift 4
+	a=$(cost_stats $tag-before "$@") && [ -n "$a" ] || return 1
+	tty=$(xenstore-read /local/domain/$(xl domid $g)/console/tty)
+	c0=$(dom_cpu ${COST_DOMS:-Domain-0})
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	echo "$cmd" >"$tty"
+	sleep $secs
+	cost_wait $g "cost $tag \(done\|FAILED\)" 300 || return 1
+	c1=$(dom_cpu ${COST_DOMS:-Domain-0})
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	b=$(cost_stats $tag-after "$@") && [ -n "$b" ] || return 1
+	res=$(grep -a "GUEST $g: cost $tag " /var/log/xen/console/guest-$g.log |
+		tail -1 | tr -d '\r' | sed 's/.*: cost [^ ]* //')
+	echo "$a $b" | awk -v tag=$tag -v c0="$c0" -v c1="$c1" -v t0=$t0 \
+		-v t1=$t1 -v doms="${COST_DOMS:-Domain-0}" -v res="$res" '{
+		split(c0, x, " "); split(c1, y, " ")
+		printf "LAB-COST %s cpu_s %.1f wall_s %.2f rx_bytes %d rx_packets %d tx_bytes %d tx_packets %d",
+			tag, y[1] - x[1], t1 - t0, $5 - $1, $6 - $2, $7 - $3, $8 - $4
+		n = split(doms, d, " ")
+		for (i = 1; n > 1 && i <= n; i++)
+			printf " cpu_%s %.1f", d[i], y[i + 1] - x[i + 1]
+		printf " result %s\n", res }'
+	case "$res" in done*) return 0 ;; esac
+	why "guest $g: cost $tag: $res"
+	return 1
+}
+
+# cpu_cost VIF_EXTRA: dom0's CPU cost of guest-to-guest traffic on one
+# backend (issue #6): guest1 (10.0.0.2, iperf3 server) and guest2
+# (10.0.0.3) on the network VIF_EXTRA names (see guest_create; dom0 at
+# 10.0.0.1 on it). Phases of COST_SECS seconds (default 10), one
+# LAB-COST line each (cost_phase): idle1; then COST_ROUNDS times (default
+# 3) TCP guest2 -> guest1 (tcpN) and UDP of COST_UDP_LEN-byte payloads
+# (default 18) guest2 -> guest1 as fast as guest2 sends (udpN); idle2.
+# Nothing is asserted on the figures.
+cpu_cost() {
+	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest1 \
+		00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 "$1" || return 1
+	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest2 \
+		00:16:3e:00:00:02 10.0.0.3/24 10.0.0.2 "$1" || return 1
+	guest_wait guest1 "ping 10.0.0.1 ok" 120 || return 1
+	guest_wait guest2 "ping 10.0.0.2 ok" 120 || return 1
+	guest_wait guest1 "commands" 60 || return 1
+	guest_wait guest2 "commands" 60 || return 1
+	# The guests' boots and hotplug settle before the first window.
+	sleep 5
+	s=${COST_SECS:-10}
+	cost_phase idle1 $s guest2 "idle idle1 $s" guest1 guest2 || return 1
+	for r in $(seq ${COST_ROUNDS:-3}); do
+		cost_phase tcp$r $s guest2 "tcp tcp$r 10.0.0.2 $s" \
+			guest1 guest2 || return 1
+		cost_phase udp$r $s guest2 \
+			"udp udp$r 10.0.0.2 $s ${COST_UDP_LEN:-18}" \
+			guest1 guest2 || return 1
+	done
+	cost_phase idle2 $s guest2 "idle idle2 $s" guest1 guest2 || return 1
+}
+
 . /lab/scenario.sh
 # The scenario runs in a subshell under a time limit ("# lab-timeout: N"
 # in the scenario, default 300 s), so that a hang still ends with the

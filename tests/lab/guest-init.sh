@@ -11,6 +11,9 @@
 #   lab_vping=eth0.10:10.2.0.1,eth0.20:10.2.0.3 (ping through each)
 #   lab_xdp=1 (attach an XDP_PASS program to eth0 before pinging: netfront
 #              then asks the backend for XDP headroom)
+#   lab_iperfd=1 (run an iperf3 server, for a peer guest's traffic)
+#   lab_cmds=1 (at the end, run commands written on the console, one a
+#              line; see lab_command below)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -106,6 +109,56 @@ if [ -n "${lab_iperf:-}" ]; then
 		ethtool -K eth0 sg off tso off tx off
 		iperf_both offloads-off
 	fi
+fi
+[ -n "${lab_iperfd:-}" ] && iperf3 -s -D >/dev/null 2>&1
+# lab_command LINE: what dom0 asks on the console (dom0-init.sh's
+# guest_say) when lab_cmds is set; the guest answers "GUEST <name>: ...".
+#   stats TAG                  eth0's counters: "stats TAG rx_bytes N
+#                              rx_packets N tx_bytes N tx_packets N"
+#   idle TAG SECS              sleep SECS, then "cost TAG done"
+#   tcp TAG PEER SECS          iperf3 TCP to PEER for SECS: "cost TAG done
+#                              mbit N" (the receiver's figure)
+#   udp TAG PEER SECS LEN      iperf3 UDP, LEN-byte payloads, as fast as it
+#                              sends: "cost TAG done pps N received N"
+# A command that fails says "cost TAG FAILED".
+lab_command() {
+	case "$1" in
+	stats)
+		s=/sys/class/net/eth0/statistics
+		say "stats $2 rx_bytes $(cat $s/rx_bytes) rx_packets" \
+			"$(cat $s/rx_packets) tx_bytes $(cat $s/tx_bytes)" \
+			"tx_packets $(cat $s/tx_packets)" ;;
+	idle)
+		sleep "$3"
+		say "cost $2 done" ;;
+	tcp)
+		if iperf3 -c "$3" -t "$4" -f m >/tmp/cost 2>&1; then
+			say "cost $2 done mbit $(grep receiver /tmp/cost |
+				tail -1 | awk '{print $(NF-2)}')"
+			grep -E "sender|receiver" /tmp/cost
+		else
+			say "cost $2 FAILED"
+			cat /tmp/cost
+		fi ;;
+	udp)
+		if iperf3 -c "$3" -u -l "$5" -b 1G -t "$4" >/tmp/cost 2>&1; then
+			say "cost $2 done $(awk '/receiver/ {
+				split($3, t, "-"); for (i = 1; i <= NF; i++)
+					if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, l, "/"); n = l[2] - l[1] }
+				printf "pps %d received %d", n / (t[2] - t[1]), n }' /tmp/cost)"
+		else
+			say "cost $2 FAILED"
+			cat /tmp/cost
+		fi ;;
+	"") ;;
+	*) say "unknown command $1" ;;
+	esac
+}
+if [ -n "${lab_cmds:-}" ]; then
+	say "commands"
+	while read -r line; do
+		lab_command $(echo "$line" | tr -d '\r')
+	done
 fi
 # Stay up; answer pings; the console stays open for later commands.
 while true; do sleep 3600; done

@@ -1,0 +1,37 @@
+# As netbackd-cpu-cost with netbackd in a driver domain (the network stub
+# domain, as in netbackd-driver-domain: 1 vCPU, 256 MiB, its uplink its
+# own netfront on dom0's kernel netback and bridge xenbr0, dom0
+# 10.0.0.1): the two guests' vifs are served by netbackd in dd
+# (backend=dd), and the CPU time read before and after each phase is
+# Xen's for Domain-0 and dd together (COST_DOMS). Guest-to-guest traffic
+# stays inside dd; dom0 only runs the measurement. Nothing is asserted
+# on the figures.
+# lab-stubdom: yes
+# lab-timeout: 420
+scenario() {
+	modprobe xen-netback || { why "no xen-netback in dom0"; return 1; }
+	ip link add xenbr0 type bridge
+	ip addr add 10.0.0.1/24 dev xenbr0
+	ip link set xenbr0 up
+	cat >/tmp/dd.cfg <<CFG
+name = "dd"
+kernel = "/lab/vmlinuz"
+ramdisk = "/lab/stubdom.cpio.gz"
+memory = 256
+vcpus = 1
+driver_domain = 1
+extra = "console=hvc0 quiet nb_name=dd nb_conf=$(printf '[network net0]\npif = net_af_packet0,iface=eth0\n' | base64 -w0)"
+vif = [ 'mac=00:16:3e:00:00:fe,bridge=xenbr0' ]
+CFG
+	xl create /tmp/dd.cfg || { why "xl create dd failed"; return 1; }
+	guest_wait dd "netbackd serving /local/domain/$(xl domid dd)/backend/vif" \
+		120 || return 1
+	COST_DOMS="Domain-0 dd"
+	cpu_cost ",backend=dd,bridge=net0" || return 1
+	xl list
+	# What keeps dd busy, traffic over: its busiest processes.
+	guest_say dd top
+	sleep 4
+	tail -15 /var/log/xen/console/guest-dd.log
+	return 0
+}
