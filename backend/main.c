@@ -767,9 +767,15 @@ main(int argc, char **argv)
 	r = nb_workers_start(d);
 	if (r < 0)
 		goto out_workers;
-	/* The control socket before "serving": it answers from then on. */
-	if (nb_mgmt_open(d) < 0)
-		goto out_xenbus;
+	/* The control socket before "serving": it answers from then on.
+	 * One asked for by name must be there; without the default one
+	 * netbackd still serves its guests (netbackctl cannot reach it). */
+	if (nb_mgmt_open(d) < 0) {
+		if (d->conf.ctl_path[0])
+			goto out_xenbus;
+		nb_warn("serving without a control socket: netbackctl "
+			"cannot reach this netbackd");
+	}
 	r = nb_xenbus_start(d);
 	if (r < 0)
 		goto out_xenbus;

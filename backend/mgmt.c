@@ -1738,17 +1738,19 @@ nb_mgmt_open(struct nb_daemon *d)
 		}
 		gid = g->gr_gid;
 	}
-	/* Its directory: /run/netbackd when systemd did not make it. */
-	char dir[sizeof(sa.sun_path)], *slash;
+	/* Its directory (and those above): /run/netbackd when systemd did
+	 * not make it. */
+	char dir[sizeof(sa.sun_path)];
 	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
+	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			nb_err("control socket %s: cannot make %s: %s", path,
 			       dir, strerror(errno));
+			*p = '/';
 			return -errno;
 		}
+		*p = '/';
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
