@@ -206,7 +206,7 @@ nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
  * cookie of ours on the heap would then be reported as leaked. */
 struct log_stream {
 	const char *prefix;
-	int (*level)(void);
+	int (*level)(const char *line);
 	char line[1024];
 	size_t len;
 };
@@ -216,9 +216,10 @@ static unsigned log_nstreams;
 static void
 stream_line(struct log_stream *ls)
 {
-	int prio = ls->level();
+	int prio;
 
 	ls->line[ls->len] = '\0';
+	prio = ls->level(ls->line);
 	ls->len = 0;
 	if (prio < 0 || prio > LOG_DEBUG)
 		prio = LOG_INFO;
@@ -252,7 +253,7 @@ stream_close(void *cookie)
 }
 
 FILE *
-nb_log_stream(const char *prefix, int (*level)(void))
+nb_log_stream(const char *prefix, int (*level)(const char *line))
 {
 	struct log_stream *ls;
 	FILE *f;

@@ -74,11 +74,11 @@ uint64_t nb_now_ms(void);
 
 /*
  * A stream whose lines become log lines, "prefix: line", each at the
- * level level() returns while the line is written (for DPDK's log, so
- * its messages reach the same file, syslog and journal with a level).
+ * level level(line) returns when the line is complete (for DPDK's log,
+ * so its messages reach the same file, syslog and journal with a level).
  * At most 4 in a process; NULL with errno set if it cannot be made.
  */
-FILE *nb_log_stream(const char *prefix, int (*level)(void));
+FILE *nb_log_stream(const char *prefix, int (*level)(const char *line));
 
 /*
  * systemd's readiness notification (sd_notify(3) "READY=1") when

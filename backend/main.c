@@ -252,8 +252,12 @@ parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
 
 /* The level of the DPDK message being written, as a syslog level. */
 static int
-dpdk_log_level(void)
+dpdk_log_level(const char *line)
 {
+	/* Said at every start: DPDK's pre-v2 telemetry socket is not
+	 * made, as nothing registers for it. Not a warning for us. */
+	if (strstr(line, "No legacy callbacks, legacy socket not created"))
+		return LOG_DEBUG;
 	return rte_log_cur_msg_loglevel() - (int)RTE_LOG_EMERG + LOG_EMERG;
 }
 
@@ -362,11 +366,8 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 		argv[argc++] = "--file-prefix=netbackd";
 	if (c->sim_dir[0] && !has_arg(argc, argv, "--no-pci", "-a"))
 		argv[argc++] = "--no-pci";
-	if (!has_arg(argc, argv, "--log-level", NULL)) {
+	if (!has_arg(argc, argv, "--log-level", NULL))
 		argv[argc++] = "--log-level=lib.*:warning";
-		/* (it warns that there is no pre-v2 socket, always) */
-		argv[argc++] = "--log-level=lib.telemetry:error";
-	}
 	argv[argc] = NULL;
 	return argc;
 }
