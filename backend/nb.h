@@ -53,6 +53,8 @@ struct sw;
 #define NB_MAX_FLOOD 256u
 /* xdp-headroom we honour at most (netfront asks for 256). */
 #define NB_MAX_XDP_HEADROOM 2048u
+/* Longest nap of a worker polling ports without RX interrupts, idle. */
+#define NB_NAP_MAX_MS 16u
 
 /* Per-queue counters: one X-macro gives the enum and the names. */
 #define NB_QSTATS(X)                                                        \
@@ -270,6 +272,7 @@ struct nb_worker {
 	unsigned npq;
 	struct nb_pif_rxq pq[NB_MAX_PIFS];
 	bool poll_ports; /* a port without RX interrupts: nap, don't sleep */
+	unsigned nap_ms; /* the next nap's length, 1..NB_NAP_MAX_MS */
 	/* Scratch, fixed at start: nothing is allocated per packet. */
 	struct ring_tx_burst txb;
 	xengnttab_grant_copy_segment_t segs[NB_COPY_BATCH];

@@ -1064,6 +1064,7 @@ worker_main(void *arg)
 
 		if (work) {
 			was_busy = true;
+			w->nap_ms = 1;
 			idle = 0;
 			continue;
 		}
@@ -1072,7 +1073,11 @@ worker_main(void *arg)
 		/* Unmask what was delivered while we were busy, so the next
 		 * notification wakes us. */
 		drain_events(w);
-		int timeout = w->poll_ports ? 1 : 1000;
+		/* A port without RX interrupts (net_af_packet, net_pcap...)
+		 * is looked at after a nap: 1 ms while traffic is recent,
+		 * doubling to NB_NAP_MAX_MS while all stays quiet, so an
+		 * idle driver domain does not wake 1,000 times a second. */
+		int timeout = w->poll_ports ? (int)w->nap_ms : 1000;
 		if (arm_and_check(w, &timeout)) {
 			idle = 0;
 			continue;
@@ -1091,6 +1096,10 @@ worker_main(void *arg)
 		rte_rcu_qsbr_thread_offline(d->rcu, w->id);
 		struct epoll_event ev[8];
 		int ne = epoll_wait(w->epfd, ev, 8, timeout);
+		if (ne == 0 && w->poll_ports && timeout == (int)w->nap_ms)
+			w->nap_ms = RTE_MIN(w->nap_ms * 2, NB_NAP_MAX_MS);
+		else if (ne > 0)
+			w->nap_ms = 1;
 		rte_rcu_qsbr_thread_online(d->rcu, w->id);
 		ports_disarm(w);
 		atomic_store(&w->asleep, false);
@@ -1212,6 +1221,7 @@ worker_init(struct nb_daemon *d, struct nb_worker *w, unsigned id,
 	w->lcore = lcore;
 	w->d = d;
 	w->pool = d->pool;
+	w->nap_ms = 1;
 	w->epfd = w->wakefd = -1;
 	w->gso.direct_pool = d->pool;
 	w->gso.indirect_pool = d->indirect_pool;
