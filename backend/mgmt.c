@@ -1218,7 +1218,8 @@ cap_drain(struct nb_daemon *d, struct conn *c)
 	struct nb_mgmt *m = d->mgmt;
 	struct nb_capture *cap = &d->cap[c->cap];
 	struct rte_mbuf *mb[64];
-	static uint8_t blk[NB_CAP_SNAPLEN + 256];
+	/* the block, and a chained frame made contiguous apart */
+	static uint8_t blk[NB_CAP_SNAPLEN + 256], lin[NB_CAP_SNAPLEN];
 	unsigned n;
 	uint64_t hz = rte_get_tsc_hz();
 
@@ -1237,8 +1238,9 @@ cap_drain(struct nb_daemon *d, struct conn *c)
 			uint64_t ns = m->ns0 + dt / hz * 1000000000ull +
 				      dt % hz * 1000000000ull / hz;
 			/* contiguous data for the block */
-			data = rte_pktmbuf_read(mb[i], 0, len,
-						blk + 128);
+			if (len > sizeof(lin))
+				len = sizeof(lin);
+			data = rte_pktmbuf_read(mb[i], 0, len, lin);
 			bl = nb_pcapng_epb(blk, sizeof(blk), 0, ns, data, len,
 					   h.orig_len, h.out);
 			if (c->outlen - c->outoff > NB_CAP_OUT_MAX || !bl) {
