@@ -422,15 +422,24 @@ nb_conf_parse(struct nb_conf *c, const char *name, const char *text,
 	return 0;
 }
 
+struct nb_net_conf *
+nb_conf_net(struct nb_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nnets; i++)
+		if (strcmp(c->nets[i].name, name) == 0)
+			return &c->nets[i];
+	return NULL;
+}
+
 int
 nb_conf_add_port(struct nb_conf *c, const char *net, const char *devargs,
 		 bool pif, const char *src, char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < c->nnets; i++)
-		if (strcmp(c->nets[i].name, net) == 0)
-			return add_dev(c, &c->nets[i], devargs, pif, src, 0, err,
-				       errlen);
-	return fail(err, errlen, src, 0, "no network '%s'", net);
+	struct nb_net_conf *n = nb_conf_net(c, net);
+
+	if (!n)
+		return fail(err, errlen, src, 0, "no network '%s'", net);
+	return add_dev(c, n, devargs, pif, src, 0, err, errlen);
 }
 
 int
@@ -462,15 +471,13 @@ nb_conf_del_port(struct nb_conf *c, const char *dev)
 int
 nb_conf_del_net(struct nb_conf *c, const char *name)
 {
-	for (unsigned i = 0; i < c->nnets; i++) {
-		if (strcmp(c->nets[i].name, name) != 0)
-			continue;
-		memmove(&c->nets[i], &c->nets[i + 1],
-			(c->nnets - i - 1) * sizeof(c->nets[0]));
-		c->nnets--;
-		return 0;
-	}
-	return -ENOENT;
+	struct nb_net_conf *n = nb_conf_net(c, name);
+
+	if (!n)
+		return -ENOENT;
+	memmove(n, n + 1, (size_t)(c->nets + c->nnets - n - 1) * sizeof(*n));
+	c->nnets--;
+	return 0;
 }
 
 int

@@ -102,6 +102,8 @@ int nb_conf_add_net(struct nb_conf *c, const char *name, const char *pif,
  * the requester in err. add_port: a DPDK port (pif: the uplink) to the
  * network named net. del_port / del_net: -ENOENT if there is none.
  */
+/* The network named name, or NULL. */
+struct nb_net_conf *nb_conf_net(struct nb_conf *c, const char *name);
 int nb_conf_add_port(struct nb_conf *c, const char *net, const char *devargs,
 		     bool pif, const char *src, char *err, size_t errlen);
 int nb_conf_del_port(struct nb_conf *c, const char *dev);

@@ -55,6 +55,50 @@ nb_fast_ms_init(void)
 			       : 0;
 }
 
+const char *
+nb_sw_port_name(struct nb_daemon *d, int port)
+{
+	struct nb_vif *v;
+	struct nb_pif *p;
+
+	if (port < 0 || port >= (int)NB_MAX_SW_PORTS)
+		return NULL;
+	v = atomic_load(&d->ports[port]);
+	if (v)
+		return v->name;
+	p = atomic_load(&d->pifs_by_port[port]);
+	return p ? p->name : NULL;
+}
+
+uint64_t
+nb_sw_port_drops(const struct nb_daemon *d, int port)
+{
+	uint64_t n = 0;
+
+	if (port < 0)
+		return 0;
+	for (unsigned c = 0; c < SW_C_COUNT; c++)
+		if (sw_counter_is_drop(c))
+			n += sw_port_counter(d->sw, port, c);
+	return n;
+}
+
+void
+nb_pif_counters(const struct nb_pif *p, uint64_t c[NB_P_COUNT])
+{
+	memset(c, 0, sizeof(uint64_t) * NB_P_COUNT);
+	for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
+		for (unsigned j = 0; j < NB_P_COUNT; j++)
+			c[j] += p->stats[i][j];
+}
+
+const char *
+nb_link_name(int link)
+{
+	return link == NB_LINK_UP ? "up" : link == NB_LINK_DOWN ? "down"
+								 : "unknown";
+}
+
 struct nb_pif *
 nb_pif_find(struct nb_daemon *d, const char *name)
 {
@@ -200,20 +244,11 @@ nb_fwd_fini(struct nb_daemon *d)
 	d->sw = NULL;
 }
 
-static struct nb_net_conf *
-net_conf(struct nb_daemon *d, const char *name)
-{
-	for (unsigned i = 0; i < d->conf.nnets; i++)
-		if (strcmp(d->conf.nets[i].name, name) == 0)
-			return &d->conf.nets[i];
-	return NULL;
-}
-
 int
 nb_fwd_port_add(struct nb_daemon *d, const char *net, const char *devargs,
 		bool uplink, const char *vlan, char *err, size_t errlen)
 {
-	struct nb_net_conf *nc = net_conf(d, net);
+	struct nb_net_conf *nc = nb_conf_net(&d->conf, net);
 	char dev[NB_DEVARGS_MAX], spec[SW_NAME_MAX + 64], name[SW_NAME_MAX];
 	struct sw_vlan_conf vc;
 	int r, n = sw_net_find(d->sw, net);
@@ -380,9 +415,9 @@ nb_fwd_vif_attach(struct nb_daemon *d, struct nb_vif *v, char *err,
 	}
 	sw_port_conf_init(&pc, net, false);
 	pc.antispoof = !v->antispoof_off;
-	for (unsigned i = 0; i < d->conf.nnets; i++)
-		if (strcmp(d->conf.nets[i].name, name) == 0)
-			pc.learn_limit = d->conf.nets[i].vif_learn_limit;
+	const struct nb_net_conf *nc = nb_conf_net(&d->conf, name);
+	if (nc)
+		pc.learn_limit = nc->vif_learn_limit;
 	pc.vlan_conf = &vc;
 	memcpy(pc.mac, v->mac, 6);
 	r = nb_xsval_ips(v->ip, &pc);
@@ -718,15 +753,6 @@ net_has_dev(const struct nb_net_conf *n, const char *devargs, bool *pif)
 	return false;
 }
 
-static const struct nb_net_conf *
-conf_net(const struct nb_conf *c, const char *name)
-{
-	for (unsigned i = 0; i < c->nnets; i++)
-		if (strcmp(c->nets[i].name, name) == 0)
-			return &c->nets[i];
-	return NULL;
-}
-
 /* Append to the report. */
 static void __attribute__((format(printf, 3, 4)))
 say(char *msg, size_t len, const char *fmt, ...)
@@ -769,7 +795,7 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 		int net = sw_net_find(d->sw, name);
 		struct nb_vif *v;
 
-		if (conf_net(nc, name))
+		if (nb_conf_net(nc, name))
 			continue;
 		LIST_FOREACH(v, &d->vifs, link)
 			if (v->net == net && net >= 0) {
@@ -784,7 +810,7 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 	for (unsigned i = d->npifs; i-- > 0;) {
 		struct nb_pif *p = d->pifs[i];
 		const struct nb_net_conf *n =
-		    conf_net(nc, sw_net_name(d->sw, p->net));
+		    nb_conf_net(nc, sw_net_name(d->sw, p->net));
 		bool pif;
 
 		if (n && !p->vlan[0] && net_has_dev(n, p->devargs, &pif) &&
@@ -797,7 +823,7 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 		char name[NB_NAME_MAX];
 
 		snprintf(name, sizeof(name), "%s", d->conf.nets[i].name);
-		if (conf_net(nc, name))
+		if (nb_conf_net(nc, name))
 			continue;
 		if (nb_fwd_net_del(d, name, err, sizeof(err)) < 0) {
 			say(msg, len, "%s; ", err);
@@ -809,7 +835,7 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 	/* Networks new, and ports new on the others. */
 	for (unsigned i = 0; i < nc->nnets; i++) {
 		const struct nb_net_conf *n = &nc->nets[i];
-		struct nb_net_conf *cur = net_conf(d, n->name);
+		struct nb_net_conf *cur = nb_conf_net(&d->conf, n->name);
 		int net;
 
 		if (!cur) {
@@ -820,7 +846,7 @@ nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 				continue;
 			}
 			say(msg, len, "network %s added; ", n->name);
-			cur = net_conf(d, n->name);
+			cur = nb_conf_net(&d->conf, n->name);
 		}
 		net = sw_net_find(d->sw, n->name);
 		if (cur->aging_s != n->aging_s) {

@@ -372,17 +372,6 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 	return argc;
 }
 
-/* Every non-zero counter of every queue: what SIGHUP shows. */
-/* Who a switch port is: a vif's name or a PIF's device. */
-static const char *
-port_name(struct nb_daemon *d, int port)
-{
-	struct nb_vif *v = atomic_load(&d->ports[port]);
-	struct nb_pif *p = atomic_load(&d->pifs_by_port[port]);
-
-	return v ? v->name : p ? p->name : "?";
-}
-
 struct table_dump {
 	struct nb_daemon *d;
 	const char *net;
@@ -401,7 +390,7 @@ log_entry(void *arg, const uint8_t mac[6], uint16_t vlan, int port,
 		return 1;
 	nb_info("network %s: %02x:%02x:%02x:%02x:%02x:%02x vlan %u -> %s "
 		"(%s%lu s)", t->net, mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5], vlan, port_name(t->d, port),
+		mac[5], vlan, nb_sw_port_name(t->d, port) ?: "?",
 		is_static ? "static, " : "age ", age_ms / 1000);
 	return 0;
 }
@@ -424,6 +413,7 @@ log_tables(struct nb_daemon *d)
 	}
 }
 
+/* Every non-zero counter of every queue: what SIGHUP shows. */
 static void
 log_queue_stats(struct nb_daemon *d)
 {
@@ -465,10 +455,7 @@ log_stats(struct nb_daemon *d)
 			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
 			s[NB_Q_RX_DROP_EXPIRED] + s[NB_Q_RX_DROP_STALLED];
 		/* and what the switch refused from it (spoofing, VLAN...) */
-		if (v->sw_port >= 0)
-			for (unsigned c = SW_C_DROP_RUNT; c < SW_C_LEARN_LIMIT;
-			     c++)
-				drops += sw_port_counter(d->sw, v->sw_port, c);
+		drops += nb_sw_port_drops(d, v->sw_port);
 		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
 			"drops/errors %lu", v->name,
 			v->connected ? "up" : "down", s[NB_Q_TX_PACKETS],
@@ -477,24 +464,15 @@ log_stats(struct nb_daemon *d)
 	}
 	for (unsigned k = 0; k < d->npifs; k++) {
 		const struct nb_pif *p = d->pifs[k];
-		uint64_t c[NB_P_COUNT] = { 0 }, drops = 0;
+		uint64_t c[NB_P_COUNT], drops = nb_sw_port_drops(d, p->sw_port);
 
-		for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
-			for (unsigned j = 0; j < NB_P_COUNT; j++)
-				c[j] += p->stats[i][j];
-		if (p->sw_port >= 0)
-			for (unsigned j = SW_C_DROP_RUNT; j < SW_C_LEARN_LIMIT;
-			     j++)
-				drops += sw_port_counter(d->sw, p->sw_port, j);
+		nb_pif_counters(p, c);
 		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
 			"%lu bytes, tx full %lu, switch drops %lu, link %s "
 			"(%lu changes, %lu dropped while down)", p->name,
 			p->uplink ? "uplink" : "port", c[NB_P_RX_PACKETS],
 			c[NB_P_RX_BYTES], c[NB_P_TX_PACKETS], c[NB_P_TX_BYTES],
-			c[NB_P_TX_DROP_FULL], drops,
-			p->link == NB_LINK_UP	  ? "up"
-			: p->link == NB_LINK_DOWN ? "down"
-						  : "unknown",
+			c[NB_P_TX_DROP_FULL], drops, nb_link_name(p->link),
 			p->link_changes, c[NB_P_TX_DROP_LINK]);
 	}
 	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;

@@ -197,7 +197,7 @@ o_key(struct out *o, const char *key)
 		return;
 	if (o->arr[d]) {
 		o_indent(o);
-		o_printf(o, "- ");
+		o_printf(o, "-");
 		return;
 	}
 	if (o->dash[d]) {
@@ -209,7 +209,7 @@ o_key(struct out *o, const char *key)
 	} else {
 		o_indent(o);
 	}
-	o_printf(o, "%s: ", key ? key : "");
+	o_printf(o, "%s:", key ? key : "");
 }
 
 static void
@@ -231,8 +231,7 @@ o_open(struct out *o, const char *key, bool arr)
 			o->first[o->depth] = false;
 		} else {
 			o_key(o, key);
-			o->len -= 2; /* "key: " becomes "key:" */
-			o_printf(o, ":\n");
+			o_printf(o, "\n");
 		}
 	}
 	o->depth++;
@@ -268,28 +267,28 @@ o_str(struct out *o, const char *key, const char *v)
 	if (o->json)
 		o_jstr(o, v);
 	else
-		o_printf(o, "%s\n", v);
+		o_printf(o, *v ? " %s\n" : "\n", v);
 }
 
 static void
 o_u64(struct out *o, const char *key, uint64_t v)
 {
 	o_key(o, key);
-	o_printf(o, o->json ? "%" PRIu64 : "%" PRIu64 "\n", v);
+	o_printf(o, o->json ? "%" PRIu64 : " %" PRIu64 "\n", v);
 }
 
 static void
 o_int(struct out *o, const char *key, int64_t v)
 {
 	o_key(o, key);
-	o_printf(o, o->json ? "%" PRId64 : "%" PRId64 "\n", v);
+	o_printf(o, o->json ? "%" PRId64 : " %" PRId64 "\n", v);
 }
 
 static void
 o_bool(struct out *o, const char *key, bool v)
 {
 	o_key(o, key);
-	o_printf(o, o->json ? "%s" : "%s\n", v ? "true" : "false");
+	o_printf(o, o->json ? "%s" : " %s\n", v ? "true" : "false");
 }
 
 /* ------------------------------------------------------------- objects */
@@ -305,28 +304,6 @@ vif_find(struct nb_daemon *d, const char *name)
 	return NULL;
 }
 
-static const char *
-link_name(int link)
-{
-	return link == NB_LINK_UP ? "up" : link == NB_LINK_DOWN ? "down"
-								 : "unknown";
-}
-
-/* Who a switch port is: a vif's or a DPDK port's name, or NULL. */
-static const char *
-sw_port_name(struct nb_daemon *d, int port)
-{
-	struct nb_vif *v;
-
-	if (port < 0 || port >= (int)NB_MAX_SW_PORTS)
-		return NULL;
-	v = atomic_load(&d->ports[port]);
-	if (v)
-		return v->name;
-	struct nb_pif *p = atomic_load(&d->pifs_by_port[port]);
-	return p ? p->name : NULL;
-}
-
 /* The switch port a name stands for, -1 if none. */
 static int
 name_port(struct nb_daemon *d, const char *name)
@@ -338,15 +315,6 @@ name_port(struct nb_daemon *d, const char *name)
 		return v->sw_port;
 	p = nb_pif_find(d, name);
 	return p ? p->sw_port : -1;
-}
-
-static void
-pif_counters(const struct nb_pif *p, uint64_t c[NB_P_COUNT])
-{
-	memset(c, 0, sizeof(uint64_t) * NB_P_COUNT);
-	for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
-		for (unsigned j = 0; j < NB_P_COUNT; j++)
-			c[j] += p->stats[i][j];
 }
 
 static const char *const pstat_names[] = {
@@ -366,25 +334,12 @@ sw_counters_out(struct out *o, struct nb_daemon *d, int port, int net)
 	o_close(o);
 }
 
-static uint64_t
-sw_drops(struct nb_daemon *d, int port)
-{
-	uint64_t n = 0;
-
-	if (port < 0)
-		return 0;
-	for (unsigned c = 0; c < SW_C_COUNT; c++)
-		if (sw_counter_is_drop(c))
-			n += sw_port_counter(d->sw, port, c);
-	return n;
-}
-
 static void
 pif_out(struct out *o, struct nb_daemon *d, const struct nb_pif *p, bool full)
 {
 	uint64_t c[NB_P_COUNT];
 
-	pif_counters(p, c);
+	nb_pif_counters(p, c);
 	o_obj(o, NULL);
 	o_str(o, "name", p->name);
 	o_str(o, "devargs", p->devargs);
@@ -396,7 +351,7 @@ pif_out(struct out *o, struct nb_daemon *d, const struct nb_pif *p, bool full)
 	o_u64(o, "rx_queues", p->nrxq);
 	o_u64(o, "tx_queues", p->ntxq);
 	o_u64(o, "mtu", p->mtu);
-	o_str(o, "link", link_name(atomic_load(&p->link)));
+	o_str(o, "link", nb_link_name(atomic_load(&p->link)));
 	o_u64(o, "link_speed_mbps", p->link_speed);
 	o_u64(o, "link_changes", p->link_changes);
 	o_bool(o, "rx_interrupts", p->intr);
@@ -405,7 +360,7 @@ pif_out(struct out *o, struct nb_daemon *d, const struct nb_pif *p, bool full)
 	o_obj(o, "counters");
 	for (unsigned j = 0; j < NB_P_COUNT; j++)
 		o_u64(o, pstat_names[j], c[j]);
-	o_u64(o, "switch_drops", sw_drops(d, p->sw_port));
+	o_u64(o, "switch_drops", nb_sw_port_drops(d, p->sw_port));
 	o_close(o);
 	if (full) {
 		sw_counters_out(o, d, p->sw_port, -1);
@@ -536,7 +491,7 @@ vif_out(struct out *o, struct nb_daemon *d, struct nb_vif *v, bool full)
 		o_u64(o, "rx_packets", s[NB_Q_RX_PACKETS]);
 		o_u64(o, "rx_bytes", s[NB_Q_RX_BYTES]);
 		o_u64(o, "tx_errors", s[NB_Q_TX_ERRORS]);
-		o_u64(o, "switch_drops", sw_drops(d, v->sw_port));
+		o_u64(o, "switch_drops", nb_sw_port_drops(d, v->sw_port));
 		o_close(o);
 	}
 	o_close(o);
@@ -729,7 +684,7 @@ fdb_entry(void *arg, const uint8_t mac[6], uint16_t vlan, int port,
 {
 	struct fdb_walk *fw = arg;
 	struct out *o = &fw->r->o;
-	const char *who = sw_port_name(fw->r->d, port);
+	const char *who = nb_sw_port_name(fw->r->d, port);
 	char m[24];
 
 	mac_str(mac, m, sizeof(m));
@@ -1042,9 +997,7 @@ cmd_vif_set(struct req *r)
 		char name[SW_NAME_MAX];
 		struct sw_vlan_conf vc;
 
-		if (v->bridge[0] && sw_parse_bridge(v->bridge, name, &vc) == 0)
-			;
-		else
+		if (!v->bridge[0] || sw_parse_bridge(v->bridge, name, &vc) < 0)
 			snprintf(name, sizeof(name), "%s",
 				 d->conf.nnets ? d->conf.nets[0].name : "");
 		if (strcmp(vl, "none") == 0)
@@ -1595,12 +1548,12 @@ tel_answer(struct nb_daemon *d, const char *cmd, const char *params,
 
 		if (!(p = nb_pif_find(d, params)))
 			return -ENOENT;
-		pif_counters(p, c);
+		nb_pif_counters(p, c);
 		rte_tel_data_start_dict(t);
 		rte_tel_data_add_dict_string(t, "network",
 					     sw_net_name(d->sw, p->net) ?: "");
 		rte_tel_data_add_dict_string(t, "link",
-					     link_name(atomic_load(&p->link)));
+					     nb_link_name(atomic_load(&p->link)));
 		rte_tel_data_add_dict_u64(t, "dpdk_port", p->port_id);
 		for (unsigned j = 0; j < NB_P_COUNT; j++)
 			rte_tel_data_add_dict_u64(t, pstat_names[j], c[j]);

@@ -506,6 +506,14 @@ int nb_fwd_vif_antispoof(struct nb_daemon *d, struct nb_vif *v, bool on);
  */
 int nb_fwd_reload(struct nb_daemon *d, const char *path, const char *text,
 		  char *msg, size_t len);
+/* Who switch port `port` is: a vif's or a DPDK port's name, or NULL. */
+const char *nb_sw_port_name(struct nb_daemon *d, int port);
+/* What the switch dropped of what port sent (every drop counter). */
+uint64_t nb_sw_port_drops(const struct nb_daemon *d, int port);
+/* A DPDK port's counters summed over the workers. */
+void nb_pif_counters(const struct nb_pif *p, uint64_t c[NB_P_COUNT]);
+/* "up", "down" or "unknown" (NB_LINK_*). */
+const char *nb_link_name(int link);
 /* The DPDK port named name, or NULL. */
 struct nb_pif *nb_pif_find(struct nb_daemon *d, const char *name);
 void nb_fwd_fini(struct nb_daemon *d);
