@@ -68,20 +68,20 @@ tree_free(struct node *n)
 	free(n);
 }
 
-static unsigned
-name_hash(const char *name, size_t len)
+unsigned
+tree_hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 16777619u;
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
 static void
 index_add(struct node *n, struct node *c)
 {
-	struct node **b = &n->kids[name_hash(c->name, strlen(c->name)) &
+	struct node **b = &n->kids[tree_hash(c->name, strlen(c->name)) &
 	    (n->kcap - 1)];
 
 	c->hnext = *b;
@@ -152,7 +152,7 @@ fail:
 }
 
 struct node *
-tree_stub(const struct node *n, struct node *parent)
+tree_shallow(const struct node *n, struct node *parent)
 {
 	struct node *c;
 
@@ -175,7 +175,7 @@ child(const struct node *n, const char *name, size_t len)
 	struct node *c;
 
 	if (n->kids != NULL) {
-		c = n->kids[name_hash(name, len) & (n->kcap - 1)];
+		c = n->kids[tree_hash(name, len) & (n->kcap - 1)];
 		for (; c != NULL; c = c->hnext)
 			if (strncmp(c->name, name, len) == 0 &&
 			    c->name[len] == '\0')
@@ -204,7 +204,7 @@ tree_deepest(struct node *root, const struct node *live, const char *path,
 		if ((c = child(n, p, len)) == NULL) {
 			if (!n->partial || lc == NULL)
 				break;
-			if ((c = tree_stub(lc, n)) == NULL)
+			if ((c = tree_shallow(lc, n)) == NULL)
 				return NULL;
 			link_child(n, c);
 		}
@@ -260,7 +260,7 @@ tree_complete(struct node *n, const struct node *live, bool below)
 						break;
 				if (c != NULL)
 					TAILQ_REMOVE(&mine, c, sibling);
-				else if ((c = tree_stub(l, n)) == NULL)
+				else if ((c = tree_shallow(l, n)) == NULL)
 					break;
 				link_child(n, c);
 			}
@@ -326,7 +326,7 @@ tree_unlink(struct node *n)
 	TAILQ_REMOVE(&p->children, n, sibling);
 	p->nkids--;
 	if (p->kids != NULL) {
-		b = &p->kids[name_hash(n->name, strlen(n->name)) &
+		b = &p->kids[tree_hash(n->name, strlen(n->name)) &
 		    (p->kcap - 1)];
 		while (*b != n)
 			b = &(*b)->hnext;

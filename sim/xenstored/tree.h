@@ -10,7 +10,7 @@
  * change between two parts.
  *
  * A transaction's tree is built lazily from the live one (txn.h): a node
- * copied from the live tree starts as a stub, `partial`, holding only
+ * copied from the live tree starts as a shallow copy, `partial`, holding only
  * the children looked up through it so far; the rest are copied when
  * first looked up (tree_find) or all at once when the whole list matters
  * (tree_complete). Nodes of the live tree, and nodes a transaction
@@ -31,7 +31,7 @@ struct node {
 	char *perms;		/* plen bytes: "n0\0r5\0" */
 	unsigned plen;
 	uint64_t gen;
-	bool partial;		/* a transaction's stub: see above */
+	bool partial;		/* a transaction's shallow copy: see above */
 	struct node *parent;
 	TAILQ_HEAD(node_list, node) children;
 	TAILQ_ENTRY(node) sibling;
@@ -50,16 +50,18 @@ struct node {
 #define TREE_INDEX_MIN 8
 
 /* A root node with empty value and permissions "n0"; NULL on ENOMEM. */
+/* FNV-1a of len bytes at s: children and watch paths are hashed so. */
+unsigned tree_hash(const char *s, size_t len);
 struct node *tree_new_root(void);
 /* Free n and everything below it; n must already be unlinked. */
 void tree_free(struct node *n);
 /* Deep copy of n (parent pointer set to parent); NULL on ENOMEM. */
 struct node *tree_copy(const struct node *n, struct node *parent);
 /*
- * A stub copy of n (name, value, permissions, generation; no children,
+ * A shallow copy of n (name, value, permissions, generation; no children,
  * partial) below parent; NULL on ENOMEM.
  */
-struct node *tree_stub(const struct node *n, struct node *parent);
+struct node *tree_shallow(const struct node *n, struct node *parent);
 /* The node at an absolute path (checked by tree_path_check), or NULL. */
 struct node *tree_lookup(struct node *root, const char *path);
 /*

@@ -16,7 +16,7 @@ txn_new(const struct node *root)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((t->root = tree_stub(root, NULL)) == NULL) {
+	if ((t->root = tree_shallow(root, NULL)) == NULL) {
 		free(t);
 		return NULL;
 	}

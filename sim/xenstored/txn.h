@@ -5,7 +5,7 @@
  * and the changes it made, in order, to replay at commit.
  *
  * The copy is lazy, as cxenstored's transactions have been since Xen
- * 4.9: it starts as a stub of the root and takes a node from the live
+ * 4.9: it starts as a shallow copy of the root and takes a node from the live
  * tree when a path first goes through it (tree.h), so a transaction
  * costs what it touches, not the size of the store. A node is noted at
  * its first access, before the transaction changes it, with the

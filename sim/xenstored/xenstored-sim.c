@@ -53,6 +53,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "store.h"
+#include "tree.h"
 
 #define MAX_CONNS	8192
 #define MAX_WATCHES	8192		/* per connection, as a quota */
@@ -244,20 +245,10 @@ send_event(struct conn *c, const char *path, const char *token)
 
 /* ---- watches ---- */
 
-static unsigned
-path_hash(const char *p, size_t len)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
 static struct watch **
 watch_bucket(struct server *sv, const char *path, size_t len)
 {
-	return &sv->wh[path_hash(path, len) & (sv->wcap - 1)];
+	return &sv->wh[tree_hash(path, len) & (sv->wcap - 1)];
 }
 
 /* Put w in the table: 0 or -ENOMEM. */
