@@ -33,16 +33,20 @@ fi
 json() {
 	printf '{"bench": "lab-side-by-side", "metric": "%s", "value": %s, "unit": "%s"}\n' "$1" "$2" "$3"
 }
+# boot SCENARIO: one lab boot, its logs in $work/SCENARIO.
+boot() {
+	if ! LAB_LOGDIR=$work/$1 "$top/tests/lab/run.sh" "$1" "$build" \
+		>"$work/$1.out" 2>&1; then
+		echo "lab-side-by-side: $1 failed; see $work/$1" >&2
+		tail -20 "$work/$1.out" >&2
+		return 1
+	fi
+}
 # figures SCENARIO: "up_on down_on up_off down_off udp_pps" from the
 # guest's console, or nothing if the run failed.
 figures() {
 	local dir=$work/$1
-	if ! LAB_LOGDIR=$dir "$top/tests/lab/run.sh" "$1" "$build" \
-		>"$work/$1.out" 2>&1; then
-		echo "lab-side-by-side: $1 failed; see $dir" >&2
-		tail -20 "$work/$1.out" >&2
-		return 1
-	fi
+	boot "$1" || return 1
 	awk '
 	function mbit(v, u) { return u ~ /^G/ ? v * 1000 : u ~ /^K/ ? v / 1000 : v }
 	/GUEST guest1: iperf offloads-on ok/  { on_up = mbit($7, $8); on_dn = mbit($10, $11) }
@@ -88,12 +92,7 @@ done
 # themselves go to stderr.
 cost() {
 	local dir=$work/$1
-	if ! LAB_LOGDIR=$dir "$top/tests/lab/run.sh" "$1" "$build" \
-		>"$work/$1.out" 2>&1; then
-		echo "lab-side-by-side: $1 failed; see $dir" >&2
-		tail -20 "$work/$1.out" >&2
-		return 1
-	fi
+	boot "$1" || return 1
 	tr -d '\r' <"$dir/console.log" | awk -v name="$1" '
 	/LAB-COST [a-z0-9]+ cpu_s / {
 		sub(/.*LAB-COST /, "LAB-COST ")

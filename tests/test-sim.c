@@ -2115,6 +2115,29 @@ ctl_json(struct simenv *e, const char *args, const char *expr)
 	return st == 0;
 }
 
+/*
+ * Start `netbackctl capture WHAT -w PATH -c COUNT` and return once
+ * netbackd says it has begun; the caller pclose()s (0: it ended well).
+ */
+static FILE *
+capture_start(struct simenv *e, const char *what, const char *path,
+	      unsigned count)
+{
+	char cmd[1024], started[96];
+	FILE *cp;
+
+	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock capture %s -w %s "
+		 "-c %u 2>/dev/null", getenv("NETBACKCTL"), e->dir, what, path,
+		 count);
+	snprintf(started, sizeof(started), "capture of %s started", what);
+	cp = popen(cmd, "r");
+	CHECK(cp != NULL);
+	for (int i = 0; i < 500 && !simenv_log_contains(e, started); i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(e, started));
+	return cp;
+}
+
 /* Frames a -> b: how many of n arrived. */
 static unsigned
 a_to_b(struct guest *a, struct guest *b, unsigned n, uint8_t mark)
@@ -2332,17 +2355,7 @@ TEST(netbackctl_every_command)
 	/* Capture: 20 of 50 frames b receives, read back by libpcap and
 	 * by tshark. */
 	snprintf(path, sizeof(path), "%s/cap.pcapng", e.dir);
-	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock capture vif2.0 "
-		 "-w %s -c 20 2>%s/cap.err", getenv("NETBACKCTL"), e.dir,
-		 path, e.dir);
-	FILE *cp = popen(cmd, "r");
-	CHECK(cp != NULL);
-	for (int i = 0; i < 500; i++) {
-		if (simenv_log_contains(&e, "capture of vif2.0 started"))
-			break;
-		usleep(10000);
-	}
-	CHECK(simenv_log_contains(&e, "capture of vif2.0 started"));
+	FILE *cp = capture_start(&e, "vif2.0", path, 20);
 	CHECK_EQ(a_to_b(&a, &b, 50, 9), 50u);
 	st = pclose(cp);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -2512,18 +2525,26 @@ write_file(const char *path, const char *text)
 	CHECK_EQ(fclose(f), 0);
 }
 
+/* A fresh test bed and netbackd -c DIR/netbackd.conf holding text. */
+static void
+start_with_conf(struct simenv *e, char *conf, size_t len, const char *text)
+{
+	simenv_init(e);
+	snprintf(conf, len, "%s/netbackd.conf", e->dir);
+	write_file(conf, text);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(e, args);
+}
+
 TEST(reload_applies_the_file)
 {
 	struct simenv e;
 	struct guest a;
 	char conf[256];
 
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	write_file(conf, "[network xenbr0]\n"
-			 "[network lan]\nport = net_null4,no-rx=1\n");
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_with_conf(&e, conf, sizeof(conf),
+			"[network xenbr0]\n"
+			"[network lan]\nport = net_null4,no-rx=1\n");
 	guest_up(&e, &a, 1, NULL, true);
 	CHECK_EQ(ctl(&e, "reload"), 0);
 	CHECK(strstr(ctl_out, "nothing to change"));
@@ -2572,11 +2593,7 @@ TEST(mac_entries_age_out)
 	struct guest a, b;
 	char conf[256];
 
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	write_file(conf, "[network xenbr0]\naging = 1\n");
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_with_conf(&e, conf, sizeof(conf), "[network xenbr0]\naging = 1\n");
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 	CHECK_EQ(a_to_b(&a, &b, 1, 1), 1u);
@@ -2609,12 +2626,9 @@ TEST(learn_limits_per_vif_and_network)
 	char conf[256];
 	uint8_t f[256], r[65536];
 
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	write_file(conf, "[network xenbr0]\nvif-learn-limit = 2\n"
-			 "learn-limit = 3\n");
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_with_conf(&e, conf, sizeof(conf),
+			"[network xenbr0]\nvif-learn-limit = 2\n"
+			"learn-limit = 3\n");
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 	/* a routes for hosts behind it: anti-spoofing off, 4 sources. */
@@ -2657,7 +2671,7 @@ TEST(capture_keeps_gso_packets_whole)
 				      .gso_type = XEN_NETIF_GSO_TYPE_TCPV4 };
 	struct simfront_rxinfo info;
 	size_t sizes[2] = { 60, 60 };
-	char path[256], cmd[1024], err[PCAP_ERRBUF_SIZE];
+	char path[256], err[PCAP_ERRBUF_SIZE];
 
 	start(&e);
 	guest_up(&e, &a, 1, NULL, true);
@@ -2667,15 +2681,7 @@ TEST(capture_keeps_gso_packets_whole)
 	/* What b is given, one packet: a 20,000-byte GSO packet, which
 	 * travels as a chain of mbufs and is copied so for the capture. */
 	snprintf(path, sizeof(path), "%s/gso.pcapng", e.dir);
-	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock capture vif2.0 "
-		 "-w %s -c 1 2>/dev/null", getenv("NETBACKCTL"), e.dir, path);
-	FILE *cp = popen(cmd, "r");
-	CHECK(cp != NULL);
-	for (int i = 0; i < 500; i++) {
-		if (simenv_log_contains(&e, "capture of vif2.0 started"))
-			break;
-		usleep(10000);
-	}
+	FILE *cp = capture_start(&e, "vif2.0", path, 1);
 	size_t len = tcp_partial(f, &a, &b, 20000);
 	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
 	simfront_flush(a.f, 0);
