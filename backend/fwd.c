@@ -574,9 +574,10 @@ needs_retag(bool tagged, uint16_t vid, uint16_t tag)
 	return tagged ? tag != vid : tag != 0;
 }
 
+/* sum: the burst's, when it is a whole received burst, or NULL. */
 static void
 deliver(struct nb_worker *w, uint16_t port, struct rte_mbuf **pkts,
-	unsigned n)
+	unsigned n, const struct nb_burst_sum *sum)
 {
 	struct nb_daemon *d = w->d;
 	struct nb_vif *v = atomic_load_explicit(&d->ports[port],
@@ -591,7 +592,7 @@ deliver(struct nb_worker *w, uint16_t port, struct rte_mbuf **pkts,
 						memory_order_acquire);
 	if (p) {
 		nb_capture_maybe(w, port, pkts, n, true);
-		nb_deliver_pif(w, p, pkts, n);
+		nb_deliver_pif(w, p, pkts, n, sum);
 		return;
 	}
 	rte_pktmbuf_free_bulk(pkts, n);
@@ -652,7 +653,7 @@ flood(struct nb_worker *w, int in, struct rte_mbuf *m,
 			rte_pktmbuf_free(c);
 			continue;
 		}
-		deliver(w, eg[j].port, &c, 1);
+		deliver(w, eg[j].port, &c, 1, NULL);
 	}
 	if (same == 0) {
 		if (ne == 0)
@@ -663,29 +664,52 @@ flood(struct nb_worker *w, int in, struct rte_mbuf *m,
 	for (unsigned j = 0; j < ne; j++) {
 		if (gso || needs_retag(tagged, vid, eg[j].tag))
 			continue;
-		deliver(w, eg[j].port, &m, 1);
+		deliver(w, eg[j].port, &m, 1, NULL);
 		if (j == last_same)
 			break;
 	}
 }
 
+/* from: the port the burst came in on, or NULL for a vif. */
 static void
-fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
+fwd_burst(struct nb_worker *w, int in, struct nb_pif *from,
+	  struct rte_mbuf **pkts, unsigned n)
 {
 	struct sw_frame f[NB_BURST];
 	struct sw_result res[NB_BURST];
 	struct rte_mbuf *batch[NB_BURST];
+	struct nb_burst_sum sum = { 0, 0 };
 	struct sw_group g;
 	struct sw *sw = w->d->sw;
 
-	nb_capture_maybe(w, (unsigned)in, pkts, n, false);
 	for (unsigned i = 0; i < n; i++) {
-		f[i].data = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
-		f[i].len = pkts[i]->data_len;
+		struct rte_mbuf *m = pkts[i];
+
+		f[i].data = rte_pktmbuf_mtod(m, const uint8_t *);
+		f[i].len = m->data_len;
+		sum.bytes += m->pkt_len;
+		sum.ol |= m->ol_flags;
 	}
+	if (from) {
+		from->stats[w->id][NB_P_RX_PACKETS] += n;
+		from->stats[w->id][NB_P_RX_BYTES] += sum.bytes;
+		if (unlikely(sum.ol & RTE_MBUF_F_RX_LRO)) {
+			sum.ol = 0;
+			for (unsigned i = 0; i < n; i++) {
+				nb_pif_rx_lro(pkts[i]);
+				sum.ol |= pkts[i]->ol_flags;
+			}
+		}
+	}
+	nb_capture_maybe(w, (unsigned)in, pkts, n, false);
 	n = sw_forward(sw, in, f, n, nb_tsc_ms(w->tsc), res);
 	sw_group(sw, res, n, &g);
 
+	/* The common burst: all of it to one port, as it is. */
+	if (g.ndest == 1 && g.dest[0].n == n && !(g.flags & SW_F_RETAG)) {
+		deliver(w, g.dest[0].port, pkts, n, &sum);
+		return;
+	}
 	for (unsigned i = 0; i < g.ndrop; i++)
 		rte_pktmbuf_free(pkts[g.drop[i]]);
 	/* Each destination gets its frames at once, in order. */
@@ -695,18 +719,17 @@ fwd_burst(struct nb_worker *w, int in, struct rte_mbuf **pkts, unsigned n)
 		for (unsigned j = 0; j < g.dest[d].n; j++) {
 			unsigned i = g.idx[g.dest[d].first + j];
 			struct rte_mbuf *m = pkts[i];
-			bool tagged = res[i].flags & SW_F_TAGGED;
 
-			if (needs_retag(tagged, tagged ? frame_vid(m) : 0,
-					res[i].tag) &&
-			    !retag(m, tagged, res[i].tag)) {
+			if ((res[i].flags & SW_F_RETAG) &&
+			    !retag(m, res[i].flags & SW_F_TAGGED,
+				   res[i].tag)) {
 				rte_pktmbuf_free(m);
 				continue;
 			}
 			batch[k++] = m;
 		}
 		if (k)
-			deliver(w, g.dest[d].port, batch, k);
+			deliver(w, g.dest[d].port, batch, k, NULL);
 	}
 	for (unsigned i = 0; i < g.nflood; i++) {
 		unsigned fi = g.flood[i];
@@ -726,14 +749,14 @@ nb_fwd_from_vif(struct nb_worker *w, struct nb_vif *v, struct rte_mbuf **pkts,
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
-	fwd_burst(w, port, pkts, n);
+	fwd_burst(w, port, NULL, pkts, n);
 }
 
 void
 nb_fwd_from_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 		unsigned n)
 {
-	fwd_burst(w, p->sw_port, pkts, n);
+	fwd_burst(w, p->sw_port, p, pkts, n);
 }
 
 /* ---- reload: the configuration file's networks and ports, again ---- */

@@ -433,10 +433,23 @@ int nb_pif_open(struct nb_daemon *d, struct nb_pif *p);
 /* Control thread, about once a second: follow each port's link. */
 void nb_pif_link_check(struct nb_daemon *d);
 void nb_pif_close(struct nb_daemon *d, struct nb_pif *p);
+/*
+ * What the receiving side learnt of a burst while it looked at each mbuf
+ * once: the sum of pkt_len and the OR of ol_flags. A burst that goes out
+ * whole need not be looked at again.
+ */
+struct nb_burst_sum {
+	uint64_t bytes;
+	uint64_t ol;
+};
 /* Worker side: poll one RX queue, send a burst (frees what it can't). */
 unsigned nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq);
+/* A frame the port coalesced (RTE_MBUF_F_RX_LRO) becomes a GSO packet. */
+void nb_pif_rx_lro(struct rte_mbuf *m);
+/* sum: the burst's, or NULL. */
 void nb_deliver_pif(struct nb_worker *w, struct nb_pif *p,
-		    struct rte_mbuf **pkts, unsigned n);
+		    struct rte_mbuf **pkts, unsigned n,
+		    const struct nb_burst_sum *sum);
 /* Complete a checksum the guest left blank (NETTXF_csum_blank). */
 void nb_csum_complete(struct rte_mbuf *m);
 /* A GSO packet (RTE_MBUF_F_TX_TCP_SEG)? */
@@ -532,6 +545,7 @@ int nb_fwd_mcast(struct nb_vif *v, struct nb_daemon *d, bool add,
 /* Switch a burst of frames that entered on vif v (worker context). */
 void nb_fwd_from_vif(struct nb_worker *w, struct nb_vif *v,
 		     struct rte_mbuf **pkts, unsigned n);
+/* ... that entered on port p; counts them as its RX. */
 void nb_fwd_from_pif(struct nb_worker *w, struct nb_pif *p,
 		     struct rte_mbuf **pkts, unsigned n);
 /* Queue mbufs for delivery to a guest queue (worker context). */

@@ -210,27 +210,23 @@ nb_pif_poll(struct nb_worker *w, struct nb_pif_rxq *pq)
 	struct rte_mbuf *pkts[NB_BURST];
 	struct nb_pif *p = pq->pif;
 	uint16_t n = rte_eth_rx_burst(p->port_id, pq->qid, pkts, NB_BURST);
-	uint64_t bytes = 0;
 
-	if (n == 0)
-		return 0;
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-
-		bytes += m->pkt_len;
-		/* A coalesced TCP packet travels on as a GSO packet. */
-		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_LRO) &&
-		    m->tso_segsz && parse_tcp(m)) {
-			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
-			m->packet_type = (m->ol_flags & RTE_MBUF_F_TX_IPV6)
-						 ? RTE_PTYPE_L3_IPV6
-						 : RTE_PTYPE_L3_IPV4;
-		}
-	}
-	p->stats[w->id][NB_P_RX_PACKETS] += n;
-	p->stats[w->id][NB_P_RX_BYTES] += bytes;
-	nb_fwd_from_pif(w, p, pkts, n);
+	if (n)
+		nb_fwd_from_pif(w, p, pkts, n);
 	return n;
+}
+
+void
+nb_pif_rx_lro(struct rte_mbuf *m)
+{
+	/* A coalesced TCP packet travels on as a GSO packet. */
+	if ((m->ol_flags & RTE_MBUF_F_RX_LRO) && m->tso_segsz &&
+	    parse_tcp(m)) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		m->packet_type = (m->ol_flags & RTE_MBUF_F_TX_IPV6)
+					 ? RTE_PTYPE_L3_IPV6
+					 : RTE_PTYPE_L3_IPV4;
+	}
 }
 
 /* Where the L4 checksum field sits, or 0 if not TCP/UDP. */
@@ -371,7 +367,7 @@ nb_gso_split(struct nb_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
 
 void
 nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
-	       unsigned n)
+	       unsigned n, const struct nb_burst_sum *sum)
 {
 	struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
 	uint64_t bytes = 0;
@@ -384,6 +380,25 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
+	/*
+	 * The common burst: no GSO packet, no checksum to complete (the
+	 * BAD bit is set in both NONE and BAD, which are rare): one look
+	 * at each frame, or none when the receiver summed the burst up.
+	 */
+	struct nb_burst_sum here = { 0, 0 };
+
+	if (!sum) {
+		for (unsigned i = 0; i < n; i++) {
+			here.ol |= pkts[i]->ol_flags;
+			here.bytes += pkts[i]->pkt_len;
+		}
+		sum = &here;
+	}
+	bytes = sum->bytes;
+	if (likely(!(sum->ol &
+		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD))))
+		goto send;
+	bytes = 0;
 	/* Uplinks get wire-size frames: segment GSO packets first, unless
 	 * the port does (its TSO wants the headers' lengths and the TCP
 	 * checksum field holding the pseudo-header sum, as netfront and
@@ -407,12 +422,12 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 		}
 		/* In order: what came before, the segments, the rest. */
 		if (i)
-			nb_deliver_pif(w, p, pkts, i);
+			nb_deliver_pif(w, p, pkts, i, NULL);
 		unsigned k = nb_gso_split(w, pkts[i], segs, NB_GSO_MAX_SEGS);
 		if (k)
-			nb_deliver_pif(w, p, segs, k);
+			nb_deliver_pif(w, p, segs, k, NULL);
 		if (i + 1 < n)
-			nb_deliver_pif(w, p, &pkts[i + 1], n - i - 1);
+			nb_deliver_pif(w, p, &pkts[i + 1], n - i - 1, NULL);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -421,6 +436,7 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 			nb_csum_complete(pkts[i]);
 		bytes += pkts[i]->pkt_len;
 	}
+send:
 	sent = rte_eth_tx_burst(p->port_id, (uint16_t)(w->id % p->ntxq), pkts,
 				(uint16_t)n);
 	p->stats[w->id][NB_P_TX_PACKETS] += sent;

@@ -33,12 +33,6 @@ be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static inline bool
-zero6(const uint8_t *m)
-{
-	return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
-}
-
 static bool
 ip4_listed(const struct port *p, const uint8_t *a)
 {
@@ -207,23 +201,31 @@ check_spoof(const struct port *p, const uint8_t *d, uint32_t len,
 	}
 }
 
+/* MAC bits (48-bit numbers): group (multicast) address. */
+#define MAC_GROUP (1ull << 40)
+/* 802.1D reserved groups (STP, pause, LACP, 802.1X, LLDP): a bridge
+ * never forwards 01:80:c2:00:00:0X. */
+#define MAC_RESERVED 0x0180c2000000ull
+#define MAC_RESERVED_MASK 0xfffffffffff0ull
+
 /*
- * Headers, ingress VLAN rules, anti-spoofing, reserved groups. Returns
- * 0 with r->vlan and r->flags set, or the drop counter.
+ * Headers, ingress VLAN rules, anti-spoofing, reserved groups, of a
+ * frame of at least 14 bytes whose MACs (48-bit numbers) and ethertype
+ * have been read. Returns 0 with *vlan (the frame's VLAN in the
+ * network) and *flags set, and when tagged *fvid, the frame's own VID;
+ * or the drop counter.
  */
 static inline unsigned
 classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
-	 uint32_t len, struct sw_result *r)
+	 uint32_t len, uint64_t dmac, uint64_t smac, uint16_t et,
+	 uint16_t *vlan, uint8_t *flags, uint16_t *fvid)
 {
 	uint32_t off = 14;
-	uint16_t et, vid = 0;
+	uint16_t vid = 0;
 	bool tagged = false;
 
-	if (len < 14)
-		return SW_C_DROP_RUNT;
-	if ((d[6] & 1) || zero6(d + 6))
+	if ((smac & MAC_GROUP) || smac == 0)
 		return SW_C_DROP_BAD_SRC;
-	et = be16(d + 12);
 	if (et == ET_VLAN) {
 		if (len < 18)
 			return SW_C_DROP_RUNT;
@@ -231,22 +233,23 @@ classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
 		et = be16(d + 16);
 		off = 18;
 		tagged = true;
-		r->flags = SW_F_TAGGED;
+		*flags = SW_F_TAGGED;
+		*fvid = vid;
 	}
 	if (!(w & PW_TRUNK)) {
 		/* Access: untagged or priority-tagged only. */
 		if (tagged && vid != 0)
 			return SW_C_DROP_VLAN_TAGGED;
-		r->vlan = pw_vid(w);
+		*vlan = pw_vid(w);
 	} else if (!tagged || vid == 0) {
 		if (pw_vid(w) == SW_VLAN_NONE)
 			return SW_C_DROP_VLAN_UNTAGGED;
-		r->vlan = pw_vid(w);
+		*vlan = pw_vid(w);
 	} else {
 		if (vid > SW_VLAN_MAX ||
 		    (!(w & PW_ALL) && !((p->vmap[vid >> 6] >> (vid & 63)) & 1)))
 			return SW_C_DROP_VLAN_MEMBER;
-		r->vlan = vid;
+		*vlan = vid;
 	}
 	if (as) {
 		unsigned why = check_spoof(p, d, len, off, et);
@@ -254,10 +257,7 @@ classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
 		if (why)
 			return why;
 	}
-	/* 802.1D reserved groups (STP, pause, LACP, 802.1X, LLDP): a
-	 * bridge never forwards them. */
-	if (d[0] == 0x01 && d[1] == 0x80 && d[2] == 0xc2 && d[3] == 0 &&
-	    d[4] == 0 && (d[5] & 0xf0) == 0)
+	if ((dmac & MAC_RESERVED_MASK) == MAC_RESERVED)
 		return SW_C_DROP_RESERVED;
 	return 0;
 }
@@ -281,14 +281,35 @@ reserve(_Atomic unsigned *count, unsigned limit)
 }
 
 /*
+ * A burst's counts for its input port, added to the port's counters
+ * once at the end: only the counters a burst touched are zeroed and
+ * added (most bursts touch one or two of them).
+ */
+struct tally {
+	uint32_t touched; /* bit k: c[k] holds a count */
+	uint32_t c[SW_C_COUNT];
+};
+_Static_assert(SW_C_COUNT <= 32, "a burst's touched counters fit a word");
+
+static inline void
+tally(struct tally *t, unsigned k, uint32_t v)
+{
+	if (!(t->touched & (1u << k))) {
+		t->touched |= 1u << k;
+		t->c[k] = 0;
+	}
+	t->c[k] += v;
+}
+
+/*
  * Learn (or refresh, or move) the source k of a frame from port in.
- * Counts go to c[], the burst's tally for the port. True when the entry
+ * Counts go to t, the burst's tally for the port. True when the entry
  * now stands as a later frame from the same source would leave it (it
  * points to in, or is static): that frame need not learn again.
  */
 static inline bool
 learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
-      uint32_t home, uint32_t stamp, uint32_t *c)
+      uint32_t home, uint32_t stamp, struct tally *t)
 {
 	struct entry *e, *fr;
 	uint64_t fk = K_EMPTY;
@@ -309,7 +330,7 @@ learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
 		}
 		/* A move: the entry now counts against this port. */
 		if (!reserve(&p->learned, p->learn_limit)) {
-			c[SW_C_LEARN_LIMIT]++;
+			tally(t, SW_C_LEARN_LIMIT, 1);
 			return false;
 		}
 		/* The generation in v makes this fail if the slot was
@@ -323,21 +344,21 @@ learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
 		old = v & V_PORT;
 		if (old < sw->max_ports)
 			count_dec(&sw->ports[old].learned);
-		c[SW_C_MOVED]++;
+		tally(t, SW_C_MOVED, 1);
 		return true;
 	}
 	if (!fr) {
-		c[SW_C_TABLE_FULL]++;
+		tally(t, SW_C_TABLE_FULL, 1);
 		return false;
 	}
 	if (!reserve(&p->learned, p->learn_limit)) {
-		c[SW_C_LEARN_LIMIT]++;
+		tally(t, SW_C_LEARN_LIMIT, 1);
 		return false;
 	}
 	if (!reserve(&n->learned,
 		     atomic_load_explicit(&n->learn_limit, MO_RLX))) {
 		atomic_fetch_sub_explicit(&p->learned, 1, MO_RLX);
-		c[SW_C_LEARN_LIMIT_NET]++;
+		tally(t, SW_C_LEARN_LIMIT_NET, 1);
 		return false;
 	}
 	/* Lost the slot to another learner: the next frame learns. */
@@ -346,7 +367,7 @@ learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
 		atomic_fetch_sub_explicit(&n->learned, 1, MO_RLX);
 		return false;
 	}
-	c[SW_C_LEARNED]++;
+	tally(t, SW_C_LEARNED, 1);
 	return true;
 }
 
@@ -354,9 +375,12 @@ unsigned
 sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	   uint64_t now_ms, struct sw_result *out)
 {
+	/* What pass 1 finds out per frame, for pass 2. */
 	uint64_t skey[SW_MAX_BURST], dkey[SW_MAX_BURST];
 	uint32_t shome[SW_MAX_BURST], dhome[SW_MAX_BURST];
-	uint32_t c[SW_C_COUNT] = { 0 };
+	uint16_t vlan[SW_MAX_BURST], ftag[SW_MAX_BURST];
+	uint8_t why[SW_MAX_BURST], flags[SW_MAX_BURST];
+	struct tally t = { .touched = 0 };
 	uint32_t stamp = (uint32_t)(now_ms >> STAMP_SHIFT);
 	unsigned in = (unsigned)in_port;
 	struct port *p;
@@ -383,63 +407,102 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	p = &sw->ports[in];
 	net = &sw->nets[pw_net(w)];
 	as = atomic_load_explicit(&p->antispoof, MO_RLX);
+	tally(&t, SW_C_RX, n);
 
-	/* Pass 1: headers and checks; start fetching table lines. */
+	/*
+	 * Pass 1: headers and checks; start fetching table lines. A run of
+	 * frames from one source hashes and fetches its line once. dkey
+	 * K_EMPTY: a group address, flooded.
+	 */
+	uint64_t prev = K_EMPTY;
+	uint32_t prev_home = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *d = f[i].data;
-		struct sw_result *r = &out[i];
-		unsigned why;
+		uint64_t dmac, sw_, vk;
 
-		*r = (struct sw_result){ .port = SW_PORT_NONE };
-		why = classify(p, w, as, d, f[i].len, r);
-		if (why) {
-			r->port = SW_DROP;
-			r->reason = (uint8_t)why;
+		flags[i] = 0;
+		ftag[i] = 0;
+		if (f[i].len < 14) {
+			why[i] = SW_C_DROP_RUNT;
+			tally(&t, SW_C_DROP_RUNT, 1);
 			continue;
 		}
-		skey[i] = frame_mac_key(d + 6, r->vlan);
-		shome[i] = fdb_home(sw, skey[i]);
-		__builtin_prefetch(&net->table[shome[i]]);
-		if (!(d[0] & 1)) {
-			dkey[i] = frame_mac_key(d, r->vlan);
-			dhome[i] = fdb_home(sw, dkey[i]);
-			__builtin_prefetch(&net->table[dhome[i]]);
+		dmac = frame_be64(d) >> 16;
+		sw_ = frame_be64(d + 6);
+		why[i] = (uint8_t)classify(p, w, as, d, f[i].len, dmac,
+					   sw_ >> 16, (uint16_t)sw_, &vlan[i],
+					   &flags[i], &ftag[i]);
+		if (why[i]) {
+			tally(&t, why[i], 1);
+			continue;
 		}
+		vk = (uint64_t)(vlan[i] & 0xfffu) << K_MAC_BITS | K_LIVE;
+		skey[i] = sw_ >> 16 | vk;
+		if (skey[i] != prev) {
+			prev = skey[i];
+			prev_home = fdb_home(sw, prev);
+			__builtin_prefetch(&net->table[prev_home]);
+		}
+		shome[i] = prev_home;
+		if (dmac & MAC_GROUP) {
+			dkey[i] = K_EMPTY;
+			continue;
+		}
+		dkey[i] = dmac | vk;
+		dhome[i] = fdb_home(sw, dkey[i]);
+		__builtin_prefetch(&net->table[dhome[i]]);
 	}
-	/* Pass 2: learn, then look up, frame by frame in order. A burst
+	/*
+	 * Pass 2: learn, then look up, frame by frame in order. A burst
 	 * often comes from one source: once it stands learned here, its
-	 * next frames have nothing to change (K_EMPTY is never a key). */
-	uint64_t learnt = K_EMPTY;
+	 * next frames have nothing to change (K_EMPTY is never a key). And
+	 * it often goes to one port: what that port is (its word, read
+	 * once a burst like the input port's) and how a VLAN leaves it are
+	 * worked out again only when the port or VLAN changes.
+	 */
+	uint64_t learnt = K_EMPTY, qw = 0;
+	uint32_t last = UINT32_MAX; /* port << 16 | VLAN, worked out */
+	unsigned flooded = 0;
+	bool lok = false;
+	uint16_t ltag = 0;
 	for (unsigned i = 0; i < n; i++) {
-		const uint8_t *d = f[i].data;
 		struct sw_result *r = &out[i];
 		struct entry *e;
-		uint64_t qw;
 		uint32_t v = 0;
 		unsigned q;
 
-		if (r->port == SW_DROP)
+		if (why[i]) {
+			*r = (struct sw_result){ .port = SW_DROP,
+						 .reason = why[i] };
 			continue;
+		}
 		if (skey[i] != learnt)
 			learnt = learn(sw, net, p, in, skey[i], shome[i],
-				       stamp, c)
+				       stamp, &t)
 					 ? skey[i]
 					 : K_EMPTY;
-		if (d[0] & 1) {
+		r->vlan = vlan[i];
+		r->reason = 0;
+		if (dkey[i] == K_EMPTY) {
+			const uint8_t *d = f[i].data;
+
 			r->port = SW_FLOOD;
+			r->tag = 0;
 			if ((d[0] & d[1] & d[2] & d[3] & d[4] & d[5]) == 0xff) {
-				r->flags |= SW_F_BCAST;
+				r->flags = flags[i] | SW_F_BCAST;
 			} else {
-				r->flags |= SW_F_MCAST;
+				r->flags = flags[i] | SW_F_MCAST;
 				r->group = mac_key(d, 0);
 			}
+			flooded++;
 			continue;
 		}
 		e = fdb_find(sw, net, dkey[i], dhome[i], &v);
-		q = v & V_PORT;
-		if (e && q == in) {
-			r->port = SW_DROP;
-			r->reason = SW_C_DROP_HAIRPIN;
+		q = e ? v & V_PORT : SW_PORT_NONE;
+		if (q == in) {
+			*r = (struct sw_result){ .port = SW_DROP,
+						 .reason = SW_C_DROP_HAIRPIN };
+			tally(&t, SW_C_DROP_HAIRPIN, 1);
 			continue;
 		}
 		/*
@@ -447,28 +510,36 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 		 * in this VLAN: an entry may be stale for a grace period,
 		 * and crossing networks or VLANs is never right.
 		 */
-		qw = e && q < sw->max_ports
-			 ? atomic_load_explicit(&sw->ports[q].word, MO_ACQ)
-			 : 0;
-		if (pw_state(qw) != PW_LIVE || pw_net(qw) != pw_net(w) ||
-		    !port_carries(&sw->ports[q], qw, r->vlan)) {
+		if ((q << 16 | vlan[i]) != last) {
+			if (q != last >> 16)
+				qw = q < sw->max_ports
+					 ? atomic_load_explicit(
+						   &sw->ports[q].word, MO_ACQ)
+					 : 0;
+			last = q << 16 | vlan[i];
+			lok = pw_state(qw) == PW_LIVE &&
+			      pw_net(qw) == pw_net(w) &&
+			      port_carries(&sw->ports[q], qw, vlan[i]);
+			ltag = port_untagged(qw, vlan[i]) ? 0 : vlan[i];
+		}
+		if (!lok) {
 			r->port = SW_FLOOD;
-			r->flags |= SW_F_UNKNOWN;
+			r->tag = 0;
+			r->flags = flags[i] | SW_F_UNKNOWN;
+			flooded++;
 			continue;
 		}
 		r->port = (uint16_t)q;
-		r->tag = port_untagged(qw, r->vlan) ? 0 : r->vlan;
+		r->tag = ltag;
+		r->flags = flags[i] | (ltag != ftag[i] ? SW_F_RETAG : 0);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (out[i].port == SW_DROP)
-			c[out[i].reason]++;
-		else if (out[i].port == SW_FLOOD)
-			c[SW_C_FLOODED]++;
+	if (flooded)
+		tally(&t, SW_C_FLOODED, flooded);
+	for (uint32_t m = t.touched; m; m &= m - 1) {
+		unsigned k = (unsigned)__builtin_ctz(m);
+
+		ctr_add(&p->c[k], t.c[k]);
 	}
-	c[SW_C_RX] = n;
-	for (unsigned k = 0; k < SW_C_COUNT; k++)
-		if (c[k])
-			ctr_add(&p->c[k], c[k]);
 	return n;
 }
 
@@ -484,14 +555,15 @@ sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
 
 	if (n > SW_MAX_BURST)
 		n = SW_MAX_BURST;
-	g->ndest = g->nflood = g->ndrop = 0;
+	g->ndest = g->nflood = g->ndrop = g->flags = 0;
 	/* The common burst: every frame to one port. */
 	if (n && sw && r[0].port < sw->max_ports) {
-		unsigned q = r[0].port, i = 1;
+		unsigned q = r[0].port, i = 1, fl = r[0].flags;
 
 		while (i < n && r[i].port == q)
-			i++;
+			fl |= r[i++].flags;
 		if (i == n) {
+			g->flags = fl;
 			g->ndest = 1;
 			g->dest[0].port = (uint16_t)q;
 			g->dest[0].n = (uint16_t)n;
@@ -528,6 +600,7 @@ sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
 		}
 		which[i] = hdest[h];
 		g->dest[hdest[h]].n++;
+		g->flags |= r[i].flags;
 	}
 	for (unsigned d = 0; d < g->ndest; d++) {
 		g->dest[d].first = (uint16_t)first;

@@ -298,6 +298,7 @@ struct sw_frame {
 #define SW_F_BCAST 0x02u   /* flooded: broadcast */
 #define SW_F_MCAST 0x04u   /* flooded: multicast, `group` says which */
 #define SW_F_UNKNOWN 0x08u /* flooded: unknown unicast */
+#define SW_F_RETAG 0x10u   /* unicast: leaves with another tag than it has */
 
 struct sw_result {
 	uint16_t port;   /* destination, SW_FLOOD or SW_DROP */
@@ -355,6 +356,7 @@ unsigned sw_forward(struct sw *sw, int in_port, const struct sw_frame *f,
  */
 struct sw_group {
 	unsigned ndest, nflood, ndrop;
+	unsigned flags; /* the SW_F_* of the unicast results, ORed */
 	struct {
 		uint16_t port;
 		uint16_t n;

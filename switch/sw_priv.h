@@ -177,11 +177,12 @@ mac_key(const uint8_t *m, uint16_t vlan)
 }
 
 /*
- * The same from frame data, where 8 bytes are readable at m (a frame
- * of at least 14 bytes, at its destination or source): one load.
+ * 8 bytes of frame data at m as a big-endian number, in one load: at
+ * the frame's start, the destination MAC in bits 16-63; 6 bytes on, the
+ * source MAC in bits 16-63 and the ethertype in bits 0-15.
  */
 static inline uint64_t
-frame_mac_key(const uint8_t *m, uint16_t vlan)
+frame_be64(const uint8_t *m)
 {
 	uint64_t v;
 
@@ -189,8 +190,7 @@ frame_mac_key(const uint8_t *m, uint16_t vlan)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	v = __builtin_bswap64(v);
 #endif
-	return v >> 16 |
-	       (uint64_t)(vlan & 0xfffu) << K_MAC_BITS | K_LIVE;
+	return v;
 }
 
 static inline void

@@ -816,18 +816,39 @@ TEST(vlan_egress)
 	r = send(sw, a10, d, m, -1, 0);
 	CHECK_EQ(r.port, t);
 	CHECK_EQ(r.tag, 10);
-	CHECK_EQ(r.flags, 0);
+	CHECK_EQ(r.flags, SW_F_RETAG);
 	mac(d, 4);
 	r = send(sw, a10, d, m, -1, 0);
 	CHECK_EQ(r.port, tn);
 	CHECK_EQ(r.tag, 0);
+	CHECK_EQ(r.flags, 0);
 	/* Trunk -> access: untagged, the caller strips. */
 	mac(m, 3);
 	mac(d, 1);
 	r = send(sw, t, d, m, 10, 0);
 	CHECK_EQ(r.port, a10);
 	CHECK_EQ(r.tag, 0);
+	CHECK_EQ(r.flags, SW_F_TAGGED | SW_F_RETAG);
+	/* Trunk -> trunk in the same VLAN: the tag stays as it is. */
+	mac(d, 6);
+	r = send(sw, t, d, m, 10, 0);
+	CHECK_EQ(r.port, ta);
+	CHECK_EQ(r.tag, 10);
 	CHECK_EQ(r.flags, SW_F_TAGGED);
+	/* Priority-tagged (VID 0) into the native VLAN 10 of tn, out to
+	 * the access port a10: untagged wanted, the VID-0 tag kept. */
+	mac(m, 4);
+	mac(d, 1);
+	r = send(sw, tn, d, m, 0, 0);
+	CHECK_EQ(r.port, a10);
+	CHECK_EQ(r.tag, 0);
+	CHECK_EQ(r.flags, SW_F_TAGGED);
+	/* ... out to the trunk t: the VID 0 becomes 10. */
+	mac(d, 3);
+	r = send(sw, tn, d, m, 0, 0);
+	CHECK_EQ(r.port, t);
+	CHECK_EQ(r.tag, 10);
+	CHECK_EQ(r.flags, SW_F_TAGGED | SW_F_RETAG);
 	/* Flood in 10 from a10: every carrier, with its tag. */
 	mac(m, 1);
 	r = send(sw, a10, BCAST, m, -1, 0);
@@ -1567,11 +1588,24 @@ TEST(burst_and_group)
 	CHECK_EQ(sw_port_counter(sw, b, SW_C_TX), nb + 1);
 	CHECK_EQ(sw_port_counter(sw, a, SW_C_RX), SW_MAX_BURST);
 	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_HAIRPIN), ndr);
-	/* Many destinations in one burst. */
+	CHECK_EQ(g.flags, 0);
+	/* Many destinations in one burst; flags of their results ORed. */
 	for (unsigned i = 0; i < 8; i++)
 		r[i] = (struct sw_result){ .port = (uint16_t)(i % 3 ? a : c) };
+	r[5].flags = SW_F_RETAG;
 	sw_group(sw, r, 8, &g);
 	CHECK_EQ(g.ndest, 2);
+	CHECK_EQ(g.flags, SW_F_RETAG);
+	/* One destination: the same. */
+	for (unsigned i = 0; i < 8; i++)
+		r[i] = (struct sw_result){ .port = (uint16_t)c };
+	sw_group(sw, r, 8, &g);
+	CHECK_EQ(g.ndest, 1);
+	CHECK_EQ(g.flags, 0);
+	r[7].flags = SW_F_TAGGED | SW_F_RETAG;
+	sw_group(sw, r, 8, &g);
+	CHECK_EQ(g.ndest, 1);
+	CHECK_EQ(g.flags, SW_F_TAGGED | SW_F_RETAG);
 	sw_destroy(sw);
 }
 
