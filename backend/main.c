@@ -696,8 +696,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	nb_fast_ms_init();
+	/*
+	 * The private area (a queue pointer and a slot, worker.c) takes a
+	 * whole cache line: with 16 bytes, a frame's data would start 16
+	 * bytes into a line, and a 60-byte frame would straddle two, each
+	 * copy of it writing and reading twice the lines.
+	 */
 	d->pool = rte_pktmbuf_pool_create("nb_mbufs", d->conf.mbufs, 256,
-					  RTE_ALIGN(sizeof(void *) * 2, 8),
+					  RTE_ALIGN_CEIL(sizeof(void *) * 2,
+							 RTE_CACHE_LINE_SIZE),
 					  RTE_MBUF_DEFAULT_BUF_SIZE,
 					  rte_socket_id());
 	if (!d->pool) {
