@@ -702,8 +702,7 @@ fwd_burst(struct nb_worker *w, int in, struct nb_pif *from,
 		}
 	}
 	nb_capture_maybe(w, (unsigned)in, pkts, n, false);
-	n = sw_forward(sw, in, f, n, nb_tsc_ms(w->tsc), res);
-	sw_group(sw, res, n, &g);
+	n = sw_forward_group(sw, in, f, n, nb_tsc_ms(w->tsc), res, &g);
 
 	/* The common burst: all of it to one port, as it is. */
 	if (g.ndest == 1 && g.dest[0].n == n && !(g.flags & SW_F_RETAG)) {

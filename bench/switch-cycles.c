@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The switch alone: TSC cycles per frame of sw_forward() + sw_group()
+ * The switch alone: TSC cycles per frame of sw_forward_group()
  * on the traffic of bench/switch-pcap.sh (64 "A" hosts behind an
  * uplink sending to 64 "B" hosts behind a second port, every pair in
  * turn, bursts of 32), with no packet I/O around it. Beside it, the
@@ -166,8 +166,7 @@ main(int argc, char **argv)
 		at = at + 2 * BURST > nframes ? 0 : at + BURST;
 		if ((b & 1023) == 0)
 			ms++;
-		sw_forward(sw, up, f, BURST, ms, res);
-		sw_group(sw, res, BURST, &g);
+		sw_forward_group(sw, up, f, BURST, ms, res, &g);
 		sink_sum += g.ndest;
 	}
 	t1 = __rdtsc();

@@ -12,7 +12,8 @@
 # line per figure, then the ratios of the medians. Uses 2 MiB hugepages
 # when it can reserve them (and gives them back), else --no-huge; the
 # `memory` line says which.
-# usage: bench/switch-pcap.sh [BUILD-DIR] [WINDOW-SECONDS] [ROUNDS]
+# usage: [SWITCH_CASES="64:0 1514:0 64:8"] bench/switch-pcap.sh [BUILD-DIR]
+#        [WINDOW-SECONDS] [ROUNDS]   (a case: SIZE:VLANS)
 set -eu
 build=$(cd "${1:-build}" && pwd)
 window=${2:-5}
@@ -96,7 +97,7 @@ CONF
 out=$work/results
 : > "$out"
 printf '{"bench": "switch", "metric": "rounds", "value": %s, "unit": "medians of"}\n' "$rounds"
-for c in 64:0 1514:0 64:8; do
+for c in ${SWITCH_CASES:-64:0 1514:0 64:8}; do
 	size=${c%:*} vlans=${c#*:}
 	label="${size}B"
 	[ "$vlans" -gt 0 ] && label="${size}B_${vlans}vlans"

@@ -371,9 +371,19 @@ learn(struct sw *sw, struct net *n, struct port *p, unsigned in, uint64_t k,
 	return true;
 }
 
-unsigned
-sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
-	   uint64_t now_ms, struct sw_result *out)
+/*
+ * What forward() tells sw_forward_group() of a burst: the one port every
+ * frame goes to (SW_PORT_NONE: drops, floods or several ports), and the
+ * flags of the results ORed.
+ */
+struct fwd_sum {
+	unsigned port;
+	unsigned flags;
+};
+
+static inline unsigned
+forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
+	uint64_t now_ms, struct sw_result *out, struct fwd_sum *sum)
 {
 	/* What pass 1 finds out per frame, for pass 2. */
 	uint64_t skey[SW_MAX_BURST], dkey[SW_MAX_BURST];
@@ -393,6 +403,8 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	w = sw && in_port >= 0 && in < sw->max_ports
 		? atomic_load_explicit(&sw->ports[in].word, MO_ACQ)
 		: 0;
+	sum->port = SW_PORT_NONE;
+	sum->flags = 0;
 	if (pw_state(w) != PW_LIVE) {
 		for (unsigned i = 0; i < n; i++)
 			out[i] = (struct sw_result){
@@ -462,7 +474,10 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	 */
 	uint64_t learnt = K_EMPTY, qw = 0;
 	uint32_t last = UINT32_MAX; /* port << 16 | VLAN, worked out */
-	unsigned flooded = 0;
+	unsigned flooded = 0, ors = 0;
+	/* The one port every frame goes to: SW_PORT_NONE - 1 while none
+	 * is seen, SW_PORT_NONE after a drop, flood or second port. */
+	unsigned one = SW_PORT_NONE - 1;
 	bool lok = false;
 	uint16_t ltag = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -474,6 +489,7 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 		if (why[i]) {
 			*r = (struct sw_result){ .port = SW_DROP,
 						 .reason = why[i] };
+			one = SW_PORT_NONE;
 			continue;
 		}
 		if (skey[i] != learnt)
@@ -495,6 +511,7 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 				r->group = mac_key(d, 0);
 			}
 			flooded++;
+			one = SW_PORT_NONE;
 			continue;
 		}
 		e = fdb_find(sw, net, dkey[i], dhome[i], &v);
@@ -503,6 +520,7 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 			*r = (struct sw_result){ .port = SW_DROP,
 						 .reason = SW_C_DROP_HAIRPIN };
 			tally(&t, SW_C_DROP_HAIRPIN, 1);
+			one = SW_PORT_NONE;
 			continue;
 		}
 		/*
@@ -527,12 +545,18 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 			r->tag = 0;
 			r->flags = flags[i] | SW_F_UNKNOWN;
 			flooded++;
+			one = SW_PORT_NONE;
 			continue;
 		}
 		r->port = (uint16_t)q;
 		r->tag = ltag;
 		r->flags = flags[i] | (ltag != ftag[i] ? SW_F_RETAG : 0);
+		ors |= r->flags;
+		if (q != one)
+			one = one == SW_PORT_NONE - 1 ? q : SW_PORT_NONE;
 	}
+	sum->port = one == SW_PORT_NONE - 1 ? SW_PORT_NONE : one;
+	sum->flags = ors;
 	if (flooded)
 		tally(&t, SW_C_FLOODED, flooded);
 	for (uint32_t m = t.touched; m; m &= m - 1) {
@@ -540,6 +564,55 @@ sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 
 		ctr_add(&p->c[k], t.c[k]);
 	}
+	return n;
+}
+
+unsigned
+sw_forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
+	   uint64_t now_ms, struct sw_result *out)
+{
+	struct fwd_sum sum;
+
+	return forward(sw, in_port, f, n, now_ms, out, &sum);
+}
+
+/* idx[] of a burst that goes whole to one port, in order. */
+static const uint16_t identity[SW_MAX_BURST] = {
+	0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+	48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+};
+_Static_assert(SW_MAX_BURST == 64, "identity[] covers a burst");
+
+/* The whole burst of n to port q; flags: its results' ORed. */
+static void
+group_one(struct sw *sw, unsigned q, unsigned n, unsigned flags,
+	  struct sw_group *g)
+{
+	g->nflood = g->ndrop = 0;
+	g->flags = flags;
+	g->ndest = 1;
+	g->dest[0].port = (uint16_t)q;
+	g->dest[0].n = (uint16_t)n;
+	g->dest[0].first = 0;
+	memcpy(g->idx, identity, n * sizeof(g->idx[0]));
+	/* Any worker may send to a port: a locked add, once per burst. */
+	atomic_fetch_add_explicit(&sw->ports[q].c[SW_C_TX], n, MO_RLX);
+}
+
+unsigned
+sw_forward_group(struct sw *sw, int in_port, const struct sw_frame *f,
+		 unsigned n, uint64_t now_ms, struct sw_result *out,
+		 struct sw_group *g)
+{
+	struct fwd_sum sum;
+
+	n = forward(sw, in_port, f, n, now_ms, out, &sum);
+	if (sum.port < SW_MAX_PORTS)
+		group_one(sw, sum.port, n, sum.flags, g);
+	else
+		sw_group(sw, out, n, g);
 	return n;
 }
 
@@ -563,15 +636,7 @@ sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
 		while (i < n && r[i].port == q)
 			fl |= r[i++].flags;
 		if (i == n) {
-			g->flags = fl;
-			g->ndest = 1;
-			g->dest[0].port = (uint16_t)q;
-			g->dest[0].n = (uint16_t)n;
-			g->dest[0].first = 0;
-			for (i = 0; i < n; i++)
-				g->idx[i] = (uint16_t)i;
-			atomic_fetch_add_explicit(&sw->ports[q].c[SW_C_TX], n,
-						  MO_RLX);
+			group_one(sw, q, n, fl, g);
 			return;
 		}
 	}

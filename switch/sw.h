@@ -374,6 +374,16 @@ struct sw_group {
 void sw_group(struct sw *sw, const struct sw_result *r, unsigned n,
 	      struct sw_group *g);
 
+/*
+ * sw_forward() then sw_group() in one call, the same results: a burst
+ * that goes whole to one port (the common case) is grouped as it is
+ * forwarded, without a second look at its results.
+ */
+unsigned sw_forward_group(struct sw *sw, int in_port,
+			  const struct sw_frame *f, unsigned n,
+			  uint64_t now_ms, struct sw_result *out,
+			  struct sw_group *g);
+
 struct sw_egress {
 	uint16_t port;
 	uint16_t tag; /* 0: untagged, else the VID to tag with */

@@ -1589,6 +1589,28 @@ TEST(burst_and_group)
 	CHECK_EQ(sw_port_counter(sw, a, SW_C_RX), SW_MAX_BURST);
 	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_HAIRPIN), ndr);
 	CHECK_EQ(g.flags, 0);
+	/* The fused call groups the same burst the same way. */
+	struct sw_group g2;
+	CHECK_EQ(sw_forward_group(sw, a, f, SW_MAX_BURST, 0, r, &g2),
+		 SW_MAX_BURST);
+	CHECK_EQ(g2.ndest, 2);
+	CHECK_EQ(g2.nflood, nfl);
+	CHECK_EQ(g2.ndrop, ndr);
+	CHECK(memcmp(g2.dest, g.dest, 2 * sizeof(g.dest[0])) == 0);
+	CHECK(memcmp(g2.idx, g.idx, (nb + nc) * sizeof(g.idx[0])) == 0);
+	CHECK_EQ(sw_port_counter(sw, b, SW_C_TX), 2 * nb + 1);
+	/* ... and a burst all to b at once, counted once. */
+	for (unsigned i = 0; i < SW_MAX_BURST; i++)
+		eth(&pk[i], mb, ma, -1, 0x88b5), pk[i].len = 60;
+	CHECK_EQ(sw_forward_group(sw, a, f, SW_MAX_BURST, 0, r, &g2),
+		 SW_MAX_BURST);
+	CHECK_EQ(g2.ndest, 1);
+	CHECK_EQ(g2.dest[0].port, b);
+	CHECK_EQ(g2.dest[0].n, SW_MAX_BURST);
+	CHECK_EQ(g2.nflood + g2.ndrop, 0);
+	for (unsigned i = 0; i < SW_MAX_BURST; i++)
+		CHECK_EQ(g2.idx[i], i);
+	CHECK_EQ(sw_port_counter(sw, b, SW_C_TX), 2 * nb + 1 + SW_MAX_BURST);
 	/* Many destinations in one burst; flags of their results ORed. */
 	for (unsigned i = 0; i < 8; i++)
 		r[i] = (struct sw_result){ .port = (uint16_t)(i % 3 ? a : c) };

@@ -244,6 +244,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sw_egress e[16];
 	uint64_t now = 0;
 	size_t off = 0;
+	unsigned bursts = 0;
 
 	memset(&st, 0, sizeof(st));
 	for (int i = 0; i < 16; i++)
@@ -293,9 +294,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (in < 0)
 			in = 15; /* deleted meanwhile: a free id */
-		if (sw_forward(st.sw, in, f, n, now, r) != n)
-			die("burst not handled whole");
-		sw_group(st.sw, r, n, &g);
+		/* Every other burst through the fused call, whose grouping
+		 * must be what sw_group() makes of its results. */
+		if (++bursts & 1) {
+			struct sw_group g2;
+
+			if (sw_forward_group(st.sw, in, f, n, now, r, &g) != n)
+				die("burst not handled whole");
+			sw_group(st.sw, r, n, &g2);
+			if (g.ndest != g2.ndest || g.nflood != g2.nflood ||
+			    g.ndrop != g2.ndrop || g.flags != g2.flags ||
+			    memcmp(g.dest, g2.dest,
+				   g.ndest * sizeof(g.dest[0])) != 0 ||
+			    memcmp(g.idx, g2.idx,
+				   (n - g.nflood - g.ndrop) *
+					   sizeof(g.idx[0])) != 0 ||
+			    memcmp(g.flood, g2.flood,
+				   g.nflood * sizeof(g.flood[0])) != 0 ||
+			    memcmp(g.drop, g2.drop,
+				   g.ndrop * sizeof(g.drop[0])) != 0)
+				die("sw_forward_group groups otherwise");
+		} else {
+			if (sw_forward(st.sw, in, f, n, now, r) != n)
+				die("burst not handled whole");
+			sw_group(st.sw, r, n, &g);
+		}
 		for (unsigned d = 0; d < g.ndest; d++)
 			for (unsigned j = 0; j < g.dest[d].n; j++) {
 				unsigned i = g.idx[g.dest[d].first + j];
