@@ -2,10 +2,11 @@
 /*
  * The switch glue: networks from the configuration, vifs and PIFs as
  * switch ports, and the worker side of forwarding a burst: switch/ finds
- * a destination for every frame first (sw_forward), sorts the burst by
- * destination (sw_group), then each destination gets its frames in one
- * call, with their 802.1Q tag added, rewritten or removed as the
- * destination port's VLAN configuration says.
+ * a destination for every frame first and sorts the burst by destination
+ * (sw_forward_group), then each destination gets its frames in one call,
+ * with their 802.1Q tag added, rewritten or removed as the destination
+ * port's VLAN configuration says. A burst that goes whole to one port
+ * unchanged (the common case) is handed on as it came.
  */
 #include <errno.h>
 #include <stdarg.h>

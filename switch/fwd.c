@@ -257,7 +257,8 @@ classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
 		if (why)
 			return why;
 	}
-	if ((dmac & MAC_RESERVED_MASK) == MAC_RESERVED)
+	if ((dmac & MAC_GROUP) &&
+	    (dmac & MAC_RESERVED_MASK) == MAC_RESERVED)
 		return SW_C_DROP_RESERVED;
 	return 0;
 }

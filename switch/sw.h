@@ -18,13 +18,16 @@
  * finds a destination for every frame first (a port, SW_FLOOD or
  * SW_DROP with a reason), then the caller hands each destination its
  * frames at once: sw_group() sorts a burst's results by destination
- * without allocating, sw_flood() lists a flooded frame's destinations
- * from a list precomputed per (network, VLAN).
+ * without allocating (sw_forward_group() does both, and a burst that
+ * goes whole to one port costs it no sorting), sw_flood() lists a
+ * flooded frame's destinations from a list precomputed per (network,
+ * VLAN).
  *
  * Threads. Any number of workers may call sw_forward(), sw_group(),
- * sw_flood() and sw_flood_ports() at the same time, for different input
- * ports, without a lock: the table is open addressing over 64-bit atomic
- * keys, learning claims slots and moves entries with compare-and-swap.
+ * sw_forward_group(), sw_flood() and sw_flood_ports() at the same time,
+ * for different input ports, without a lock: the table is open
+ * addressing over 64-bit atomic keys, learning claims slots and moves
+ * entries with compare-and-swap.
  * Configuration (every other function that changes something, and
  * sw_age()) is done by one thread at a time; the caller serializes those
  * calls, sw takes no lock. Configuration never frees or reuses memory or
@@ -32,8 +35,8 @@
  * deleted ports) waits for sw_reclaim(). The caller's promise: it calls
  * sw_reclaim() only after an RCU grace period that began after its last
  * configuration call, that is once every sw_forward(), sw_group(),
- * sw_flood() and sw_flood_ports() call begun before that point has
- * returned (e.g. sw_port_del(); rte_rcu_qsbr_synchronize();
+ * sw_forward_group(), sw_flood() and sw_flood_ports() call begun before
+ * that point has returned (e.g. sw_port_del(); rte_rcu_qsbr_synchronize();
  * sw_reclaim()). Until then a deleted port's id is not handed out
  * again, and its network cannot be deleted. Two workers forwarding for
  * the same input port at once (queues of one interface) stay safe, but
