@@ -809,46 +809,44 @@ TEST(vlan_egress)
 	send(sw, t0, BCAST, m, 10, 0);
 	mac(m, 6);
 	send(sw, ta, BCAST, m, 10, 0);
-	/* Access 10 -> trunk: tagged 10. Native 10: untagged. */
-	mac(m, 1);
-	uint8_t d[6];
-	mac(d, 3);
-	r = send(sw, a10, d, m, -1, 0);
-	CHECK_EQ(r.port, t);
-	CHECK_EQ(r.tag, 10);
-	CHECK_EQ(r.flags, SW_F_RETAG);
-	mac(d, 4);
-	r = send(sw, a10, d, m, -1, 0);
-	CHECK_EQ(r.port, tn);
-	CHECK_EQ(r.tag, 0);
-	CHECK_EQ(r.flags, 0);
-	/* Trunk -> access: untagged, the caller strips. */
-	mac(m, 3);
-	mac(d, 1);
-	r = send(sw, t, d, m, 10, 0);
-	CHECK_EQ(r.port, a10);
-	CHECK_EQ(r.tag, 0);
-	CHECK_EQ(r.flags, SW_F_TAGGED | SW_F_RETAG);
-	/* Trunk -> trunk in the same VLAN: the tag stays as it is. */
-	mac(d, 6);
-	r = send(sw, t, d, m, 10, 0);
-	CHECK_EQ(r.port, ta);
-	CHECK_EQ(r.tag, 10);
-	CHECK_EQ(r.flags, SW_F_TAGGED);
-	/* Priority-tagged (VID 0) into the native VLAN 10 of tn, out to
-	 * the access port a10: untagged wanted, the VID-0 tag kept. */
-	mac(m, 4);
-	mac(d, 1);
-	r = send(sw, tn, d, m, 0, 0);
-	CHECK_EQ(r.port, a10);
-	CHECK_EQ(r.tag, 0);
-	CHECK_EQ(r.flags, SW_F_TAGGED);
-	/* ... out to the trunk t: the VID 0 becomes 10. */
-	mac(d, 3);
-	r = send(sw, tn, d, m, 0, 0);
-	CHECK_EQ(r.port, t);
-	CHECK_EQ(r.tag, 10);
-	CHECK_EQ(r.flags, SW_F_TAGGED | SW_F_RETAG);
+	/*
+	 * Unicast egress: the tag a frame leaves with, and whether that
+	 * changes it (RETAG). Hosts: 1 on a10, 3 on t, 4 on tn, 6 on ta.
+	 */
+	const struct {
+		int in;
+		unsigned src, dst;
+		int tag_in; /* -1: untagged */
+		int port;
+		uint16_t tag;
+		unsigned flags;
+	} eg[] = {
+		/* Access 10 -> trunk: tagged 10. Native 10: untagged. */
+		{ a10, 1, 3, -1, t, 10, SW_F_RETAG },
+		{ a10, 1, 4, -1, tn, 0, 0 },
+		/* Trunk -> access: untagged, the caller strips. */
+		{ t, 3, 1, 10, a10, 0, SW_F_TAGGED | SW_F_RETAG },
+		/* Trunk -> trunk in the same VLAN: the tag stays. */
+		{ t, 3, 6, 10, ta, 10, SW_F_TAGGED },
+		/* Priority-tagged (VID 0) into tn's native VLAN 10: to the
+		 * access port untagged is wanted, the VID-0 tag is kept;
+		 * to the trunk t the VID 0 becomes 10. */
+		{ tn, 4, 1, 0, a10, 0, SW_F_TAGGED },
+		{ tn, 4, 3, 0, t, 10, SW_F_TAGGED | SW_F_RETAG },
+	};
+	for (unsigned i = 0; i < sizeof(eg) / sizeof(eg[0]); i++) {
+		uint8_t d[6];
+
+		mac(m, eg[i].src);
+		mac(d, eg[i].dst);
+		r = send(sw, eg[i].in, d, m, eg[i].tag_in, 0);
+		if (r.port != eg[i].port || r.tag != eg[i].tag ||
+		    r.flags != eg[i].flags)
+			FAIL("egress case %u: port %u tag %u flags %#x, "
+			     "want %d %u %#x",
+			     i, r.port, r.tag, r.flags, eg[i].port, eg[i].tag,
+			     eg[i].flags);
+	}
 	/* Flood in 10 from a10: every carrier, with its tag. */
 	mac(m, 1);
 	r = send(sw, a10, BCAST, m, -1, 0);
