@@ -258,6 +258,11 @@ dpdk_log_level(const char *line)
 	 * made, as nothing registers for it. Not a warning for us. */
 	if (strstr(line, "No legacy callbacks, legacy socket not created"))
 		return LOG_DEBUG;
+	/* Said for each hugepage size with none reserved (1 GiB, mostly)
+	 * while another size is used: without any, netbackd runs with
+	 * --no-huge and DPDK does not look. */
+	if (strstr(line, "No free ") && strstr(line, "hugepages reported"))
+		return LOG_INFO;
 	return rte_log_cur_msg_loglevel() - (int)RTE_LOG_EMERG + LOG_EMERG;
 }
 
