@@ -365,40 +365,18 @@ nb_gso_split(struct nb_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
 	return (unsigned)n;
 }
 
-void
-nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
-	       unsigned n, const struct nb_burst_sum *sum)
+/*
+ * Offloads of a burst the port is about to send: GSO packets go to the
+ * port's TSO or are segmented here, blank checksums are completed.
+ * False when a GSO packet had to be segmented: the burst has then been
+ * sent, in order, in pieces.
+ */
+static bool
+tx_prepare(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
+	   unsigned n)
 {
 	struct rte_mbuf *segs[NB_GSO_MAX_SEGS];
-	uint64_t bytes = 0;
-	uint16_t sent;
 
-	/* Nothing waits for a port whose link went down. */
-	if (unlikely(atomic_load_explicit(&p->link, memory_order_relaxed) ==
-		     NB_LINK_DOWN)) {
-		p->stats[w->id][NB_P_TX_DROP_LINK] += n;
-		rte_pktmbuf_free_bulk(pkts, n);
-		return;
-	}
-	/*
-	 * The common burst: no GSO packet, no checksum to complete (the
-	 * BAD bit is set in both NONE and BAD, which are rare): one look
-	 * at each frame, or none when the receiver summed the burst up.
-	 */
-	struct nb_burst_sum here = { 0, 0 };
-
-	if (!sum) {
-		for (unsigned i = 0; i < n; i++) {
-			here.ol |= pkts[i]->ol_flags;
-			here.bytes += pkts[i]->pkt_len;
-		}
-		sum = &here;
-	}
-	bytes = sum->bytes;
-	if (likely(!(sum->ol &
-		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD))))
-		goto send;
-	bytes = 0;
 	/* Uplinks get wire-size frames: segment GSO packets first, unless
 	 * the port does (its TSO wants the headers' lengths and the TCP
 	 * checksum field holding the pseudo-header sum, as netfront and
@@ -428,15 +406,46 @@ nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
 			nb_deliver_pif(w, p, segs, k, NULL);
 		if (i + 1 < n)
 			nb_deliver_pif(w, p, &pkts[i + 1], n - i - 1, NULL);
-		return;
+		return false;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		if ((pkts[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 		    RTE_MBUF_F_RX_L4_CKSUM_NONE)
 			nb_csum_complete(pkts[i]);
-		bytes += pkts[i]->pkt_len;
+	return true;
+}
+
+void
+nb_deliver_pif(struct nb_worker *w, struct nb_pif *p, struct rte_mbuf **pkts,
+	       unsigned n, const struct nb_burst_sum *sum)
+{
+	struct nb_burst_sum here = { 0, 0 };
+	uint64_t bytes;
+	uint16_t sent;
+
+	/* Nothing waits for a port whose link went down. */
+	if (unlikely(atomic_load_explicit(&p->link, memory_order_relaxed) ==
+		     NB_LINK_DOWN)) {
+		p->stats[w->id][NB_P_TX_DROP_LINK] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
 	}
-send:
+	/* One look at each frame, or none when the receiver summed the
+	 * burst up. */
+	if (!sum) {
+		for (unsigned i = 0; i < n; i++) {
+			here.ol |= pkts[i]->ol_flags;
+			here.bytes += pkts[i]->pkt_len;
+		}
+		sum = &here;
+	}
+	/* Offloads only when a frame has one: a GSO packet, or a checksum
+	 * to complete (the BAD bit is set in both NONE and BAD). */
+	if (unlikely(sum->ol &
+		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
+	    !tx_prepare(w, p, pkts, n))
+		return;
+	bytes = sum->bytes;
 	sent = rte_eth_tx_burst(p->port_id, (uint16_t)(w->id % p->ntxq), pkts,
 				(uint16_t)n);
 	p->stats[w->id][NB_P_TX_PACKETS] += sent;

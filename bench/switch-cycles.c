@@ -21,6 +21,8 @@
 #define BURST 32u
 #define FRAME 60u
 
+static volatile uint64_t keep; /* what the loops computed, kept */
+
 static void
 mac(uint8_t *m, uint8_t kind, unsigned i)
 {
@@ -155,6 +157,8 @@ main(int argc, char **argv)
 		}
 		at = at + 2 * BURST > nframes ? 0 : at + BURST;
 	}
+	/* Stored before the clock is read: the loop cannot move past it. */
+	keep = sink_sum;
 	t1 = __rdtsc();
 	double floor = (double)(t1 - t0) / ((double)bursts * BURST);
 
@@ -187,5 +191,6 @@ main(int argc, char **argv)
 	json("read_floor_cycles_per_frame", floor, "TSC cycles");
 	json("switch_mpps_one_core", hz / cyc / 1e6, "Mpps");
 	json("tsc_ghz", hz / 1e9, "GHz");
-	return sink_sum == 42 ? 3 : 0;
+	keep = sink_sum;
+	return 0;
 }
