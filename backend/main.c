@@ -26,7 +26,9 @@
 
 #include <xenstore.h>
 
-#include "nb.h"
+#include "ctl.h"
+#include "mgmt.h"
+#include "sandbox.h"
 #include "sw.h"
 
 #define NB_MAX_EAL_ARGS 64
@@ -136,6 +138,10 @@ parse_args(int argc, char **argv, struct nb_conf *c, struct opts *o)
 		case 'c':
 			break;
 		case OPT_SIM:
+#ifndef NB_HAVE_SIM
+			return bad("sim", optarg, "this netbackd was built "
+				   "without the simulator (-Dsimulator=false)");
+#endif
 			if (strlen(optarg) >= sizeof(c->sim_dir))
 				return bad("sim", optarg, "path too long");
 			snprintf(c->sim_dir, sizeof(c->sim_dir), "%s", optarg);
@@ -395,7 +401,7 @@ log_entry(void *arg, const uint8_t mac[6], uint16_t vlan, int port,
 		return 1;
 	nb_info("network %s: %02x:%02x:%02x:%02x:%02x:%02x vlan %u -> %s "
 		"(%s%lu s)", t->net, mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5], vlan, nb_sw_port_name(t->d, port) ?: "?",
+		mac[5], vlan, ctl_sw_port_name(t->d, port) ?: "?",
 		is_static ? "static, " : "age ", age_ms / 1000);
 	return 0;
 }
@@ -405,12 +411,12 @@ static void
 log_tables(struct nb_daemon *d)
 {
 	for (unsigned i = 0; i < d->conf.nnets; i++) {
-		int net = sw_net_find(d->sw, d->conf.nets[i].name);
+		int net = sw_net_find(d->dp.sw, d->conf.nets[i].name);
 		struct table_dump t = { .d = d, .net = d->conf.nets[i].name };
 
 		if (net < 0)
 			continue;
-		sw_table_walk(d->sw, net, nb_fast_ms(), log_entry, &t);
+		sw_table_walk(d->dp.sw, net, dp_fast_ms(), log_entry, &t);
 		nb_info("network %s: %u MAC entr%s%s", t.net,
 			t.n > NB_TABLE_LOG_MAX ? NB_TABLE_LOG_MAX : t.n,
 			t.n == 1 ? "y" : "ies",
@@ -422,25 +428,24 @@ log_tables(struct nb_daemon *d)
 static void
 log_queue_stats(struct nb_daemon *d)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
-		for (unsigned i = 0; i < v->nqueues; i++) {
+		for (unsigned i = 0; i < v->dp.nqueues; i++) {
 			char line[1024];
 			int off = 0;
 
-			for (unsigned k = 0; k < NB_Q_COUNT; k++) {
-				uint64_t c = v->queues[i].stats[k];
+			for (unsigned k = 0; k < DP_Q_COUNT; k++) {
+				uint64_t c = v->dp.queues[i].stats[k];
 
 				if (c && off < (int)sizeof(line) - 64)
 					off += snprintf(line + off,
 							sizeof(line) - (size_t)off,
-							" %s=%lu", nb_qstat_name(k),
+							" %s=%lu", dp_qstat_name(k),
 							c);
 			}
-			nb_info("%s queue %u (worker %u):%s", v->name, i,
-				v->queues[i].worker ? v->queues[i].worker->id
-						    : 0,
+			nb_info("%s queue %u (worker %u):%s", v->dp.name, i,
+				dp_queue_worker_id(&v->dp.queues[i]),
 				off ? line : " idle");
 		}
 	}
@@ -449,52 +454,55 @@ log_queue_stats(struct nb_daemon *d)
 static void
 log_stats(struct nb_daemon *d)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
-		uint64_t s[NB_Q_COUNT];
+		uint64_t s[DP_Q_COUNT];
 		uint64_t drops;
 
-		nb_vif_stats(v, s);
-		drops = s[NB_Q_TX_ERRORS] + s[NB_Q_RX_DROP_BACKLOG] +
-			s[NB_Q_RX_DROP_COPY] + s[NB_Q_RX_DROP_TOO_BIG] +
-			s[NB_Q_RX_DROP_EXPIRED] + s[NB_Q_RX_DROP_STALLED];
+		ctl_vif_stats(v, s);
+		drops = s[DP_Q_TX_ERRORS] + s[DP_Q_RX_DROP_BACKLOG] +
+			s[DP_Q_RX_DROP_COPY] + s[DP_Q_RX_DROP_TOO_BIG] +
+			s[DP_Q_RX_DROP_EXPIRED] + s[DP_Q_RX_DROP_STALLED];
 		/* and what the switch refused from it (spoofing, VLAN...) */
-		drops += nb_sw_port_drops(d, v->sw_port);
+		drops += ctl_sw_port_drops(d, v->dp.sw_port);
 		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
-			"drops/errors %lu", v->name,
-			v->connected ? "up" : "down", s[NB_Q_TX_PACKETS],
-			s[NB_Q_TX_BYTES], s[NB_Q_RX_PACKETS], s[NB_Q_RX_BYTES],
+			"drops/errors %lu", v->dp.name,
+			v->dp.connected ? "up" : "down", s[DP_Q_TX_PACKETS],
+			s[DP_Q_TX_BYTES], s[DP_Q_RX_PACKETS], s[DP_Q_RX_BYTES],
 			drops);
 	}
-	for (unsigned k = 0; k < d->npifs; k++) {
-		const struct nb_pif *p = d->pifs[k];
-		uint64_t c[NB_P_COUNT], drops = nb_sw_port_drops(d, p->sw_port);
+	for (unsigned k = 0; k < d->neth; k++) {
+		const struct dp_eth *p = d->eth[k];
+		uint64_t c[DP_E_COUNT], drops = ctl_sw_port_drops(d, p->sw_port);
 
-		nb_pif_counters(p, c);
+		dp_eth_counters(p, c);
 		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
 			"%lu bytes, tx full %lu, switch drops %lu, link %s "
 			"(%lu changes, %lu dropped while down)", p->name,
-			p->uplink ? "uplink" : "port", c[NB_P_RX_PACKETS],
-			c[NB_P_RX_BYTES], c[NB_P_TX_PACKETS], c[NB_P_TX_BYTES],
-			c[NB_P_TX_DROP_FULL], drops, nb_link_name(p->link),
-			p->link_changes, c[NB_P_TX_DROP_LINK]);
+			p->uplink ? "uplink" : "port", c[DP_E_RX_PACKETS],
+			c[DP_E_RX_BYTES], c[DP_E_TX_PACKETS], c[DP_E_TX_BYTES],
+			c[DP_E_TX_DROP_FULL], drops, dp_link_name(p->link),
+			p->link_changes, c[DP_E_TX_DROP_LINK]);
 	}
 	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
 	uint64_t busy = 0;
-	for (unsigned i = 0; i < d->nworkers; i++) {
-		busy += d->workers[i].busy_cycles;
-		calls += d->workers[i].copy_calls;
-		segs += d->workers[i].copy_segs;
-		st += d->workers[i].copy_static;
-		notifies += d->workers[i].notifies;
-		wakeups += d->workers[i].wakeups;
+	for (unsigned i = 0; i < d->dp.nworkers; i++) {
+		struct dp_worker_totals w;
+
+		dp_worker_totals(&d->dp, i, &w);
+		busy += w.busy_cycles;
+		calls += w.copy_calls;
+		segs += w.copy_segs;
+		st += w.copy_static;
+		notifies += w.notifies;
+		wakeups += w.wakeups;
 	}
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
 		"%lu static-grant copies, %lu notifications, %lu worker "
 		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles",
-		d->nvifs, calls, segs, st, notifies, wakeups, d->hv->maps,
-		d->hv->ports, busy);
+		d->nvifs, calls, segs, st, notifies, wakeups, d->dp.hv->maps,
+		d->dp.hv->ports, busy);
 }
 
 /*
@@ -557,12 +565,12 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 	for (;;) {
 		struct pollfd pfd[4 + 32] = {
 			{ .fd = xs_fileno(d->xs), .events = POLLIN },
-			{ .fd = d->ctl_wakefd, .events = POLLIN },
+			{ .fd = d->dp.ctl_wakefd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = hv_evtchn_fd(d->ctl_evh), .events = POLLIN },
 		};
-		unsigned nm = nb_mgmt_pollfds(d, pfd + 4, 32);
-		int tmo = nb_mgmt_timeout(d);
+		unsigned nm = mgmt_pollfds(d, pfd + 4, 32);
+		int tmo = mgmt_timeout(d);
 		int r = poll(pfd, 4 + nm, tmo >= 0 && tmo < 200 ? tmo : 200);
 
 		if (r < 0 && errno != EINTR) {
@@ -570,15 +578,15 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 			break;
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			nb_xenbus_handle_watches(d);
-		nb_xenbus_tick(d);
+			ctl_xenbus_handle_watches(d);
+		ctl_xenbus_tick(d);
 		uint64_t t = nb_now_ms();
 		if (t - last_link >= 1000) {
 			last_link = t;
-			nb_pif_link_check(d);
+			ctl_eth_link_check(d);
 			/* MAC aging, beside the workers (the switch's
 			 * clock: the TSC's milliseconds). */
-			unsigned aged = sw_age(d->sw, nb_fast_ms());
+			unsigned aged = sw_age(d->dp.sw, dp_fast_ms());
 			if (aged)
 				nb_debug("%u MAC entr%s aged out", aged,
 					 aged == 1 ? "y" : "ies");
@@ -588,27 +596,27 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		uint64_t now = nb_now_ms();
 		if ((pfd[0].revents & (POLLHUP | POLLERR)) || d->xs_lost ||
 		    (r == 0 && now - last_ping >= 1000 &&
-		     (last_ping = now, !nb_xenbus_alive(d)))) {
+		     (last_ping = now, !ctl_xenbus_alive(d)))) {
 			nb_err("xenstore connection lost: stopping, the vifs' "
 			       "state left for the next netbackd");
 			close(sfd);
 			return -EPIPE;
 		}
-		nb_mgmt_handle(d, pfd + 4, nm);
+		mgmt_handle(d, pfd + 4, nm);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
 
-			if (read(d->ctl_wakefd, &v, sizeof(v)) < 0) {
+			if (read(d->dp.ctl_wakefd, &v, sizeof(v)) < 0) {
 				/* nothing pending after all */
 			}
-			nb_xenbus_check_fatal(d);
+			ctl_xenbus_check_fatal(d);
 		}
 		if (pfd[3].revents & POLLIN) {
 			int p;
 
 			/* Control rings: rare requests, answered here. */
 			while ((p = hv_evtchn_pending(d->ctl_evh)) >= 0) {
-				nb_xenbus_ctrl_event(d, p);
+				ctl_xenbus_ctrl_event(d, p);
 				hv_evtchn_unmask(d->ctl_evh, (uint32_t)p);
 			}
 		}
@@ -700,74 +708,80 @@ main(int argc, char **argv)
 		       rte_strerror(rte_errno));
 		return 1;
 	}
-	nb_fast_ms_init();
+	dp_fast_ms_init();
 	/*
-	 * The private area (a queue pointer and a slot, worker.c) takes a
-	 * whole cache line: with 16 bytes, a frame's data would start 16
-	 * bytes into a line, and a 60-byte frame would straddle two, each
-	 * copy of it writing and reading twice the lines.
+	 * The private area holds the destination queue of an mbuf crossing
+	 * to another worker (dp_mbuf_dest()), and takes a whole cache line:
+	 * with 16 bytes, a frame's data would start 16 bytes into a line,
+	 * and a 60-byte frame would straddle two, each copy of it writing
+	 * and reading twice the lines.
 	 */
-	d->pool = rte_pktmbuf_pool_create("nb_mbufs", d->conf.mbufs, 256,
+	d->dp.pool = rte_pktmbuf_pool_create("nb_mbufs", d->conf.mbufs, 256,
 					  RTE_ALIGN_CEIL(sizeof(void *) * 2,
 							 RTE_CACHE_LINE_SIZE),
 					  RTE_MBUF_DEFAULT_BUF_SIZE,
 					  rte_socket_id());
-	if (!d->pool) {
+	if (!d->dp.pool) {
 		nb_err("cannot create %u mbufs: %s", d->conf.mbufs,
 		       rte_strerror(rte_errno));
 		goto out_eal;
 	}
-	d->indirect_pool = rte_pktmbuf_pool_create("nb_indirect",
+	d->dp.indirect_pool = rte_pktmbuf_pool_create("nb_indirect",
 						   d->conf.mbufs, 256, 0, 0,
 						   rte_socket_id());
-	if (!d->indirect_pool) {
+	if (!d->dp.indirect_pool) {
 		nb_err("cannot create %u indirect mbufs: %s", d->conf.mbufs,
 		       rte_strerror(rte_errno));
 		goto out_pool;
 	}
-	d->ctl_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (d->ctl_wakefd < 0)
+	d->dp.ctl_wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->dp.ctl_wakefd < 0)
 		goto out_pool;
+#ifdef NB_HAVE_SIM
 	if (d->conf.sim_dir[0])
-		d->hv = hv_open_sim(d->conf.sim_dir,
+		d->dp.hv = hv_open_sim(d->conf.sim_dir,
 				    d->conf.domid >= 0 ? d->conf.domid : 0);
 	else
-		d->hv = hv_open_xen();
-	if (!d->hv) {
+#endif
+		d->dp.hv = hv_open_xen();
+	if (!d->dp.hv) {
 		nb_err("cannot open the hypervisor interface (%s): %s",
 		       d->conf.sim_dir[0] ? d->conf.sim_dir : "xen",
 		       strerror(errno));
 		goto out_fd;
 	}
-	d->nworkers = rte_lcore_count() - 1;
-	if (d->nworkers == 0) {
+	d->dp.nworkers = rte_lcore_count() - 1;
+	if (d->dp.nworkers == 0) {
 		nb_err("no worker lcore: give EAL at least two lcores "
 		       "(e.g. --lcores 0@0,1@0)");
 		goto out_hv;
 	}
 	nb_info("hypervisor: %s, %u network(s), %u worker(s)",
-		d->hv->ops->name, d->conf.nnets, d->nworkers);
-	d->ctl_evh = hv_evtchn_open(d->hv);
+		d->dp.hv->ops->name, d->conf.nnets, d->dp.nworkers);
+	d->ctl_evh = hv_evtchn_open(d->dp.hv);
 	if (!d->ctl_evh) {
 		nb_err("cannot open event channels: %s", strerror(errno));
 		goto out_hv;
 	}
-	r = nb_fwd_init(d);
+	r = ctl_net_init(d);
 	if (r < 0)
 		goto out_hv;
-	r = nb_workers_start(d);
+	d->dp.poll_always = d->conf.poll_always;
+	d->dp.rx_drain_ms = d->conf.rx_drain_ms;
+	d->dp.rx_stall_ms = d->conf.rx_stall_ms;
+	r = dp_workers_start(&d->dp, d->eth, d->neth);
 	if (r < 0)
 		goto out_workers;
 	/* The control socket before "serving": it answers from then on.
 	 * One asked for by name must be there; without the default one
 	 * netbackd still serves its guests (netbackctl cannot reach it). */
-	if (nb_mgmt_open(d) < 0) {
+	if (mgmt_open(d) < 0) {
 		if (d->conf.ctl_path[0])
 			goto out_xenbus;
 		nb_warn("serving without a control socket: netbackctl "
 			"cannot reach this netbackd");
 	}
-	r = nb_xenbus_start(d);
+	r = ctl_xenbus_start(d);
 	if (r < 0)
 		goto out_xenbus;
 	sfd = signals_fd();
@@ -789,24 +803,24 @@ main(int argc, char **argv)
 	if (o.stats_s)
 		log_stats(d);
 out_xenbus:
-	nb_mgmt_close(d);
-	nb_xenbus_stop(d);
+	mgmt_close(d);
+	ctl_xenbus_stop(d);
 out_workers:
-	nb_workers_stop(d);
-	nb_fwd_fini(d);
-	nb_info("stopped: %lu pages mapped, %lu ports bound", d->hv->maps,
-		d->hv->ports);
-	if (d->hv->maps || d->hv->ports)
+	dp_workers_stop(&d->dp);
+	ctl_net_fini(d);
+	nb_info("stopped: %lu pages mapped, %lu ports bound", d->dp.hv->maps,
+		d->dp.hv->ports);
+	if (d->dp.hv->maps || d->dp.hv->ports)
 		rc = 1;
 out_hv:
 	if (d->ctl_evh)
 		hv_evtchn_close(d->ctl_evh);
-	hv_close(d->hv);
+	hv_close(d->dp.hv);
 out_fd:
-	close(d->ctl_wakefd);
+	close(d->dp.ctl_wakefd);
 out_pool:
-	rte_mempool_free(d->indirect_pool);
-	rte_mempool_free(d->pool);
+	rte_mempool_free(d->dp.indirect_pool);
+	rte_mempool_free(d->dp.pool);
 out_eal:
 	rte_eal_cleanup();
 	return rc;

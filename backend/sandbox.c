@@ -28,7 +28,7 @@
 
 #include <seccomp.h>
 
-#include "nb.h"
+#include "sandbox.h"
 
 int
 nb_sandbox_user(const char *user, char *err, size_t el)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The man pages say what the code does: netbackd(8)'s options are
 # exactly those `netbackd --help` lists, and netbackd.conf(5)'s keys
-# exactly those backend/conf.c parses, section by section. A new option
+# exactly those backend/base/conf.c parses, section by section. A new option
 # or key fails this test until its page tells of it (and a page that
 # keeps a removed one fails too).
 #

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * backend/log.c: the rate limiter guest-triggered messages go through,
+ * backend/base/log.c: the rate limiter guest-triggered messages go through,
  * journald's level prefixes and systemd's readiness notification.
  */
 #include <errno.h>

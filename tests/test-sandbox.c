@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "nb.h"
+#include "sandbox.h"
 #include "tests.h"
 
 /* Run fn in a child; its exit code (0: all checks held). */

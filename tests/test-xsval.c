@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The parsers of xenstore values (backend/xsval.c). */
+/* The parsers of xenstore values (backend/base/xsval.c). */
 #include <errno.h>
 #include <stdint.h>
 

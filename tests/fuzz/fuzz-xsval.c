@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fuzz the parsers of xenstore values (backend/xsval.c). The first byte
+ * Fuzz the parsers of xenstore values (backend/base/xsval.c). The first byte
  * picks the parser, the rest is the value. What a parser accepts must
  * be within its limits and read back the same when written out again.
  */

@@ -29,7 +29,7 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
-#include "nb.h"
+#include "ctl.h"
 #include "xsval.h"
 
 /*
@@ -53,7 +53,7 @@ xs_get(struct nb_daemon *d, const char *path, unsigned *len)
 }
 
 char *
-nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
+ctl_xs_read(struct nb_daemon *d, const char *fmt, ...)
 {
 	char path[256];
 	unsigned len;
@@ -66,7 +66,7 @@ nb_xs_read(struct nb_daemon *d, const char *fmt, ...)
 }
 
 int
-nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
+ctl_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 		const char *fmt, ...)
 {
 	char path[256];
@@ -88,7 +88,7 @@ nb_xs_read_uint(struct nb_daemon *d, unsigned max, unsigned *out,
 
 /* Write a key of the vif's backend directory. */
 static int
-be_write(struct nb_daemon *d, struct nb_vif *v, const char *key,
+be_write(struct nb_daemon *d, struct ctl_vif *v, const char *key,
 	 const char *fmt, ...)
 {
 	char path[192], val[256];
@@ -105,32 +105,32 @@ be_write(struct nb_daemon *d, struct nb_vif *v, const char *key,
 }
 
 static void
-set_state(struct nb_daemon *d, struct nb_vif *v, int state)
+set_state(struct nb_daemon *d, struct ctl_vif *v, int state)
 {
 	if (v->be_state == state)
 		return;
 	if (be_write(d, v, "state", "%d", state) < 0)
-		nb_warn("%s: cannot write state %d", v->name, state);
-	nb_vif_debug(v, "backend state %d -> %d", v->be_state, state);
+		nb_warn("%s: cannot write state %d", v->dp.name, state);
+	nb_vif_debug(&v->dp, "backend state %d -> %d", v->be_state, state);
 	v->be_state = state;
 }
 
 static void
-vif_fail(struct nb_daemon *d, struct nb_vif *v, const char *msg)
+vif_fail(struct nb_daemon *d, struct ctl_vif *v, const char *msg)
 {
-	nb_vif_err(v, "%s", msg);
+	nb_vif_err(&v->dp, "%s", msg);
 	be_write(d, v, "error", "%s", msg);
-	nb_vif_disconnect(d, v);
+	ctl_vif_disconnect(d, v);
 	set_state(d, v, XenbusStateClosing);
 }
 
-static struct nb_vif *
+static struct ctl_vif *
 vif_find(struct nb_daemon *d, unsigned domid, unsigned devid)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link)
-		if (v->domid == domid && v->devid == devid)
+		if (v->dp.domid == domid && v->devid == devid)
 			return v;
 	return NULL;
 }
@@ -141,9 +141,9 @@ vif_find(struct nb_daemon *d, unsigned domid, unsigned devid)
  * on every change of the backend directory, applied at once.
  */
 static void
-vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
+vif_read_rate(struct nb_daemon *d, struct ctl_vif *v)
 {
-	char *s = nb_xs_read(d, "%s/rate", v->be);
+	char *s = ctl_xs_read(d, "%s/rate", v->be);
 	uint64_t bytes = 0, usec = 0;
 
 	if (strcmp(s ? s : "", v->rate) == 0) {
@@ -153,21 +153,21 @@ vif_read_rate(struct nb_daemon *d, struct nb_vif *v)
 	snprintf(v->rate, sizeof(v->rate), "%s", s ? s : "");
 	if (nb_xsval_rate(s ? s : "", &bytes, &usec) < 0) {
 		nb_warn("%s: bad rate '%s' (want BYTES,USEC, both > 0): "
-			"traffic unlimited", v->name, s);
+			"traffic unlimited", v->dp.name, s);
 		bytes = usec = 0;
 	}
 	free(s);
-	atomic_store(&v->rate_usec, usec);
-	atomic_store(&v->rate_bytes, bytes);
+	atomic_store(&v->dp.rate_usec, usec);
+	atomic_store(&v->dp.rate_bytes, bytes);
 	if (bytes)
 		nb_info("%s: rate %" PRIu64 " bytes per %" PRIu64
-			" us per queue", v->name, bytes, usec);
+			" us per queue", v->dp.name, bytes, usec);
 	else
-		nb_info("%s: no rate limit", v->name);
+		nb_info("%s: no rate limit", v->dp.name);
 }
 
 int
-nb_xenbus_set_rate(struct nb_daemon *d, struct nb_vif *v, const char *val)
+ctl_xenbus_set_rate(struct nb_daemon *d, struct ctl_vif *v, const char *val)
 {
 	uint64_t bytes, usec;
 	int r;
@@ -184,74 +184,74 @@ nb_xenbus_set_rate(struct nb_daemon *d, struct nb_vif *v, const char *val)
 }
 
 int
-nb_xenbus_set_bridge(struct nb_daemon *d, struct nb_vif *v, const char *val)
+ctl_xenbus_set_bridge(struct nb_daemon *d, struct ctl_vif *v, const char *val)
 {
 	return be_write(d, v, "bridge", "%s", val);
 }
 
 /* request-multicast-control: 1 filters multicast to the subscribed. */
 static void
-vif_read_mcast(struct nb_daemon *d, struct nb_vif *v)
+vif_read_mcast(struct nb_daemon *d, struct ctl_vif *v)
 {
 	unsigned on = 0;
 
-	if (nb_xs_read_uint(d, 1, &on, "%s/request-multicast-control",
+	if (ctl_xs_read_uint(d, 1, &on, "%s/request-multicast-control",
 			    v->fe) == -EINVAL)
-		nb_vif_warn(v, "request-multicast-control is not 0 or 1");
+		nb_vif_warn(&v->dp, "request-multicast-control is not 0 or 1");
 	if (v->mcast_filter == (on == 1))
 		return;
 	v->mcast_filter = on == 1;
-	nb_vif_info(v, "multicast filtering %s",
+	nb_vif_info(&v->dp, "multicast filtering %s",
 		    v->mcast_filter ? "on" : "off");
-	if (v->sw_port >= 0)
-		nb_fwd_mcast_filter(d, v);
+	if (v->dp.sw_port >= 0)
+		ctl_vif_mcast_filter(d, v);
 }
 
 /* The frontend's xdp-headroom, bounded so a buffer still holds data. */
 static void
-vif_read_xdp(struct nb_daemon *d, struct nb_vif *v)
+vif_read_xdp(struct nb_daemon *d, struct ctl_vif *v)
 {
 	unsigned hr = 0;
-	int r = nb_xs_read_uint(d, 65535, &hr, "%s/xdp-headroom", v->fe);
+	int r = ctl_xs_read_uint(d, 65535, &hr, "%s/xdp-headroom", v->fe);
 
 	if (r == -EINVAL)
-		nb_vif_warn(v, "bad xdp-headroom: none used");
+		nb_vif_warn(&v->dp, "bad xdp-headroom: none used");
 	if (r < 0)
 		hr = 0;
-	if (hr > NB_MAX_XDP_HEADROOM) {
-		nb_vif_warn(v, "xdp-headroom %u bounded to %u", hr,
-			    NB_MAX_XDP_HEADROOM);
-		hr = NB_MAX_XDP_HEADROOM;
+	if (hr > DP_MAX_XDP_HEADROOM) {
+		nb_vif_warn(&v->dp, "xdp-headroom %u bounded to %u", hr,
+			    DP_MAX_XDP_HEADROOM);
+		hr = DP_MAX_XDP_HEADROOM;
 	}
-	atomic_store(&v->xdp_headroom, (uint16_t)hr);
+	atomic_store(&v->dp.xdp_headroom, (uint16_t)hr);
 }
 
 /* Read the toolstack's keys and publish ours; then InitWait. */
 static void
-vif_setup(struct nb_daemon *d, struct nb_vif *v)
+vif_setup(struct nb_daemon *d, struct ctl_vif *v)
 {
 	char *s;
 	unsigned maxq = d->conf.max_queues;
 
-	s = nb_xs_read(d, "%s/frontend", v->be);
+	s = ctl_xs_read(d, "%s/frontend", v->be);
 	if (s && strlen(s) < sizeof(v->fe))
 		snprintf(v->fe, sizeof(v->fe), "%s", s);
 	else
 		snprintf(v->fe, sizeof(v->fe), "/local/domain/%u/device/vif/%u",
-			 v->domid, v->devid);
+			 v->dp.domid, v->devid);
 	free(s);
-	s = nb_xs_read(d, "%s/mac", v->be);
+	s = ctl_xs_read(d, "%s/mac", v->be);
 	if (!s || nb_xsval_mac(s, v->mac) < 0)
-		nb_warn("%s: missing or bad mac '%s'", v->name, s ? s : "");
+		nb_warn("%s: missing or bad mac '%s'", v->dp.name, s ? s : "");
 	free(s);
-	s = nb_xs_read(d, "%s/bridge", v->be);
+	s = ctl_xs_read(d, "%s/bridge", v->be);
 	snprintf(v->bridge, sizeof(v->bridge), "%s", s ? s : "");
 	free(s);
-	s = nb_xs_read(d, "%s/ip", v->be);
+	s = ctl_xs_read(d, "%s/ip", v->be);
 	snprintf(v->ip, sizeof(v->ip), "%s", s ? s : "");
 	free(s);
 
-	be_write(d, v, "vifname", "%s", v->name);
+	be_write(d, v, "vifname", "%s", v->dp.name);
 	be_write(d, v, "feature-rx-copy", "1");
 	be_write(d, v, "feature-rx-flip", "0");
 	be_write(d, v, "feature-sg", "1");
@@ -277,24 +277,24 @@ vif_setup(struct nb_daemon *d, struct nb_vif *v)
 		char path[160], token[32];
 
 		snprintf(path, sizeof(path), "%s/state", v->fe);
-		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
+		snprintf(token, sizeof(token), "fe:%u:%u", v->dp.domid, v->devid);
 		v->fe_watched = xs_watch(d->xs, path, token);
 		snprintf(path, sizeof(path), "%s/request-multicast-control",
 			 v->fe);
-		snprintf(token, sizeof(token), "mc:%u:%u", v->domid, v->devid);
+		snprintf(token, sizeof(token), "mc:%u:%u", v->dp.domid, v->devid);
 		v->mc_watched = xs_watch(d->xs, path, token);
 	}
 }
 
 static void
-vif_destroy(struct nb_daemon *d, struct nb_vif *v)
+vif_destroy(struct nb_daemon *d, struct ctl_vif *v)
 {
-	nb_vif_disconnect(d, v);
+	ctl_vif_disconnect(d, v);
 	if (v->fe_watched) {
 		char path[160], token[32];
 
 		snprintf(path, sizeof(path), "%s/state", v->fe);
-		snprintf(token, sizeof(token), "fe:%u:%u", v->domid, v->devid);
+		snprintf(token, sizeof(token), "fe:%u:%u", v->dp.domid, v->devid);
 		xs_unwatch(d->xs, path, token);
 	}
 	if (v->mc_watched) {
@@ -302,12 +302,12 @@ vif_destroy(struct nb_daemon *d, struct nb_vif *v)
 
 		snprintf(path, sizeof(path), "%s/request-multicast-control",
 			 v->fe);
-		snprintf(token, sizeof(token), "mc:%u:%u", v->domid, v->devid);
+		snprintf(token, sizeof(token), "mc:%u:%u", v->dp.domid, v->devid);
 		xs_unwatch(d->xs, path, token);
 	}
 	LIST_REMOVE(v, link);
 	d->nvifs--;
-	nb_info("%s: removed", v->name);
+	nb_info("%s: removed", v->dp.name);
 	free(v);
 }
 
@@ -322,16 +322,16 @@ read_state(struct nb_daemon *d, const char *dir)
 {
 	unsigned st;
 
-	if (nb_xs_read_uint(d, XenbusStateReconfigured, &st, "%s/state",
+	if (ctl_xs_read_uint(d, XenbusStateReconfigured, &st, "%s/state",
 			    dir) < 0)
 		return -1;
 	return (int)st;
 }
 
 static bool
-frontend_alive(struct nb_daemon *d, struct nb_vif *v)
+frontend_alive(struct nb_daemon *d, struct ctl_vif *v)
 {
-	int r = hv_domain_alive(d->hv, v->domid);
+	int r = hv_domain_alive(d->dp.hv, v->dp.domid);
 
 	if (r >= 0)
 		return r == 1;
@@ -340,14 +340,14 @@ frontend_alive(struct nb_daemon *d, struct nb_vif *v)
 	 * lets only dom0 and the domain itself read it, so EACCES means it
 	 * is there; the frontend directory we just read says it lives.
 	 */
-	char *s = nb_xs_read(d, "/local/domain/%u", v->domid);
+	char *s = ctl_xs_read(d, "/local/domain/%u", v->dp.domid);
 	bool alive = s != NULL || errno == EACCES;
 	free(s);
 	return alive;
 }
 
 static void
-vif_connect(struct nb_daemon *d, struct nb_vif *v)
+vif_connect(struct nb_daemon *d, struct ctl_vif *v)
 {
 	char err[256];
 
@@ -355,7 +355,7 @@ vif_connect(struct nb_daemon *d, struct nb_vif *v)
 	vif_read_xdp(d, v);
 	v->mcast_filter = false;
 	vif_read_mcast(d, v);
-	if (nb_vif_connect(d, v, err, sizeof(err)) < 0) {
+	if (ctl_vif_connect(d, v, err, sizeof(err)) < 0) {
 		vif_fail(d, v, err);
 		return;
 	}
@@ -364,7 +364,7 @@ vif_connect(struct nb_daemon *d, struct nb_vif *v)
 
 /* Bring one vif's backend state in line with what xenstore says. */
 static void
-vif_step(struct nb_daemon *d, struct nb_vif *v)
+vif_step(struct nb_daemon *d, struct ctl_vif *v)
 {
 	int be = read_state(d, v->be);
 	char *hp;
@@ -389,7 +389,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	} else if (be == XenbusStateInitialising &&
 		   v->be_state != XenbusStateInitialising) {
 		/* The toolstack reset the device (xl network-attach). */
-		nb_vif_disconnect(d, v);
+		ctl_vif_disconnect(d, v);
 		v->be_state = be;
 		vif_setup(d, v);
 		set_state(d, v, XenbusStateInitWait);
@@ -402,10 +402,10 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		return;
 	if (fe >= 0 && !frontend_alive(d, v))
 		fe = -1;
-	hp = nb_xs_read(d, "%s/hotplug-status", v->be);
+	hp = ctl_xs_read(d, "%s/hotplug-status", v->be);
 	hotplug = hp && strcmp(hp, "connected") == 0;
 	free(hp);
-	if (d->conf.hotplug_self && nb_xs_read_uint(d, 1, &online, "%s/online",
+	if (d->conf.hotplug_self && ctl_xs_read_uint(d, 1, &online, "%s/online",
 						    v->be) < 0)
 		online = 1; /* no key: as libxl's default */
 	if (d->conf.hotplug_self && !hotplug && online &&
@@ -414,7 +414,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		if (be_write(d, v, "hotplug-status", "connected") == 0)
 			hotplug = true;
 		else
-			nb_warn("%s: cannot write hotplug-status", v->name);
+			nb_warn("%s: cannot write hotplug-status", v->dp.name);
 	}
 
 	switch (fe) {
@@ -422,7 +422,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		if (v->be_state == XenbusStateClosed ||
 		    v->be_state == XenbusStateClosing ||
 		    v->be_state == XenbusStateConnected) {
-			nb_vif_disconnect(d, v);
+			ctl_vif_disconnect(d, v);
 			vif_setup(d, v);
 			set_state(d, v, XenbusStateInitWait);
 		}
@@ -436,24 +436,24 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		if (v->be_state == XenbusStateInitWait && hotplug)
 			vif_connect(d, v);
 		/* Back from Reconfiguring (XDP attach): the rings stay. */
-		if (v->be_state == XenbusStateReconfigured && v->connected)
+		if (v->be_state == XenbusStateReconfigured && v->dp.connected)
 			set_state(d, v, XenbusStateConnected);
 		break;
 	case XenbusStateReconfiguring:
 		/* netfront attached or detached XDP: new headroom. */
-		if (v->connected && v->be_state == XenbusStateConnected) {
+		if (v->dp.connected && v->be_state == XenbusStateConnected) {
 			vif_read_xdp(d, v);
-			nb_vif_info(v, "reconfigured, xdp-headroom %u",
-				    (unsigned)atomic_load(&v->xdp_headroom));
+			nb_vif_info(&v->dp, "reconfigured, xdp-headroom %u",
+				    (unsigned)atomic_load(&v->dp.xdp_headroom));
 			set_state(d, v, XenbusStateReconfigured);
 		}
 		break;
 	case XenbusStateClosing:
-		nb_vif_disconnect(d, v);
+		ctl_vif_disconnect(d, v);
 		set_state(d, v, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
-		nb_vif_disconnect(d, v);
+		ctl_vif_disconnect(d, v);
 		set_state(d, v, XenbusStateClosed);
 		break;
 	case XenbusStateInitWait:
@@ -461,9 +461,9 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 		break;
 	default:
 		/* Unknown or gone: the guest went away. */
-		if (v->queues)
-			nb_vif_info(v, "frontend gone");
-		nb_vif_disconnect(d, v);
+		if (v->dp.queues)
+			nb_vif_info(&v->dp, "frontend gone");
+		ctl_vif_disconnect(d, v);
 		if (v->be_state != XenbusStateInitWait)
 			set_state(d, v, XenbusStateClosed);
 		break;
@@ -475,7 +475,7 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	 * directory is ours, and the toolstack in dom0 waits for it. Not at
 	 * once: libxl first reads state = Closed, and fails the removal if
 	 * the key is gone before it did (xl devd has its script's run time
-	 * in between). nb_xenbus_tick() removes it.
+	 * in between). ctl_xenbus_tick() removes it.
 	 */
 	if (d->conf.hotplug_self && !online &&
 	    v->be_state == XenbusStateClosed) {
@@ -486,35 +486,35 @@ vif_step(struct nb_daemon *d, struct nb_vif *v)
 	}
 }
 
-static struct nb_vif *
+static struct ctl_vif *
 vif_new(struct nb_daemon *d, unsigned domid, unsigned devid)
 {
-	struct nb_vif *v = calloc(1, sizeof(*v));
+	struct ctl_vif *v = calloc(1, sizeof(*v));
 
 	if (!v)
 		return NULL;
-	v->domid = (uint16_t)domid;
+	v->dp.domid = (uint16_t)domid;
 	v->devid = (uint16_t)devid;
 	v->be_state = -1;
-	v->sw_port = -1;
+	v->dp.sw_port = -1;
 	v->net = -1;
-	v->rl = (struct nb_ratelimit)NB_RATELIMIT_INIT;
-	snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
+	v->dp.rl = (struct nb_ratelimit)NB_RATELIMIT_INIT;
+	snprintf(v->dp.name, sizeof(v->dp.name), "vif%u.%u", domid, devid);
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", d->be_root, domid, devid);
-	rte_spinlock_init(&v->mcast_lock);
+	rte_spinlock_init(&v->dp.mcast_lock);
 	LIST_INSERT_HEAD(&d->vifs, v, link);
 	d->nvifs++;
-	nb_info("%s: new vif", v->name);
+	nb_info("%s: new vif", v->dp.name);
 	return v;
 }
 
 static void
 vif_event(struct nb_daemon *d, unsigned domid, unsigned devid)
 {
-	struct nb_vif *v = vif_find(d, domid, devid);
+	struct ctl_vif *v = vif_find(d, domid, devid);
 
 	if (!v) {
-		char *s = nb_xs_read(d, "%s/%u/%u/state", d->be_root, domid,
+		char *s = ctl_xs_read(d, "%s/%u/%u/state", d->be_root, domid,
 				     devid);
 		if (!s)
 			return; /* not (or no longer) a device directory */
@@ -552,7 +552,7 @@ scan(struct nb_daemon *d)
 	}
 	free(doms);
 	/* Vifs whose directory vanished while we were not looking. */
-	struct nb_vif *v, *next;
+	struct ctl_vif *v, *next;
 	for (v = LIST_FIRST(&d->vifs); v; v = next) {
 		next = LIST_NEXT(v, link);
 		vif_step(d, v);
@@ -579,20 +579,20 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 			scan(d);
 	} else if (strncmp(token, "fe:", 3) == 0) {
 		if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
-			struct nb_vif *v = vif_find(d, domid, devid);
+			struct ctl_vif *v = vif_find(d, domid, devid);
 
 			if (v)
 				vif_step(d, v);
 		}
 	} else if (strncmp(token, "mc:", 3) == 0) {
 		if (sscanf(token, "mc:%u:%u", &domid, &devid) == 2) {
-			struct nb_vif *v = vif_find(d, domid, devid);
+			struct ctl_vif *v = vif_find(d, domid, devid);
 
-			if (v && v->connected)
+			if (v && v->dp.connected)
 				vif_read_mcast(d, v);
 		}
 	} else if (strcmp(token, "rel") == 0) {
-		struct nb_vif *v, *next;
+		struct ctl_vif *v, *next;
 
 		for (v = LIST_FIRST(&d->vifs); v; v = next) {
 			next = LIST_NEXT(v, link);
@@ -603,7 +603,7 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 }
 
 bool
-nb_xenbus_alive(struct nb_daemon *d)
+ctl_xenbus_alive(struct nb_daemon *d)
 {
 	unsigned len;
 	char *s;
@@ -617,7 +617,7 @@ nb_xenbus_alive(struct nb_daemon *d)
 }
 
 void
-nb_xenbus_handle_watches(struct nb_daemon *d)
+ctl_xenbus_handle_watches(struct nb_daemon *d)
 {
 	char **vec;
 
@@ -628,31 +628,31 @@ nb_xenbus_handle_watches(struct nb_daemon *d)
 }
 
 void
-nb_xenbus_tick(struct nb_daemon *d)
+ctl_xenbus_tick(struct nb_daemon *d)
 {
-	struct nb_vif *v, *next;
+	struct ctl_vif *v, *next;
 	uint64_t now = nb_now_ms();
 
 	for (v = LIST_FIRST(&d->vifs); v; v = next) {
 		next = LIST_NEXT(v, link);
 		if (!v->remove_at_ms || now < v->remove_at_ms || d->xs_lost)
 			continue;
-		nb_info("%s: closed and offline: removing %s", v->name, v->be);
+		nb_info("%s: closed and offline: removing %s", v->dp.name, v->be);
 		if (!xs_rm(d->xs, XBT_NULL, v->be) && errno != ENOENT)
-			nb_warn("%s: cannot remove %s: %s", v->name, v->be,
+			nb_warn("%s: cannot remove %s: %s", v->dp.name, v->be,
 				strerror(errno));
 		vif_destroy(d, v);
 	}
 }
 
 void
-nb_xenbus_check_fatal(struct nb_daemon *d)
+ctl_xenbus_check_fatal(struct nb_daemon *d)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
-		for (unsigned i = 0; i < v->nqueues; i++) {
-			struct nb_queue *q = &v->queues[i];
+		for (unsigned i = 0; i < v->dp.nqueues; i++) {
+			struct dp_queue *q = &v->dp.queues[i];
 
 			if (atomic_load(&q->fatal)) {
 				char msg[160];
@@ -668,14 +668,14 @@ nb_xenbus_check_fatal(struct nb_daemon *d)
 }
 
 void
-nb_xenbus_ctrl_event(struct nb_daemon *d, int port)
+ctl_xenbus_ctrl_event(struct nb_daemon *d, int port)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
-		if (nb_ctrl_port(v) != port)
+		if (ctl_ctrl_evtchn(v) != port)
 			continue;
-		if (nb_ctrl_serve(d, v) < 0)
+		if (ctl_ctrl_serve(d, v) < 0)
 			vif_fail(d, v, "protocol violation, disconnected: "
 				 "control ring request producer beyond the "
 				 "ring");
@@ -684,7 +684,7 @@ nb_xenbus_ctrl_event(struct nb_daemon *d, int port)
 }
 
 int
-nb_xenbus_start(struct nb_daemon *d)
+ctl_xenbus_start(struct nb_daemon *d)
 {
 	d->xs = xs_open(0);
 	if (!d->xs) {
@@ -697,7 +697,7 @@ nb_xenbus_start(struct nb_daemon *d)
 		unsigned id;
 
 		/* Relative to our own domain's directory. */
-		if (nb_xs_read_uint(d, 0x7fef, &id, "domid") == 0)
+		if (ctl_xs_read_uint(d, 0x7fef, &id, "domid") == 0)
 			d->self = (uint16_t)id;
 		else
 			d->self = 0;
@@ -719,9 +719,9 @@ nb_xenbus_start(struct nb_daemon *d)
 }
 
 void
-nb_xenbus_stop(struct nb_daemon *d)
+ctl_xenbus_stop(struct nb_daemon *d)
 {
-	struct nb_vif *v;
+	struct ctl_vif *v;
 
 	/*
 	 * Leave each vif's xenstore state as it is: a netbackd started
@@ -729,7 +729,7 @@ nb_xenbus_stop(struct nb_daemon *d)
 	 * ports, buffers) is given back now.
 	 */
 	while ((v = LIST_FIRST(&d->vifs)) != NULL) {
-		nb_vif_disconnect(d, v);
+		ctl_vif_disconnect(d, v);
 		LIST_REMOVE(v, link);
 		d->nvifs--;
 		free(v);

@@ -7,10 +7,10 @@
  * What workers read, and how it changes under them:
  *  - the RX hash configuration: the control thread keeps its own copy
  *    (ctrl_handle() changes it in place) and publishes it into
- *    v->hash_pub under a sequence count; a worker copies what it needs
+ *    v->dp.hash_pub under a sequence count; a worker copies what it needs
  *    and retries if a publication ran meanwhile;
  *  - the pre-mapped grants (ADD/DEL_GREF_MAPPING): an open-addressing
- *    table of (gref, address) in v->grefs. An entry is written address
+ *    table of (gref, address) in v->dp.grefs. An entry is written address
  *    first, gref last; a deleted entry is unpublished, and its page is
  *    unmapped only after an RCU grace period, so a worker that found it
  *    has finished copying by then.
@@ -23,12 +23,12 @@
 #include <rte_malloc.h>
 
 #include "ctrl.h"
-#include "nb.h"
+#include "ctl.h"
 
 #define GREF_FREE 0u         /* never used: probe chains end here */
 #define GREF_GONE 0xffffffffu /* deleted: probe chains go on */
 
-struct nb_ctrl {
+struct ctl_ctrl {
 	void *page;
 	struct ctrl_ring ring;
 	uint32_t rport;
@@ -39,9 +39,9 @@ struct nb_ctrl {
 /* ---- the hash configuration, published to workers ---- */
 
 static void
-hash_publish(struct nb_vif *v, const struct ctrl_hash *h)
+hash_publish(struct ctl_vif *v, const struct ctrl_hash *h)
 {
-	struct nb_hash_pub *p = &v->hash_pub;
+	struct dp_hash_pub *p = &v->dp.hash_pub;
 	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
 
 	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
@@ -53,7 +53,7 @@ hash_publish(struct nb_vif *v, const struct ctrl_hash *h)
 
 /* Back to no hashing of the frontend's (a new connection). */
 static void
-hash_publish_reset(struct nb_vif *v)
+hash_publish_reset(struct ctl_vif *v)
 {
 	struct ctrl_hash h;
 
@@ -61,78 +61,24 @@ hash_publish_reset(struct nb_vif *v)
 	hash_publish(v, &h);
 }
 
-bool
-nb_vif_rx_hash(const struct nb_vif *v, const uint8_t *frame, unsigned len,
-	       uint32_t *hash, uint8_t *type, unsigned *queue)
-{
-	const struct nb_hash_pub *p = &v->hash_pub;
-	struct ctrl_hash h;
-	uint32_t s;
-	bool ok;
-
-	if (atomic_load_explicit(&p->h_alg, memory_order_relaxed) ==
-	    XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)
-		return false;
-	do {
-		s = atomic_load_explicit(&p->seq, memory_order_acquire);
-		/* Everything but the mapping, then one mapping entry. */
-		memcpy(&h, &p->h, offsetof(struct ctrl_hash, mapping));
-		ok = ctrl_hash_frame(&h, frame, len, hash, type);
-		if (ok && queue) {
-			h.size = RTE_MIN(h.size, CTRL_HASH_MAPPING_MAX);
-			if (h.size)
-				h.mapping[*hash % h.size] =
-				    p->h.mapping[*hash % h.size];
-			*queue = ctrl_hash_queue(&h, *hash, v->nqueues);
-		}
-		atomic_thread_fence(memory_order_acquire);
-	} while ((s & 1) ||
-		 atomic_load_explicit(&p->seq, memory_order_relaxed) != s);
-	return ok;
-}
-
 /* ---- pre-mapped grants ---- */
 
 static inline unsigned
 gref_slot(uint32_t gref)
 {
-	return (gref * 2654435761u) & (NB_GREF_SLOTS - 1);
-}
-
-void *
-nb_vif_gref_addr(const struct nb_vif *v, uint32_t gref, bool write)
-{
-	const struct nb_gref_table *t =
-	    atomic_load_explicit(&v->grefs, memory_order_acquire);
-
-	for (unsigned i = 0, s = gref_slot(gref); i < NB_GREF_SLOTS;
-	     i++, s = (s + 1) & (NB_GREF_SLOTS - 1)) {
-		uint32_t g = atomic_load_explicit(&t->e[s].gref,
-						  memory_order_acquire);
-
-		if (g == GREF_FREE)
-			return NULL;
-		if (g == gref + 1) {
-			if (write && atomic_load_explicit(&t->e[s].ro,
-							  memory_order_relaxed))
-				return NULL; /* a grant copy then fails */
-			return atomic_load_explicit(&t->e[s].addr,
-						    memory_order_relaxed);
-		}
-	}
-	return NULL;
+	return (gref * 2654435761u) & (DP_GREF_SLOTS - 1);
 }
 
 struct ctrl_ctx {
 	struct nb_daemon *d;
-	struct nb_vif *v;
+	struct ctl_vif *v;
 };
 
 static int
 gref_add(void *arg, uint32_t gref, bool readonly)
 {
 	struct ctrl_ctx *c = arg;
-	struct nb_gref_table *t = c->v->grefs;
+	struct dp_gref_table *t = c->v->dp.grefs;
 	int free_at = -1;
 	void *addr;
 
@@ -141,8 +87,8 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 		return -EINVAL;
 	if (t->n == CTRL_GREF_MAX)
 		return -ENOSPC;
-	for (unsigned i = 0, s = gref_slot(gref); i < NB_GREF_SLOTS;
-	     i++, s = (s + 1) & (NB_GREF_SLOTS - 1)) {
+	for (unsigned i = 0, s = gref_slot(gref); i < DP_GREF_SLOTS;
+	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
 		if (g == gref + 1)
@@ -157,7 +103,7 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 	}
 	if (free_at < 0)
 		return -ENOSPC;
-	addr = hv_map(c->d->hv, c->v->domid, 1, &gref, !readonly);
+	addr = hv_map(c->d->dp.hv, c->v->dp.domid, 1, &gref, !readonly);
 	if (!addr)
 		return -errno;
 	atomic_store_explicit(&t->e[free_at].addr, addr, memory_order_relaxed);
@@ -173,10 +119,10 @@ static int
 gref_del(void *arg, uint32_t gref)
 {
 	struct ctrl_ctx *c = arg;
-	struct nb_gref_table *t = c->v->grefs;
+	struct dp_gref_table *t = c->v->dp.grefs;
 
-	for (unsigned i = 0, s = gref_slot(gref); i < NB_GREF_SLOTS;
-	     i++, s = (s + 1) & (NB_GREF_SLOTS - 1)) {
+	for (unsigned i = 0, s = gref_slot(gref); i < DP_GREF_SLOTS;
+	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
 		if (g == GREF_FREE)
@@ -186,10 +132,10 @@ gref_del(void *arg, uint32_t gref)
 		atomic_store_explicit(&t->e[s].gref, GREF_GONE,
 				      memory_order_release);
 		/* Workers that found it finish before the unmap. */
-		if (c->d->rcu)
-			rte_rcu_qsbr_synchronize(c->d->rcu,
+		if (c->d->dp.rcu)
+			rte_rcu_qsbr_synchronize(c->d->dp.rcu,
 						 RTE_QSBR_THRID_INVALID);
-		hv_unmap(c->d->hv, atomic_load(&t->e[s].addr), 1);
+		hv_unmap(c->d->dp.hv, atomic_load(&t->e[s].addr), 1);
 		t->n--;
 		return 0;
 	}
@@ -197,21 +143,21 @@ gref_del(void *arg, uint32_t gref)
 }
 
 static void
-grefs_clear(struct nb_daemon *d, struct nb_vif *v)
+grefs_clear(struct nb_daemon *d, struct ctl_vif *v)
 {
-	struct nb_gref_table *t = v->grefs;
+	struct dp_gref_table *t = v->dp.grefs;
 
 	if (!t)
 		return;
 	/* Called with every queue stopped: no worker reads the table. */
-	for (unsigned s = 0; s < NB_GREF_SLOTS; s++) {
+	for (unsigned s = 0; s < DP_GREF_SLOTS; s++) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
 		if (g != GREF_FREE && g != GREF_GONE)
-			hv_unmap(d->hv, atomic_load(&t->e[s].addr), 1);
+			hv_unmap(d->dp.hv, atomic_load(&t->e[s].addr), 1);
 	}
 	rte_free(t);
-	v->grefs = NULL;
+	v->dp.grefs = NULL;
 }
 
 /* ---- grant copies for the control thread's own reads and writes ---- */
@@ -230,17 +176,17 @@ ctrl_copy(struct ctrl_ctx *c, uint32_t gref, uint32_t off, void *buf,
 		seg.source.virt = buf;
 		seg.dest.foreign.ref = gref;
 		seg.dest.foreign.offset = (uint16_t)off;
-		seg.dest.foreign.domid = c->v->domid;
+		seg.dest.foreign.domid = c->v->dp.domid;
 		seg.flags = GNTCOPY_dest_gref;
 	} else {
 		seg.source.foreign.ref = gref;
 		seg.source.foreign.offset = (uint16_t)off;
-		seg.source.foreign.domid = c->v->domid;
+		seg.source.foreign.domid = c->v->dp.domid;
 		seg.dest.virt = buf;
 		seg.flags = GNTCOPY_source_gref;
 	}
 	seg.len = (uint16_t)len;
-	if (hv_copy(c->d->hv, 1, &seg) < 0 || seg.status != GNTST_okay)
+	if (hv_copy(c->d->dp.hv, 1, &seg) < 0 || seg.status != GNTST_okay)
 		return -EFAULT;
 	return 0;
 }
@@ -261,14 +207,14 @@ op_write(void *arg, uint32_t gref, uint32_t off, const void *buf,
 /* ---- connect, serve, disconnect ---- */
 
 int
-nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
+ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 {
 	unsigned ref, port;
-	int r1 = nb_xs_read_uint(d, UINT32_MAX, &ref, "%s/ctrl-ring-ref",
+	int r1 = ctl_xs_read_uint(d, UINT32_MAX, &ref, "%s/ctrl-ring-ref",
 				 v->fe);
-	int r2 = nb_xs_read_uint(d, UINT32_MAX, &port, "%s/event-channel-ctrl",
+	int r2 = ctl_xs_read_uint(d, UINT32_MAX, &port, "%s/event-channel-ctrl",
 				 v->fe);
-	struct nb_ctrl *c;
+	struct ctl_ctrl *c;
 	int r;
 
 	hash_publish_reset(v);
@@ -280,9 +226,9 @@ nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
-	v->grefs = rte_zmalloc("nb_grefs", sizeof(*v->grefs),
+	v->dp.grefs = rte_zmalloc("nb_grefs", sizeof(*v->dp.grefs),
 			       RTE_CACHE_LINE_SIZE);
-	if (!c || !v->grefs) {
+	if (!c || !v->dp.grefs) {
 		free(c);
 		snprintf(err, el, "out of memory for the control ring");
 		return -ENOMEM;
@@ -290,7 +236,7 @@ nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	c->port = -1;
 	ctrl_hash_init(&c->cfg);
 	uint32_t gref = ref;
-	c->page = hv_map(d->hv, v->domid, 1, &gref, true);
+	c->page = hv_map(d->dp.hv, v->dp.domid, 1, &gref, true);
 	if (!c->page) {
 		r = -errno;
 		snprintf(err, el, "cannot map ctrl ring ref %u: %s", ref,
@@ -299,7 +245,7 @@ nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	}
 	ctrl_ring_init(&c->ring, c->page);
 	c->rport = port;
-	r = hv_evtchn_bind(d->ctl_evh, v->domid, port);
+	r = hv_evtchn_bind(d->ctl_evh, v->dp.domid, port);
 	if (r < 0) {
 		snprintf(err, el, "cannot bind ctrl event channel %u: %s",
 			 port, strerror(-r));
@@ -308,11 +254,11 @@ nb_ctrl_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	c->port = r;
 	v->ctrl = c;
 	/* Requests queued before we were bound. */
-	nb_ctrl_serve(d, v);
+	ctl_ctrl_serve(d, v);
 	return 0;
 fail:
 	if (c->page)
-		hv_unmap(d->hv, c->page, 1);
+		hv_unmap(d->dp.hv, c->page, 1);
 	free(c);
 	grefs_clear(d, v);
 	return r;
@@ -320,9 +266,9 @@ fail:
 
 /* Called once the vif's queues are gone from their workers. */
 void
-nb_ctrl_disconnect(struct nb_daemon *d, struct nb_vif *v)
+ctl_ctrl_disconnect(struct nb_daemon *d, struct ctl_vif *v)
 {
-	struct nb_ctrl *c = v->ctrl;
+	struct ctl_ctrl *c = v->ctrl;
 
 	grefs_clear(d, v);
 	hash_publish_reset(v);
@@ -331,21 +277,21 @@ nb_ctrl_disconnect(struct nb_daemon *d, struct nb_vif *v)
 	if (c->port >= 0)
 		hv_evtchn_unbind(d->ctl_evh, (uint32_t)c->port);
 	if (c->page)
-		hv_unmap(d->hv, c->page, 1);
+		hv_unmap(d->dp.hv, c->page, 1);
 	free(c);
 	v->ctrl = NULL;
 }
 
 int
-nb_ctrl_port(const struct nb_vif *v)
+ctl_ctrl_evtchn(const struct ctl_vif *v)
 {
 	return v->ctrl ? v->ctrl->port : -1;
 }
 
 int
-nb_ctrl_serve(struct nb_daemon *d, struct nb_vif *v)
+ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 {
-	struct nb_ctrl *c = v->ctrl;
+	struct ctl_ctrl *c = v->ctrl;
 	struct xen_netif_ctrl_request req[16];
 	struct ctrl_ctx cx = { .d = d, .v = v };
 	const struct ctrl_ops ops = {
@@ -363,11 +309,11 @@ nb_ctrl_serve(struct nb_daemon *d, struct nb_vif *v)
 			for (int i = 0; i < n; i++) {
 				struct xen_netif_ctrl_response rsp;
 
-				ctrl_handle(&c->cfg, v->nqueues, &ops, &req[i],
+				ctrl_handle(&c->cfg, v->dp.nqueues, &ops, &req[i],
 					    &rsp);
 				if (ctrl_ring_respond(&c->ring, &rsp) < 0)
 					return -EPROTO;
-				nb_vif_debug(v, "ctrl request %u type %u: "
+				nb_vif_debug(&v->dp, "ctrl request %u type %u: "
 					     "status %u", req[i].id,
 					     req[i].type, rsp.status);
 			}

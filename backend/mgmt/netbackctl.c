@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * netbackctl: one request to a running netbackd over its control socket
- * (see mgmt.c for the protocol), its answer printed; `capture` writes
+ * (see mgmt/server.c for the protocol), its answer printed; `capture` writes
  * the pcapng stream netbackd sends to a file.
  */
 #include <errno.h>

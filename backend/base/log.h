@@ -52,8 +52,6 @@ struct nb_ratelimit {
  */
 bool nb_ratelimit_take(struct nb_ratelimit *rl, uint64_t now_ms,
 		       unsigned *suppressed);
-/* The same at the current time; logs the suppressed count itself. */
-bool nb_ratelimit_ok(struct nb_ratelimit *rl);
 
 /*
  * "who: message" at prio, through rl. Messages below the log level are

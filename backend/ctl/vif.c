@@ -11,13 +11,13 @@
 
 #include <rte_malloc.h>
 
-#include "nb.h"
+#include "ctl.h"
 
 static int
-fe_flag(struct nb_daemon *d, struct nb_vif *v, const char *key, bool *out)
+fe_flag(struct nb_daemon *d, struct ctl_vif *v, const char *key, bool *out)
 {
 	unsigned val;
-	int r = nb_xs_read_uint(d, 1, &val, "%s/%s", v->fe, key);
+	int r = ctl_xs_read_uint(d, 1, &val, "%s/%s", v->fe, key);
 
 	if (r == -ENOENT) {
 		*out = false;
@@ -30,25 +30,25 @@ fe_flag(struct nb_daemon *d, struct nb_vif *v, const char *key, bool *out)
 }
 
 static int
-read_features(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
+read_features(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 {
-	struct nb_fe_features *f = &v->feat;
+	struct dp_fe_features *f = &v->dp.feat;
 	static const struct {
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{ "request-rx-copy", offsetof(struct nb_fe_features, rx_copy) },
-		{ "feature-sg", offsetof(struct nb_fe_features, sg) },
+		{ "request-rx-copy", offsetof(struct dp_fe_features, rx_copy) },
+		{ "feature-sg", offsetof(struct dp_fe_features, sg) },
 		{ "feature-gso-tcpv4",
-		  offsetof(struct nb_fe_features, gso_tcpv4) },
+		  offsetof(struct dp_fe_features, gso_tcpv4) },
 		{ "feature-gso-tcpv6",
-		  offsetof(struct nb_fe_features, gso_tcpv6) },
+		  offsetof(struct dp_fe_features, gso_tcpv6) },
 		{ "feature-no-csum-offload",
-		  offsetof(struct nb_fe_features, no_csum) },
+		  offsetof(struct dp_fe_features, no_csum) },
 		{ "feature-ipv6-csum-offload",
-		  offsetof(struct nb_fe_features, ipv6_csum) },
+		  offsetof(struct dp_fe_features, ipv6_csum) },
 		{ "feature-rx-notify",
-		  offsetof(struct nb_fe_features, rx_notify) },
+		  offsetof(struct dp_fe_features, rx_notify) },
 	};
 
 	memset(f, 0, sizeof(*f));
@@ -71,22 +71,22 @@ read_features(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 
 /* Read queue q's ring refs and ports from dir (fe or fe/queue-N). */
 static int
-read_queue_keys(struct nb_daemon *d, struct nb_vif *v, struct nb_queue *q,
+read_queue_keys(struct nb_daemon *d, struct ctl_vif *v, struct dp_queue *q,
 		const char *dir, uint32_t refs[2], char *err, size_t el)
 {
 	unsigned tx, rx, p1, p2;
 
-	if (nb_xs_read_uint(d, UINT32_MAX, &tx, "%s/tx-ring-ref", dir) < 0 ||
-	    nb_xs_read_uint(d, UINT32_MAX, &rx, "%s/rx-ring-ref", dir) < 0) {
+	if (ctl_xs_read_uint(d, UINT32_MAX, &tx, "%s/tx-ring-ref", dir) < 0 ||
+	    ctl_xs_read_uint(d, UINT32_MAX, &rx, "%s/rx-ring-ref", dir) < 0) {
 		snprintf(err, el, "%s: missing or bad tx-ring-ref/rx-ring-ref",
 			 dir);
 		return -EINVAL;
 	}
 	refs[0] = tx;
 	refs[1] = rx;
-	if (nb_xs_read_uint(d, UINT32_MAX, &p1, "%s/event-channel-tx", dir) ==
+	if (ctl_xs_read_uint(d, UINT32_MAX, &p1, "%s/event-channel-tx", dir) ==
 	    0) {
-		if (nb_xs_read_uint(d, UINT32_MAX, &p2, "%s/event-channel-rx",
+		if (ctl_xs_read_uint(d, UINT32_MAX, &p2, "%s/event-channel-rx",
 				    dir) < 0) {
 			snprintf(err, el,
 				 "%s: event-channel-tx without a valid "
@@ -94,12 +94,12 @@ read_queue_keys(struct nb_daemon *d, struct nb_vif *v, struct nb_queue *q,
 			return -EINVAL;
 		}
 		q->split = true;
-		q->tx_rport = p1;
-		q->rx_rport = p2;
-	} else if (nb_xs_read_uint(d, UINT32_MAX, &p1, "%s/event-channel",
+		q->tx_remote_evtchn = p1;
+		q->rx_remote_evtchn = p2;
+	} else if (ctl_xs_read_uint(d, UINT32_MAX, &p1, "%s/event-channel",
 				   dir) == 0) {
 		q->split = false;
-		q->tx_rport = q->rx_rport = p1;
+		q->tx_remote_evtchn = q->rx_remote_evtchn = p1;
 	} else {
 		snprintf(err, el, "%s: missing or bad event-channel", dir);
 		return -EINVAL;
@@ -109,59 +109,56 @@ read_queue_keys(struct nb_daemon *d, struct nb_vif *v, struct nb_queue *q,
 }
 
 static void
-queue_teardown(struct nb_daemon *d, struct nb_queue *q)
+queue_teardown(struct nb_daemon *d, struct dp_queue *q)
 {
-	if (q->worker) {
-		nb_worker_del_queue(q->worker, q);
-		q->worker = NULL;
-	}
+	dp_worker_del_queue(q);
 	if (q->tx_page) {
-		hv_unmap(d->hv, q->tx_page, 1);
+		hv_unmap(d->dp.hv, q->tx_page, 1);
 		q->tx_page = NULL;
 	}
 	if (q->rx_page) {
-		hv_unmap(d->hv, q->rx_page, 1);
+		hv_unmap(d->dp.hv, q->rx_page, 1);
 		q->rx_page = NULL;
 	}
 }
 
 void
-nb_vif_stats(const struct nb_vif *v, uint64_t out[NB_Q_COUNT])
+ctl_vif_stats(const struct ctl_vif *v, uint64_t out[DP_Q_COUNT])
 {
-	for (unsigned k = 0; k < NB_Q_COUNT; k++) {
+	for (unsigned k = 0; k < DP_Q_COUNT; k++) {
 		out[k] = v->stats_done[k];
-		for (unsigned i = 0; i < v->nqueues; i++)
-			out[k] += v->queues[i].stats[k];
+		for (unsigned i = 0; i < v->dp.nqueues; i++)
+			out[k] += v->dp.queues[i].stats[k];
 	}
 }
 
 void
-nb_vif_disconnect(struct nb_daemon *d, struct nb_vif *v)
+ctl_vif_disconnect(struct nb_daemon *d, struct ctl_vif *v)
 {
-	if (!v->queues)
+	if (!v->dp.queues)
 		return;
 	/* Unreachable first, then wait for workers that may have it. */
-	nb_fwd_vif_detach(d, v);
-	v->connected = false;
-	if (d->rcu)
-		rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
+	ctl_vif_detach(d, v);
+	v->dp.connected = false;
+	if (d->dp.rcu)
+		rte_rcu_qsbr_synchronize(d->dp.rcu, RTE_QSBR_THRID_INVALID);
 	/* No worker can hold the port id any more: it may be reused. */
-	nb_fwd_reclaim(d);
-	for (unsigned i = 0; i < v->nqueues; i++) {
-		queue_teardown(d, &v->queues[i]);
-		for (unsigned k = 0; k < NB_Q_COUNT; k++)
-			v->stats_done[k] += v->queues[i].stats[k];
+	ctl_reclaim(d);
+	for (unsigned i = 0; i < v->dp.nqueues; i++) {
+		queue_teardown(d, &v->dp.queues[i]);
+		for (unsigned k = 0; k < DP_Q_COUNT; k++)
+			v->stats_done[k] += v->dp.queues[i].stats[k];
 	}
 	/* No worker reads the static grants or the hash any more. */
-	nb_ctrl_disconnect(d, v);
-	rte_free(v->queues);
-	v->queues = NULL;
-	v->nqueues = 0;
-	nb_vif_info(v, "disconnected");
+	ctl_ctrl_disconnect(d, v);
+	rte_free(v->dp.queues);
+	v->dp.queues = NULL;
+	v->dp.nqueues = 0;
+	nb_vif_info(&v->dp, "disconnected");
 }
 
 int
-nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
+ctl_vif_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 {
 	unsigned nq = 1, maxq = d->conf.max_queues;
 	int r;
@@ -169,7 +166,7 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 	r = read_features(d, v, err, el);
 	if (r < 0)
 		return r;
-	r = nb_xs_read_uint(d, UINT32_MAX, &nq, "%s/multi-queue-num-queues",
+	r = ctl_xs_read_uint(d, UINT32_MAX, &nq, "%s/multi-queue-num-queues",
 			    v->fe);
 	if (r == -ENOENT) {
 		nq = 1;
@@ -179,21 +176,21 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 		return -EINVAL;
 	}
 
-	v->queues = rte_zmalloc("nb_queue", nq * sizeof(*v->queues),
+	v->dp.queues = rte_zmalloc("nb_queue", nq * sizeof(*v->dp.queues),
 				RTE_CACHE_LINE_SIZE);
-	if (!v->queues) {
+	if (!v->dp.queues) {
 		snprintf(err, el, "out of memory for %u queues", nq);
 		return -ENOMEM;
 	}
-	v->nqueues = nq;
+	v->dp.nqueues = nq;
 	for (unsigned i = 0; i < nq; i++) {
-		struct nb_queue *q = &v->queues[i];
+		struct dp_queue *q = &v->dp.queues[i];
 		char dir[160];
 		uint32_t refs[2];
 
-		q->vif = v;
+		q->vif = &v->dp;
 		q->id = i;
-		q->tx_port = q->rx_port = -1;
+		q->tx_evtchn = q->rx_evtchn = -1;
 		if (nq == 1)
 			snprintf(dir, sizeof(dir), "%s", v->fe);
 		else
@@ -201,14 +198,14 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 		r = read_queue_keys(d, v, q, dir, refs, err, el);
 		if (r < 0)
 			goto fail;
-		q->tx_page = hv_map(d->hv, v->domid, 1, &refs[0], true);
+		q->tx_page = hv_map(d->dp.hv, v->dp.domid, 1, &refs[0], true);
 		if (!q->tx_page) {
 			r = -errno;
 			snprintf(err, el, "queue %u: cannot map tx ring ref %u: %s",
 				 i, refs[0], strerror(errno));
 			goto fail;
 		}
-		q->rx_page = hv_map(d->hv, v->domid, 1, &refs[1], true);
+		q->rx_page = hv_map(d->dp.hv, v->dp.domid, 1, &refs[1], true);
 		if (!q->rx_page) {
 			r = -errno;
 			snprintf(err, el, "queue %u: cannot map rx ring ref %u: %s",
@@ -219,37 +216,35 @@ nb_vif_connect(struct nb_daemon *d, struct nb_vif *v, char *err, size_t el)
 		ring_rx_attach(&q->rx, q->rx_page);
 		/* Spread queues: queue i of consecutive vifs on different
 		 * workers. */
-		struct nb_worker *w =
-		    &d->workers[(d->next_worker + i) % d->nworkers];
-		r = nb_worker_add_queue(w, q);
+		r = dp_worker_add_queue(&d->dp, d->next_worker + i, q);
 		if (r < 0) {
 			q->worker = NULL;
 			snprintf(err, el, "queue %u: cannot bind event channel "
-				 "%u/%u: %s", i, q->tx_rport, q->rx_rport,
+				 "%u/%u: %s", i, q->tx_remote_evtchn, q->rx_remote_evtchn,
 				 strerror(-r));
 			goto fail;
 		}
 	}
 	d->next_worker++;
-	v->connected = true;
-	r = nb_ctrl_connect(d, v, err, el);
+	v->dp.connected = true;
+	r = ctl_ctrl_connect(d, v, err, el);
 	if (r < 0)
 		goto fail;
-	r = nb_fwd_vif_attach(d, v, err, el);
+	r = ctl_vif_attach(d, v, err, el);
 	if (r < 0)
 		goto fail;
 	/* Fixed from here on: the queue's state with its RX backlog, and
 	 * its two mapped ring pages (mbufs come from the shared pool). */
-	nb_vif_info(v, "connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
+	nb_vif_info(&v->dp, "connected, %u queue(s)%s, sg=%d gso=%d/%d csum=%d "
 		"rx-notify=%d ctrl-ring=%d xdp-headroom=%u, %zu bytes per "
 		"queue + 2 ring pages", nq,
-		v->queues[0].split ? " split event channels" : "",
-		v->feat.sg, v->feat.gso_tcpv4, v->feat.gso_tcpv6,
-		!v->feat.no_csum, v->feat.rx_notify, v->ctrl != NULL,
-		(unsigned)atomic_load(&v->xdp_headroom),
-		sizeof(struct nb_queue));
+		v->dp.queues[0].split ? " split event channels" : "",
+		v->dp.feat.sg, v->dp.feat.gso_tcpv4, v->dp.feat.gso_tcpv6,
+		!v->dp.feat.no_csum, v->dp.feat.rx_notify, v->ctrl != NULL,
+		(unsigned)atomic_load(&v->dp.xdp_headroom),
+		sizeof(struct dp_queue));
 	return 0;
 fail:
-	nb_vif_disconnect(d, v);
+	ctl_vif_disconnect(d, v);
 	return r;
 }

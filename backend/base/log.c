@@ -167,18 +167,6 @@ nb_ratelimit_take(struct nb_ratelimit *rl, uint64_t now_ms,
 	return ok;
 }
 
-bool
-nb_ratelimit_ok(struct nb_ratelimit *rl)
-{
-	unsigned n = 0;
-
-	if (!nb_ratelimit_take(rl, nb_now_ms(), &n))
-		return false;
-	if (n)
-		nb_log(LOG_WARNING, "%u messages suppressed", n);
-	return true;
-}
-
 void
 nb_log_rl(struct nb_ratelimit *rl, const char *who, int prio,
 	  const char *fmt, ...)

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DPDK ports as uplinks (PIFs): any ethdev named by devargs (net_tap,
+ * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC).
+ * Each worker owns RX queue (worker id) when the port has that many and
+ * transmits on its own TX queue, so no lock is taken on the data path.
+ */
+/* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "ctl.h"
+
+#define NB_PIF_RXD 1024
+#define NB_PIF_TXD 1024
+
+int
+ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf = { 0 };
+	const char *comma = strchr(p->devargs, ',');
+	size_t len = comma ? (size_t)(comma - p->devargs) : strlen(p->devargs);
+	unsigned nw = d->dp.nworkers;
+	int r;
+
+	if (len >= sizeof(p->name))
+		return -EINVAL;
+	memcpy(p->name, p->devargs, len);
+	p->name[len] = '\0';
+	r = rte_dev_probe(p->devargs);
+	if (r < 0) {
+		nb_err("pif %s: cannot probe '%s': %s", p->name, p->devargs,
+		       strerror(-r));
+		return r;
+	}
+	if (rte_eth_dev_get_port_by_name(p->name, &p->port_id) != 0) {
+		nb_err("pif %s: probed, but no ethdev of that name", p->name);
+		return -ENODEV;
+	}
+	r = rte_eth_dev_info_get(p->port_id, &info);
+	if (r < 0)
+		return r;
+	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
+	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
+	if (p->nrxq == 0 || p->ntxq < nw) {
+		nb_err("pif %s: needs %u TX queues, has %u", p->name, nw,
+		       info.max_tx_queues);
+		return -ENOTSUP;
+	}
+	if (p->nrxq > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+		    info.flow_type_rss_offloads &
+		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	}
+	conf.rxmode.mtu = p->mtu;
+	/* Frames larger than one mbuf arrive as chains. */
+	if (p->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4 >
+	    rte_pktmbuf_data_room_size(d->dp.pool) - RTE_PKTMBUF_HEADROOM) {
+		if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			nb_err("pif %s: mtu %u needs scattered RX, which the "
+			       "port lacks", p->name, p->mtu);
+			return -ENOTSUP;
+		}
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* A port that segments large TCP packets itself (a NIC, or
+	 * virtio-user over vhost-net handing them to the kernel whole)
+	 * gets them as they are; others get rte_gso's segments. */
+	const uint64_t tso = RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			     RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			     RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* (net_tap's TSO is rte_gso inside the PMD, no gain, and in the
+	 * lab it cost TCP retransmissions: ours is used instead.) */
+	if ((info.tx_offload_capa & tso) == tso &&
+	    strcmp(info.driver_name, "net_tap") != 0) {
+		conf.txmode.offloads |= tso;
+		p->tso = true;
+		/* Who cuts the segments must fill their IPv4 checksums:
+		 * told so when the port can (a kernel behind vhost-net
+		 * does it anyway). */
+		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+			p->ip_csum = true;
+		}
+	}
+	/* And one that receives them whole (LRO) passes them on as GSO
+	 * packets to the guests that take them. */
+	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) &&
+	    info.max_lro_pkt_size >= 16384) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		conf.rxmode.max_lro_pkt_size =
+		    RTE_MIN(info.max_lro_pkt_size, 65535u);
+		p->lro = true;
+	}
+	conf.intr_conf.rxq = 1;
+	p->intr = true;
+	r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	if (r < 0) {
+		/* No RX interrupts here: workers nap instead of sleeping. */
+		conf.intr_conf.rxq = 0;
+		p->intr = false;
+		r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	}
+	if (r < 0) {
+		nb_err("pif %s: configure: %s", p->name, strerror(-r));
+		return r;
+	}
+	for (uint16_t q = 0; q < p->nrxq; q++) {
+		r = rte_eth_rx_queue_setup(p->port_id, q, NB_PIF_RXD,
+					   rte_eth_dev_socket_id(p->port_id),
+					   NULL, d->dp.pool);
+		if (r < 0)
+			goto qfail;
+	}
+	for (uint16_t q = 0; q < p->ntxq; q++) {
+		r = rte_eth_tx_queue_setup(p->port_id, q, NB_PIF_TXD,
+					   rte_eth_dev_socket_id(p->port_id),
+					   NULL);
+		if (r < 0)
+			goto qfail;
+	}
+	r = rte_eth_dev_start(p->port_id);
+	if (r < 0) {
+		nb_err("pif %s: start: %s", p->name, strerror(-r));
+		return r;
+	}
+	p->started = true;
+	rte_eth_promiscuous_enable(p->port_id);
+	rte_eth_allmulticast_enable(p->port_id);
+	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s%s%s",
+		p->name, p->port_id, p->nrxq, p->ntxq, p->mtu,
+		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
+		p->lro ? ", lro" : "");
+	return 0;
+qfail:
+	nb_err("pif %s: queue setup: %s", p->name, strerror(-r));
+	return r;
+}
+
+void
+ctl_eth_link_check(struct nb_daemon *d)
+{
+	for (unsigned i = 0; i < d->neth; i++) {
+		struct dp_eth *p = d->eth[i];
+		struct rte_eth_link l;
+		int was = atomic_load(&p->link), now;
+
+		if (!p->started ||
+		    rte_eth_link_get_nowait(p->port_id, &l) != 0)
+			continue;
+		now = l.link_status == RTE_ETH_LINK_UP ? DP_LINK_UP
+		      : was == DP_LINK_UNKNOWN	       ? DP_LINK_UNKNOWN
+						       : DP_LINK_DOWN;
+		if (now == was)
+			continue;
+		p->link_speed = l.link_speed;
+		atomic_store(&p->link, now);
+		if (was != DP_LINK_UNKNOWN)
+			p->link_changes++;
+		if (now == DP_LINK_UP)
+			nb_info("port %s: link up, %u Mbit/s", p->name,
+				l.link_speed);
+		else
+			nb_warn("port %s: link down: frames to it are dropped "
+				"(counted) until it comes back", p->name);
+	}
+}
+
+void
+ctl_eth_close(struct nb_daemon *d, struct dp_eth *p)
+{
+	struct rte_eth_dev_info info;
+	uint16_t id;
+
+	(void)d;
+	if (p->started) {
+		rte_eth_dev_stop(p->port_id);
+		p->started = false;
+	}
+	/* Closed and unplugged, so the same devargs may be added again. */
+	if (rte_eth_dev_get_port_by_name(p->name, &id) == 0 &&
+	    rte_eth_dev_info_get(id, &info) == 0) {
+		rte_eth_dev_close(id);
+		if (info.device)
+			rte_dev_remove(info.device);
+	}
+}

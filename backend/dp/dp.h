@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dp: the data path. Workers (DPDK worker lcores) run guest queues and
+ * DPDK port queues to completion: a guest's TX ring, grant copies into
+ * mbufs, the switch, and the destination's RX backlog or a DPDK port,
+ * all a burst at a time.
+ *
+ * The data path knows nothing of xenstore, configuration files or the
+ * control socket. The control plane (ctl/) fills struct dp, dp_vif,
+ * dp_queue and dp_eth, then hands them over with the calls below; the
+ * management plane (mgmt/) reaches workers only through the capture taps
+ * (dp_tap_*). Every call here is made by the control thread unless it
+ * says "worker".
+ *
+ * Handing over. A queue or a port's RX queue goes to a worker through
+ * the worker's command ring; the call returns once the worker took it
+ * (or refused it). An object other workers may still reach (a vif as a
+ * switch destination) is freed by control only after an RCU grace
+ * period (dp->rcu), in which every worker passed its quiescent point or
+ * was asleep.
+ *
+ * Errors are negative errno values.
+ */
+#ifndef NETBACKD_DP_H
+#define NETBACKD_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "conf.h"
+#include "ctrl.h"
+#include "hv.h"
+#include "log.h"
+#include "ring.h"
+#include "sw.h"
+
+/*
+ * The unit of work: packets taken from one ring, one port or one
+ * transfer ring at a time. The ring and switch burst limits are tied
+ * to it so that a burst never has to be cut between them.
+ */
+#define DP_BURST 32u
+_Static_assert(DP_BURST == RING_TX_BURST_PKTS,
+	       "a guest TX burst is a data-path burst");
+_Static_assert(DP_BURST <= SW_MAX_BURST,
+	       "the switch takes a data-path burst in one call");
+/* Packets waiting for RX buffers, per queue (kernel netback: ~ring size). */
+#define DP_RX_BACKLOG 512u
+/* Grant-copy segments a worker gathers before one hv_copy(). */
+#define DP_COPY_BATCH 2048u
+/* Local event-channel ports a worker can look up directly. */
+#define DP_MAX_EVTCHN (1u << 17)
+#define DP_MAX_SW_PORTS 4096u
+/* DPDK ports, all networks together */
+#define DP_MAX_ETHS 64u
+/* Segments one GSO packet may become (64 KiB at the smallest MSS). */
+#define DP_GSO_MAX_SEGS 128u
+/* Destinations a flooded frame reaches at most (ports of a network). */
+#define DP_MAX_FLOOD 256u
+/* xdp-headroom we honour at most (netfront asks for 256). */
+#define DP_MAX_XDP_HEADROOM 2048u
+/* Longest nap of a worker polling ports without RX interrupts, idle. */
+#define DP_NAP_MAX_MS 16u
+/* Capture sessions at once. */
+#define DP_MAX_TAPS 4u
+
+/* Per-queue counters: one X-macro gives the enum and the names. */
+#define DP_QSTATS(X)                                                        \
+	X(TX_PACKETS, "tx_packets")                                         \
+	X(TX_BYTES, "tx_bytes")                                             \
+	X(TX_ERRORS, "tx_errors")                                           \
+	X(TX_DROP_COPY, "tx_drop_copy_failed")                              \
+	X(TX_DROP_NOMBUF, "tx_drop_no_mbuf")                                \
+	X(RX_PACKETS, "rx_packets")                                         \
+	X(RX_BYTES, "rx_bytes")                                             \
+	X(RX_DROP_BACKLOG, "rx_drop_backlog_full")                          \
+	X(RX_DROP_COPY, "rx_drop_copy_failed")                              \
+	X(RX_DROP_TOO_BIG, "rx_drop_too_big")                               \
+	X(NOTIFY_TX, "notify_tx")                                           \
+	X(NOTIFY_RX, "notify_rx")                                           \
+	X(EVENTS, "events")                                                 \
+	X(MCAST_OPS, "mcast_ops")                                           \
+	X(TX_THROTTLED, "tx_throttled")                                     \
+	X(RX_DROP_EXPIRED, "rx_drop_expired")                               \
+	X(RX_DROP_STALLED, "rx_drop_stalled")                               \
+	X(RX_STALLS, "rx_stalls")
+
+enum dp_qstat {
+#define DP_X_ENUM(e, s) DP_Q_##e,
+	DP_QSTATS(DP_X_ENUM)
+#undef DP_X_ENUM
+	DP_Q_TX_DROP_FIRST,
+	/* then one per ring TX drop reason */
+	DP_Q_COUNT = DP_Q_TX_DROP_FIRST + RING_TX_DROP_COUNT,
+};
+const char *dp_qstat_name(unsigned i);
+
+struct dp_worker;
+struct dp_vif;
+
+/* One queue pair of a vif: its TX and RX rings and their channels. */
+struct dp_queue {
+	struct dp_vif *vif;
+	unsigned id;
+	struct dp_worker *worker;
+	void *tx_page, *rx_page; /* mapped ring pages */
+	struct ring_txq tx;
+	struct ring_rxq rx;
+	/* The frontend's event channels, and ours once the worker bound
+	 * them; equal when the frontend shares one channel. */
+	uint32_t tx_remote_evtchn, rx_remote_evtchn;
+	bool split;
+	int tx_evtchn, rx_evtchn;
+	/* Set by the worker on a protocol violation; control disconnects. */
+	atomic_bool fatal;
+	char fatal_msg[96];
+	/* Packets waiting for RX buffers, a ring of mbufs, and when each
+	 * came (ms): older than rx-drain-timeout, they are dropped. */
+	unsigned bl_head, bl_count;
+	struct rte_mbuf *backlog[DP_RX_BACKLOG];
+	uint64_t bl_ms[DP_RX_BACKLOG];
+	/* Last time the guest took a packet (or the backlog started). No
+	 * room for rx-stall-timeout: stalled (carrier off), everything
+	 * for the queue is dropped until buffers come back. */
+	uint64_t rx_progress_ms;
+	bool stalled;
+	/* TX rate limit: bytes the guest may still send, and when the
+	 * next credit comes (TSC). */
+	uint64_t credit, credit_at;
+	bool throttled;
+	uint64_t stats[DP_Q_COUNT];
+};
+
+/* Features the frontend asked for (frontend keys). */
+struct dp_fe_features {
+	bool rx_copy, sg, gso_tcpv4, gso_tcpv6, no_csum, ipv6_csum;
+	bool rx_notify;
+};
+
+/* The frontend's RX hash configuration as workers read it. */
+struct dp_hash_pub {
+	_Atomic uint32_t seq;   /* odd while being written */
+	_Atomic uint32_t h_alg; /* h.algorithm, read without the count */
+	struct ctrl_hash h;
+};
+
+/* Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1. */
+#define DP_GREF_SLOTS 4096u
+#define DP_GREF_FREE 0u          /* never used: probe chains end here */
+#define DP_GREF_GONE 0xffffffffu /* deleted: probe chains go on */
+static inline unsigned
+dp_gref_slot(uint32_t gref)
+{
+	return (gref * 2654435761u) & (DP_GREF_SLOTS - 1);
+}
+struct dp_gref_table {
+	_Atomic unsigned n; /* entries in use (written by control only) */
+	struct {
+		_Atomic uint32_t gref; /* 0 free, ~0 deleted, else gref + 1 */
+		_Atomic bool ro;
+		void *_Atomic addr;
+	} e[DP_GREF_SLOTS];
+};
+
+/*
+ * What the data path knows of a vif. Control embeds it in its own vif
+ * (ctl/ctl.h) and owns every field; workers read the fields marked so,
+ * and write only the multicast groups of its switch port.
+ */
+struct dp_vif {
+	char name[32]; /* vif<domid>.<devid> */
+	uint16_t domid;
+	/* Switch port, -1 when not on a network: read by workers, who let
+	 * TX wait in the ring meanwhile. */
+	int sw_port;
+	rte_spinlock_t mcast_lock; /* one writer of its groups at a time */
+	bool connected;
+	unsigned nqueues;
+	struct dp_queue *queues; /* allocated at connect */
+	struct dp_fe_features feat;
+	struct nb_ratelimit rl;  /* its guest-triggered log lines */
+	/* The toolstack's rate key: bytes per usec period, 0: no limit. */
+	_Atomic uint64_t rate_bytes, rate_usec;
+	/* The control ring's products: the RX hash, and static grants
+	 * (NULL: none). Control publishes a table before any worker can
+	 * see it, and frees one only after unpublishing it and waiting a
+	 * grace period. */
+	struct dp_hash_pub hash_pub;
+	struct dp_gref_table *_Atomic grefs;
+	/* xdp-headroom: every RX data slot starts there (bounded). */
+	_Atomic uint16_t xdp_headroom;
+};
+
+/* A DPDK port (any ethdev) as a port of a network. */
+#define DP_ESTATS(X)                                                        \
+	X(RX_PACKETS, "rx_packets")                                         \
+	X(RX_BYTES, "rx_bytes")                                             \
+	X(TX_PACKETS, "tx_packets")                                         \
+	X(TX_BYTES, "tx_bytes")                                             \
+	X(TX_DROP_FULL, "tx_drop_full")                                     \
+	X(TX_DROP_LINK, "tx_drop_link_down")
+
+enum dp_estat {
+#define DP_X_ENUM(e, s) DP_E_##e,
+	DP_ESTATS(DP_X_ENUM)
+#undef DP_X_ENUM
+	DP_E_COUNT
+};
+
+enum { DP_LINK_UNKNOWN = 0, DP_LINK_UP, DP_LINK_DOWN };
+
+struct dp_eth {
+	char name[64];    /* the device name: devargs up to the first ',' */
+	char devargs[NB_DEVARGS_MAX];
+	uint16_t port_id; /* DPDK's */
+	uint16_t mtu;
+	int net;          /* switch network */
+	bool uplink;      /* the network's uplink (PIF), else one more port */
+	char vlan[64];    /* its VLANs when not all (netbackctl port-add) */
+	int sw_port;
+	uint16_t nrxq, ntxq;
+	bool intr;        /* RX interrupts: workers may sleep */
+	bool tso, lro;    /* the port segments / coalesces TCP itself */
+	bool ip_csum;     /* and fills IPv4 header checksums */
+	bool started;
+	/* Link as last polled by the control thread: DP_LINK_UNKNOWN until
+	 * the port first reports up (a PMD that never does is never taken
+	 * for down), then UP or DOWN; workers drop what goes to a DOWN
+	 * port (counted). */
+	_Atomic int link;
+	uint32_t link_speed; /* Mbit/s, when up; 0 unknown */
+	uint64_t link_changes;
+	/* Per worker: counters are written by one worker each. */
+	uint64_t stats[NB_MAX_WORKERS][DP_E_COUNT];
+};
+
+/* Capture: workers copy what a switch port sends and receives into a
+ * tap's ring (see dp_tap_*). */
+struct dp_tap {
+	bool used;
+	struct rte_ring *ring;    /* mbuf copies, workers -> control */
+	_Atomic uint64_t dropped; /* ring full or no buffer */
+	uint32_t snaplen;
+};
+
+/* The data path's shared state. */
+struct dp {
+	struct hv *hv;
+	struct sw *sw;
+	struct rte_mempool *pool;
+	struct rte_mempool *indirect_pool; /* GSO segments' payload refs */
+	struct rte_rcu_qsbr *rcu;
+	unsigned nworkers;
+	struct dp_worker *workers;
+	/* Settings (configuration, fixed before the workers start). */
+	bool poll_always;
+	unsigned rx_drain_ms, rx_stall_ms;
+	/* Workers poke control here when a queue turns fatal. */
+	int ctl_wakefd;
+	/* Switch port -> vif or DPDK port, read by workers under RCU. */
+	struct dp_vif *_Atomic vifs[DP_MAX_SW_PORTS];
+	struct dp_eth *_Atomic eths[DP_MAX_SW_PORTS];
+	/* tap_mask[port]: which taps want the port; one byte read per
+	 * burst is all capture costs when none runs. */
+	_Atomic uint8_t tap_mask[DP_MAX_SW_PORTS];
+	struct dp_tap taps[DP_MAX_TAPS];
+	struct rte_mempool *tap_pool;
+};
+
+/*
+ * Milliseconds from the TSC: a multiply, no system call (the data path
+ * stamps the switch's entries once per burst). Its own epoch: compare
+ * only with itself (switch stamps and ages). dp_fast_ms_init() once the
+ * EAL knows the TSC's rate.
+ */
+extern uint64_t dp_tsc_ms_mul;
+void dp_fast_ms_init(void);
+static inline uint64_t
+dp_tsc_ms(uint64_t tsc)
+{
+	return (uint64_t)(((unsigned __int128)tsc * dp_tsc_ms_mul) >> 64);
+}
+
+static inline uint64_t
+dp_fast_ms(void)
+{
+	return dp_tsc_ms(rte_get_tsc_cycles());
+}
+
+/* worker.c: the workers, one per DPDK worker lcore. */
+/* Start a worker on every DPDK worker lcore, polling the RX queues of
+ * the ports there are (more come with dp_workers_add_eth()). */
+int dp_workers_start(struct dp *dp, struct dp_eth *const *eths,
+		     unsigned neth);
+void dp_workers_stop(struct dp *dp);
+/* A worker's totals, for status and benchmarks. */
+struct dp_worker_totals {
+	unsigned id, lcore;
+	unsigned vif_queues, port_queues; /* owned now */
+	bool asleep;
+	uint64_t copy_calls, copy_segs, copy_static, notifies, wakeups;
+	uint64_t busy_cycles;
+};
+void dp_worker_totals(const struct dp *dp, unsigned i,
+		      struct dp_worker_totals *t);
+/* Hand a connected queue to worker `worker` (an index, taken modulo
+ * the count) / take it back; each waits for the worker. Before taking
+ * it back, control has made it unreachable (its vif off the switch) and
+ * waited a grace period. */
+int dp_worker_add_queue(struct dp *dp, unsigned worker, struct dp_queue *q);
+void dp_worker_del_queue(struct dp_queue *q);
+/* The id of the worker that owns q, -1 if none. */
+int dp_queue_worker_id(const struct dp_queue *q);
+/* A port's RX queues to the workers (queue q to worker q), or back. */
+int dp_workers_add_eth(struct dp *dp, struct dp_eth *e);
+void dp_workers_del_eth(struct dp *dp, struct dp_eth *e);
+
+/* eth.c */
+/* A DPDK port's counters summed over the workers. */
+void dp_eth_counters(const struct dp_eth *e, uint64_t c[DP_E_COUNT]);
+/* "up", "down" or "unknown" (DP_LINK_*). */
+const char *dp_link_name(int link);
+
+/* forward.c */
+/* A guest's MCAST_ADD / MCAST_DEL (worker, or control). */
+int dp_vif_mcast(struct dp *dp, struct dp_vif *v, bool add,
+		 const uint8_t mac[6]);
+
+/* ctrl_read.c: the control ring's products as workers read them. */
+/*
+ * The frontend's hash of a frame and, if queue is not NULL, the RX
+ * queue its mapping picks. False when the frontend configured no
+ * hashing or the frame matches no type it enabled.
+ */
+bool dp_vif_rx_hash(const struct dp_vif *v, const uint8_t *frame,
+		    unsigned len, uint32_t *hash, uint8_t *type,
+		    unsigned *queue);
+/* Where a pre-mapped grant of v is mapped (writable if write), or NULL. */
+void *dp_vif_gref_addr(const struct dp_vif *v, uint32_t gref, bool write);
+static inline bool
+dp_vif_has_grefs(const struct dp_vif *v)
+{
+	const struct dp_gref_table *t =
+	    atomic_load_explicit(&v->grefs, memory_order_acquire);
+
+	return t && atomic_load_explicit(&t->n, memory_order_relaxed);
+}
+
+/*
+ * tap.c: capture taps. A tap is a ring of frame copies that workers fill
+ * for the switch ports it watches, and its owner (management) drains.
+ */
+struct dp_tap_hdr {
+	uint64_t tsc;      /* when the worker saw the burst */
+	uint32_t orig_len; /* the frame's length before snaplen */
+	uint32_t out;      /* 1: the port sent it, 0: it received it */
+};
+/* The taps' buffers and rings: 0, or -ENOMEM (capture is then refused). */
+int dp_taps_init(struct dp *dp);
+void dp_taps_fini(struct dp *dp);
+/* A free tap for up to snaplen bytes a frame: its index, or -EBUSY, or
+ * -ENOMEM when dp_taps_init() failed. */
+int dp_tap_open(struct dp *dp, uint32_t snaplen);
+/* Workers copy what sw_port sends and receives into tap t, or stop. */
+void dp_tap_watch(struct dp *dp, unsigned t, int sw_port, bool on);
+/* The port leaves the switch: no tap watches it any more. */
+void dp_tap_forget(struct dp *dp, int sw_port);
+/* Up to n copies out of tap t, each with its header; the caller frees
+ * the mbufs. */
+unsigned dp_tap_dequeue(struct dp *dp, unsigned t, struct rte_mbuf **m,
+			struct dp_tap_hdr *h, unsigned n);
+/* Copies lost so far (ring full, no buffer). */
+uint64_t dp_tap_dropped(const struct dp *dp, unsigned t);
+/* Watch nothing and wait until no worker can add to t: what
+ * dp_tap_dequeue() finds then is all there will be. */
+void dp_tap_stop(struct dp *dp, unsigned t);
+/* dp_tap_stop(), free what is left, and give the tap back. */
+void dp_tap_close(struct dp *dp, unsigned t);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data path's own header: the worker, and the calls its files make
+ * to each other. Every function here runs on a worker.
+ *
+ * One frame from a guest's TX ring to a DPDK port, top to bottom:
+ *   worker.c  worker_main(): a pass over every owned queue and port
+ *   tx.c      dp_tx_queue(): requests -> credit -> grant copies into
+ *             mbufs (one hv_copy per burst) -> responses, one notify
+ *   forward.c dp_fwd_from_vif(): the switch picks destinations for the
+ *             whole burst, each destination gets its frames at once
+ *   eth.c     dp_deliver_eth(): offloads if a frame needs one, then
+ *             rte_eth_tx_burst() on the worker's own TX queue
+ * and the other way: eth.c dp_eth_poll() -> forward.c -> rx.c
+ * dp_deliver_vif() (RX backlog here, or the owner's transfer ring) ->
+ * rx.c dp_rx_queue() (grant copies into the guest's posted buffers).
+ */
+#ifndef NETBACKD_DP_PRIV_H
+#define NETBACKD_DP_PRIV_H
+
+#include <rte_gso.h>
+
+#include "dp.h"
+
+/* Guest queues a worker can own. */
+#define DP_MAX_QUEUES_W 4096u
+
+/* A DPDK port's RX queue a worker polls. */
+struct dp_eth_rxq {
+	struct dp_eth *eth;
+	uint16_t qid;
+	int intr_fd; /* readable when packets wait, or -1: polled */
+};
+
+enum dp_cmd_op {
+	DP_CMD_ADD_QUEUE = 1,
+	DP_CMD_DEL_QUEUE,
+	DP_CMD_ADD_ETHQ, /* poll RX queue qid of eth */
+	DP_CMD_DEL_ETH,  /* stop polling every RX queue of eth */
+	DP_CMD_STOP,
+};
+
+struct dp_cmd {
+	enum dp_cmd_op op;
+	struct dp_queue *q;
+	struct dp_eth *eth;
+	uint16_t qid;
+	atomic_int done; /* the worker sets 1 (or -errno) when handled */
+};
+
+struct dp_worker {
+	unsigned id;
+	unsigned lcore;
+	struct dp *dp;
+	struct hv_evtchn *evh; /* event channels of this worker's queues */
+	int epfd, wakefd;
+	struct rte_ring *cmds; /* struct dp_cmd *, control -> worker */
+	struct rte_ring *xfer; /* mbufs for our queues from other workers */
+	struct rte_mempool *pool;
+	unsigned nq;
+	struct dp_queue **queues;   /* owned, at most DP_MAX_QUEUES_W */
+	struct dp_queue **by_evtchn; /* local event channel -> queue */
+	atomic_bool asleep;
+	bool launched;
+	unsigned nrxq;
+	struct dp_eth_rxq rxq[DP_MAX_ETHS];
+	bool poll_ports; /* a port without RX interrupts: nap, don't sleep */
+	unsigned nap_ms; /* the next nap's length, 1..DP_NAP_MAX_MS */
+	/* Scratch, fixed at start: nothing is allocated per packet. */
+	struct ring_tx_burst txb;
+	xengnttab_grant_copy_segment_t segs[DP_COPY_BATCH];
+	struct rte_gso_ctx gso; /* software segmentation */
+	/* Totals for status and benchmarks (dp_worker_totals). */
+	uint64_t copy_calls, copy_segs, notifies, wakeups;
+	uint64_t copy_static; /* pieces copied through static grants */
+	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
+	uint64_t tsc;         /* read at the start of this pass */
+};
+
+/*
+ * What the receiving side learnt of a burst while it looked at each mbuf
+ * once: the sum of pkt_len and the OR of ol_flags. A burst that goes out
+ * whole need not be looked at again.
+ */
+struct dp_burst_sum {
+	uint64_t bytes;
+	uint64_t ol;
+};
+
+/* worker.c */
+/* Mark q broken (the guest violated the protocol); control disconnects
+ * its vif. Only the first reason is kept. */
+void dp_queue_fatal(struct dp_worker *w, struct dp_queue *q, const char *why);
+void dp_notify(struct dp_worker *w, int evtchn);
+/* The destination queue of an mbuf crossing to another worker. */
+static inline struct dp_queue **
+dp_mbuf_dest(struct rte_mbuf *m)
+{
+	return (struct dp_queue **)rte_mbuf_to_priv(m);
+}
+
+/* tx.c: guest TX, ring -> mbufs -> switch. Requests handled. */
+unsigned dp_tx_queue(struct dp_worker *w, struct dp_queue *q);
+
+/* rx.c: guest RX, backlog -> grant copies into posted buffers. Packets
+ * handed to the guest. */
+unsigned dp_rx_queue(struct dp_worker *w, struct dp_queue *q);
+/* Put n mbufs into q's RX backlog (q is ours); what does not fit is
+ * dropped and counted. */
+void dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
+		    uint64_t now_ms);
+/* Frames for guest vif v: segmented if it cannot take GSO, spread over
+ * its queues by flow, queued here or on the owning worker. */
+void dp_deliver_vif(struct dp_worker *w, struct dp_vif *v,
+		    struct rte_mbuf **pkts, unsigned n);
+uint32_t dp_flow_hash(const struct rte_mbuf *m);
+
+/* forward.c: a burst that entered on a vif / on a DPDK port (counted
+ * as the port's RX). */
+void dp_fwd_from_vif(struct dp_worker *w, struct dp_vif *v,
+		     struct rte_mbuf **pkts, unsigned n);
+void dp_fwd_from_eth(struct dp_worker *w, struct dp_eth *e,
+		     struct rte_mbuf **pkts, unsigned n);
+
+/* eth.c: DPDK port I/O and offloads. */
+/* Poll one RX queue and forward what came. */
+unsigned dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq);
+/* A frame the port coalesced (RTE_MBUF_F_RX_LRO) becomes a GSO packet. */
+void dp_eth_rx_lro(struct rte_mbuf *m);
+/* Send a burst on the worker's TX queue of e (frees what it can't);
+ * sum: the burst's, or NULL. */
+void dp_deliver_eth(struct dp_worker *w, struct dp_eth *e,
+		    struct rte_mbuf **pkts, unsigned n,
+		    const struct dp_burst_sum *sum);
+/* Complete a checksum the guest left blank (NETTXF_csum_blank). */
+void dp_csum_complete(struct rte_mbuf *m);
+/* A GSO packet (RTE_MBUF_F_TX_TCP_SEG)? */
+static inline bool
+dp_is_gso(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+}
+/*
+ * Segment a GSO packet in software into at most max frames with their
+ * checksums complete; m is consumed. Returns the count (0: dropped).
+ */
+unsigned dp_gso_split(struct dp_worker *w, struct rte_mbuf *m,
+		      struct rte_mbuf **out, unsigned max);
+
+/* tap.c: copy pkts, which switch port `port` sends (out) or sent us,
+ * into the taps watching it. */
+void dp_tap_capture(struct dp *dp, unsigned port, struct rte_mbuf **pkts,
+		    unsigned n, bool out);
+static inline void
+dp_tap_maybe(struct dp *dp, unsigned port, struct rte_mbuf **pkts,
+	     unsigned n, bool out)
+{
+	if (__builtin_expect(atomic_load_explicit(&dp->tap_mask[port],
+						  memory_order_relaxed) != 0,
+			     0))
+		dp_tap_capture(dp, port, pkts, n, out);
+}
+
+#endif

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DPDK port I/O on the data path: RX bursts into the switch, TX bursts
+ * with their offloads (TSO when the port has it, else software GSO;
+ * checksums the guest left blank completed), one TX queue per worker so
+ * no lock is taken. Opening and closing ports is control's (ctl/port.c).
+ */
+/* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_gso.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_priv.h"
+
+static bool parse_tcp(struct rte_mbuf *m);
+
+void
+dp_eth_counters(const struct dp_eth *e, uint64_t c[DP_E_COUNT])
+{
+	memset(c, 0, sizeof(uint64_t) * DP_E_COUNT);
+	for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
+		for (unsigned j = 0; j < DP_E_COUNT; j++)
+			c[j] += e->stats[i][j];
+}
+
+const char *
+dp_link_name(int link)
+{
+	return link == DP_LINK_UP ? "up" : link == DP_LINK_DOWN ? "down"
+								 : "unknown";
+}
+
+unsigned
+dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_eth *e = rq->eth;
+	uint16_t n = rte_eth_rx_burst(e->port_id, rq->qid, pkts, DP_BURST);
+
+	if (n)
+		dp_fwd_from_eth(w, e, pkts, n);
+	return n;
+}
+
+void
+dp_eth_rx_lro(struct rte_mbuf *m)
+{
+	/* A coalesced TCP packet travels on as a GSO packet. */
+	if ((m->ol_flags & RTE_MBUF_F_RX_LRO) && m->tso_segsz &&
+	    parse_tcp(m)) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		m->packet_type = (m->ol_flags & RTE_MBUF_F_TX_IPV6)
+					 ? RTE_PTYPE_L3_IPV6
+					 : RTE_PTYPE_L3_IPV4;
+	}
+}
+
+/* Where the L4 checksum field sits, or 0 if not TCP/UDP. */
+static uint32_t
+l4_csum_offset(uint8_t proto, uint32_t l4, uint32_t len)
+{
+	if (proto == IPPROTO_TCP && len >= l4 + sizeof(struct rte_tcp_hdr))
+		return l4 + offsetof(struct rte_tcp_hdr, cksum);
+	if (proto == IPPROTO_UDP && len >= l4 + sizeof(struct rte_udp_hdr))
+		return l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+	return 0;
+}
+
+void
+dp_csum_complete(struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t l3 = sizeof(*eth), l4, at;
+	uint16_t type = eth->ether_type, sum = 0;
+	char *base = rte_pktmbuf_mtod(m, char *);
+
+	m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (m->data_len < l3)
+		return;
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN)) {
+		if (m->data_len < l3 + 4)
+			return;
+		memcpy(&type, base + l3 + 2, sizeof(type));
+		l3 += 4;
+	}
+	/* The guest left the pseudo-header sum in the field: zero it and
+	 * sum the whole segment. Headers sit in the first mbuf (2 KiB). */
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + l3);
+
+		if (m->data_len < l3 + sizeof(*ip))
+			return;
+		l4 = l3 + rte_ipv4_hdr_len(ip);
+		at = l4_csum_offset(ip->next_proto_id, l4, m->data_len);
+		if (!at)
+			return;
+		memset(base + at, 0, 2);
+		sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, (uint16_t)l4);
+	} else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(base + l3);
+
+		/* netfront offloads no packet with extension headers. */
+		if (m->data_len < l3 + sizeof(*ip))
+			return;
+		l4 = l3 + sizeof(*ip);
+		at = l4_csum_offset(ip->proto, l4, m->data_len);
+		if (!at)
+			return;
+		memset(base + at, 0, 2);
+		sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, (uint16_t)l4);
+	} else {
+		return;
+	}
+	memcpy(base + at, &sum, sizeof(sum));
+}
+
+/* Ethernet (+ one VLAN tag), IPv4 or IPv6, TCP: set l2/l3/l4_len. */
+static bool
+parse_tcp(struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t l2 = 14, l3, len = m->data_len;
+	uint16_t type;
+
+	if (len < l2)
+		return false;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		if (len < 18)
+			return false;
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		l2 = 18;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4 && len >= l2 + 20 &&
+	    p[l2 + 9] == IPPROTO_TCP) {
+		l3 = (uint32_t)(p[l2] & 0xf) * 4;
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	} else if (type == RTE_ETHER_TYPE_IPV6 && len >= l2 + 40 &&
+		   p[l2 + 6] == IPPROTO_TCP) {
+		l3 = 40;
+		m->ol_flags |= RTE_MBUF_F_TX_IPV6;
+	} else {
+		return false;
+	}
+	if (l3 < 20 || len < l2 + l3 + 20)
+		return false;
+	m->l2_len = l2;
+	m->l3_len = l3;
+	m->l4_len = (uint32_t)(p[l2 + l3 + 12] >> 4) * 4;
+	return m->l4_len >= 20 && len >= l2 + l3 + m->l4_len;
+}
+
+unsigned
+dp_gso_split(struct dp_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
+	     unsigned max)
+{
+	int n;
+
+	if (!parse_tcp(m) || m->tso_segsz == 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	w->gso.gso_size = (uint16_t)(m->l2_len + m->l3_len + m->l4_len +
+				     m->tso_segsz);
+	n = rte_gso_segment(m, &w->gso, out, (uint16_t)max);
+	if (n == 0) {
+		/* Small enough already. */
+		m->ol_flags &= ~RTE_MBUF_F_TX_TCP_SEG;
+		out[0] = m;
+		n = 1;
+	} else {
+		rte_pktmbuf_free(m);
+		if (n < 0)
+			return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *s = out[i];
+
+		if (s->ol_flags & RTE_MBUF_F_TX_IPV4) {
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			    s, struct rte_ipv4_hdr *, s->l2_len);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		dp_csum_complete(s);
+		s->ol_flags &= ~(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 |
+				 RTE_MBUF_F_TX_IPV6);
+		s->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	return (unsigned)n;
+}
+
+/*
+ * Offloads of a burst the port is about to send: GSO packets go to the
+ * port's TSO or are segmented here, blank checksums are completed.
+ * False when a GSO packet had to be segmented: the burst has then been
+ * sent, in order, in pieces.
+ */
+static bool
+tx_prepare(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
+	   unsigned n)
+{
+	struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
+
+	/* Uplinks get wire-size frames: segment GSO packets first, unless
+	 * the port does (its TSO wants the headers' lengths and the TCP
+	 * checksum field holding the pseudo-header sum, as netfront and
+	 * the kernel leave it). */
+	for (unsigned i = 0; i < n; i++) {
+		if (!dp_is_gso(pkts[i]))
+			continue;
+		if (e->tso && parse_tcp(pkts[i]) && pkts[i]->tso_segsz) {
+			struct rte_mbuf *m = pkts[i];
+
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+			m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+			if (e->ip_csum && (m->ol_flags & RTE_MBUF_F_TX_IPV4)) {
+				struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+				    m, struct rte_ipv4_hdr *, m->l2_len);
+
+				ip->hdr_checksum = 0;
+				m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+			}
+			continue;
+		}
+		/* In order: what came before, the segments, the rest. */
+		if (i)
+			dp_deliver_eth(w, e, pkts, i, NULL);
+		unsigned k = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
+		if (k)
+			dp_deliver_eth(w, e, segs, k, NULL);
+		if (i + 1 < n)
+			dp_deliver_eth(w, e, &pkts[i + 1], n - i - 1, NULL);
+		return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if ((pkts[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		    RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			dp_csum_complete(pkts[i]);
+	return true;
+}
+
+void
+dp_deliver_eth(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
+	       unsigned n, const struct dp_burst_sum *sum)
+{
+	struct dp_burst_sum here = { 0, 0 };
+	uint64_t bytes;
+	uint16_t sent;
+
+	/* Nothing waits for a port whose link went down. */
+	if (unlikely(atomic_load_explicit(&e->link, memory_order_relaxed) ==
+		     DP_LINK_DOWN)) {
+		e->stats[w->id][DP_E_TX_DROP_LINK] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	/* One look at each frame, or none when the receiver summed the
+	 * burst up. */
+	if (!sum) {
+		for (unsigned i = 0; i < n; i++) {
+			here.ol |= pkts[i]->ol_flags;
+			here.bytes += pkts[i]->pkt_len;
+		}
+		sum = &here;
+	}
+	/* Offloads only when a frame has one: a GSO packet, or a checksum
+	 * to complete (the BAD bit is set in both NONE and BAD). */
+	if (unlikely(sum->ol &
+		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
+	    !tx_prepare(w, e, pkts, n))
+		return;
+	bytes = sum->bytes;
+	sent = rte_eth_tx_burst(e->port_id, (uint16_t)(w->id % e->ntxq), pkts,
+				(uint16_t)n);
+	e->stats[w->id][DP_E_TX_PACKETS] += sent;
+	if (sent < n) {
+		for (unsigned i = sent; i < n; i++)
+			bytes -= pkts[i]->pkt_len;
+		e->stats[w->id][DP_E_TX_DROP_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+	e->stats[w->id][DP_E_TX_BYTES] += bytes;
+}

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Guest RX: frames for a guest wait in its queue's RX backlog until the
+ * frontend posts buffers, then are copied into them.
+ *
+ *   dp_deliver_vif()  frames from the switch: segmented if the guest
+ *                     cannot take GSO, a queue picked by flow, then
+ *                     this worker's backlog or the owner's xfer ring
+ *   dp_rx_queue()     one queue's backlog, a burst at a time:
+ *     rx_plan()         take posted buffers, a copy segment per piece
+ *     hv_copy()         one call for the burst
+ *     rx_respond()      responses (extras for GSO, hash, XDP headroom),
+ *                       then one push and at most one notify
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_mbuf.h>
+
+#include "dp_priv.h"
+
+/* Extra-info slots a packet takes on RX, sent in this (type) order. */
+enum { RX_X_GSO, RX_X_HASH, RX_X_XDP, RX_X_MAX };
+
+static inline unsigned
+rx_extras(const struct rte_mbuf *m, uint16_t headroom, bool hash, bool *gso)
+{
+	*gso = dp_is_gso(m);
+	return (*gso ? 1u : 0u) + (hash ? 1u : 0u) + (headroom ? 1u : 0u);
+}
+
+static void
+backlog_drop_head(struct dp_queue *q, unsigned n, enum dp_qstat why)
+{
+	for (unsigned i = 0; i < n; i++) {
+		rte_pktmbuf_free(q->backlog[q->bl_head]);
+		q->bl_head = (q->bl_head + 1) % DP_RX_BACKLOG;
+	}
+	q->bl_count -= n;
+	q->stats[why] += n;
+}
+
+/*
+ * A queue whose guest posts no buffers: drop what waited longer than
+ * rx-drain-timeout; with no progress for rx-stall-timeout the queue is
+ * stalled (kernel netback turns the carrier off): all is dropped until
+ * the guest posts room for a packet again.
+ */
+static void
+rx_no_progress(struct dp_worker *w, struct dp_queue *q, uint64_t now)
+{
+	const struct dp *c = w->dp;
+	unsigned n = 0;
+
+	while (n < q->bl_count &&
+	       now - q->bl_ms[(q->bl_head + n) % DP_RX_BACKLOG] >
+		   c->rx_drain_ms)
+		n++;
+	if (n)
+		backlog_drop_head(q, n, DP_Q_RX_DROP_EXPIRED);
+	if (q->bl_count && now - q->rx_progress_ms > c->rx_stall_ms) {
+		q->stalled = true;
+		q->stats[DP_Q_RX_STALLS]++;
+		backlog_drop_head(q, q->bl_count, DP_Q_RX_DROP_STALLED);
+		nb_vif_warn(q->vif, "queue %u: no RX buffers for %u ms: "
+			    "stalled, dropping its packets", q->id,
+			    c->rx_stall_ms);
+	}
+}
+
+/* A burst of the backlog planned into the guest's posted buffers. */
+struct rx_plan {
+	struct ring_rx_buf bufs[RING_RX_SIZE];
+	uint16_t slot_len[RING_RX_SIZE];
+	struct rte_mbuf *pkt[DP_BURST];
+	unsigned slots[DP_BURST];   /* buffers taken, 0: dropped (too big) */
+	unsigned seg_end[DP_BURST]; /* one past its last copy segment */
+	uint32_t hash[DP_BURST];
+	uint8_t htype[DP_BURST];
+	bool hashed[DP_BURST];
+	unsigned npk, taken, nsegs;
+	uint16_t hr; /* xdp-headroom */
+};
+
+/* Copy [moff, moff + len) of segment s into buffer slot at poff. */
+static void
+rx_piece(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+	 bool statics, unsigned slot, unsigned poff, struct rte_mbuf *s,
+	 uint16_t moff, uint16_t len)
+{
+	uint8_t *pg = statics ? dp_vif_gref_addr(q->vif, pl->bufs[slot].gref,
+						 true)
+			      : NULL;
+
+	if (pg) {
+		/* A static grant: no grant op. */
+		memcpy(pg + poff, rte_pktmbuf_mtod_offset(s, void *, moff),
+		       len);
+		w->copy_static++;
+		return;
+	}
+	xengnttab_grant_copy_segment_t *g = &w->segs[pl->nsegs++];
+	g->source.virt = rte_pktmbuf_mtod_offset(s, void *, moff);
+	g->dest.foreign.ref = pl->bufs[slot].gref;
+	g->dest.foreign.offset = (uint16_t)poff;
+	g->dest.foreign.domid = q->vif->domid;
+	g->len = len;
+	g->flags = GNTCOPY_dest_gref;
+}
+
+/*
+ * Walk m's chain, filling one guest page after another from the
+ * headroom on, from buffer `taken` on. The extras take the buffers right
+ * after the first: data skips them.
+ */
+static void
+rx_plan_pkt(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+	    bool statics, struct rte_mbuf *m, unsigned nx)
+{
+	unsigned slot = pl->taken, poff = pl->hr;
+
+	for (struct rte_mbuf *s = m; s; s = s->next) {
+		uint16_t moff = 0;
+
+		while (moff < s->data_len) {
+			uint16_t chunk = s->data_len - moff;
+
+			if (poff == RING_PAGE_SIZE) {
+				pl->slot_len[slot] = (uint16_t)poff;
+				slot += slot == pl->taken ? 1 + nx : 1;
+				poff = pl->hr;
+			}
+			if (chunk > RING_PAGE_SIZE - poff)
+				chunk = (uint16_t)(RING_PAGE_SIZE - poff);
+			rx_piece(w, q, pl, statics, slot, poff, s, moff, chunk);
+			moff += chunk;
+			poff += chunk;
+		}
+	}
+	pl->slot_len[slot] = (uint16_t)poff;
+}
+
+/* Take buffers for as much of the backlog as they hold (a burst at most). */
+static void
+rx_plan(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+	unsigned avail)
+{
+	bool statics = dp_vif_has_grefs(q->vif);
+	bool sg = q->vif->feat.sg;
+
+	while (pl->npk < q->bl_count && pl->npk < DP_BURST) {
+		unsigned i = pl->npk;
+		struct rte_mbuf *m =
+		    q->backlog[(q->bl_head + i) % DP_RX_BACKLOG];
+		/* dp_deliver_vif left GSO only for guests that take it. */
+		bool gso;
+		/* The frontend's own hash, if it configured one, goes with
+		 * the packet (a HASH extra). */
+		pl->hashed[i] = dp_vif_rx_hash(
+		    q->vif, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+		    &pl->hash[i], &pl->htype[i], NULL);
+		unsigned nx = rx_extras(m, pl->hr, pl->hashed[i], &gso);
+		unsigned nd = ring_rx_slots(m->pkt_len, pl->hr, false);
+		unsigned need = nd + nx;
+
+		if (nd > 1 && !sg) {
+			/* Larger than a page and the guest has no SG. */
+			q->stats[DP_Q_RX_DROP_TOO_BIG]++;
+			pl->slots[i] = 0;
+			pl->seg_end[i] = pl->nsegs;
+			pl->pkt[pl->npk++] = m;
+			continue;
+		}
+		if (pl->taken + need > avail)
+			break;
+		ring_rx_take(&q->rx, &pl->bufs[pl->taken], need);
+		/* A guest that takes no blank checksums gets them done. */
+		if (q->vif->feat.no_csum &&
+		    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+			RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			dp_csum_complete(m);
+		rx_plan_pkt(w, q, pl, statics, m, nx);
+		pl->slots[i] = need;
+		pl->seg_end[i] = pl->nsegs;
+		pl->taken += need;
+		pl->pkt[pl->npk++] = m;
+	}
+}
+
+/* Packet i's extras, in type order: GSO, hash, XDP headroom. */
+static unsigned
+rx_fill_extras(const struct rx_plan *pl, unsigned i, netif_extra_info_t *x)
+{
+	struct rte_mbuf *m = pl->pkt[i];
+	unsigned xi = 0;
+
+	if (dp_is_gso(m)) {
+		memset(&x[xi], 0, sizeof(x[xi]));
+		x[xi].type = XEN_NETIF_EXTRA_TYPE_GSO;
+		x[xi].u.gso.size = m->tso_segsz;
+		x[xi].u.gso.type = (m->packet_type & RTE_PTYPE_L3_MASK) ==
+					   RTE_PTYPE_L3_IPV6
+				       ? XEN_NETIF_GSO_TYPE_TCPV6
+				       : XEN_NETIF_GSO_TYPE_TCPV4;
+		xi++;
+	}
+	if (pl->hashed[i]) {
+		memset(&x[xi], 0, sizeof(x[xi]));
+		x[xi].type = XEN_NETIF_EXTRA_TYPE_HASH;
+		x[xi].u.hash.type = pl->htype[i];
+		x[xi].u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+		/* Little-endian, as netfronts read it. */
+		for (unsigned b = 0; b < 4; b++)
+			x[xi].u.hash.value[b] = (uint8_t)(pl->hash[i] >> (8 * b));
+		xi++;
+	}
+	if (pl->hr) {
+		/* Linux netif.h: XEN_NETIF_EXTRA_TYPE_XDP, u.xdp.headroom;
+		 * not in Xen 4.17's header. */
+		memset(&x[xi], 0, sizeof(x[xi]));
+		x[xi].type = RING_EXTRA_TYPE_XDP;
+		memcpy(&x[xi].u, &pl->hr, sizeof(pl->hr));
+		xi++;
+	}
+	return xi;
+}
+
+/* A response for every buffer taken, in order; counted. */
+static void
+rx_respond(struct dp_worker *w, struct dp_queue *q, const struct rx_plan *pl)
+{
+	for (unsigned i = 0, s = 0, slot = 0; i < pl->npk; i++) {
+		struct rte_mbuf *m = pl->pkt[i];
+		netif_extra_info_t x[RX_X_MAX];
+		uint16_t flags = 0;
+		bool ok = true;
+
+		if (pl->slots[i] == 0)
+			continue;
+		for (; s < pl->seg_end[i]; s++)
+			if (unlikely(w->segs[s].status != GNTST_okay))
+				ok = false;
+		uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			flags = NETRXF_csum_blank | NETRXF_data_validated;
+		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+			flags = NETRXF_data_validated;
+		unsigned nx = rx_fill_extras(pl, i, x);
+		unsigned data_slots = pl->slots[i] - nx;
+
+		for (unsigned k = 0; k < pl->slots[i]; k++, slot++) {
+			if (k >= 1 && k <= nx) {
+				if (k < nx)
+					x[k - 1].flags |= XEN_NETIF_EXTRA_FLAG_MORE;
+				ring_rx_respond_extra(&q->rx, &x[k - 1]);
+				continue;
+			}
+			unsigned dn = k > nx ? k - nx : k;
+			uint16_t f = k == 0 ? flags : 0;
+
+			if (dn + 1 < data_slots)
+				f |= NETRXF_more_data;
+			if (nx && k == 0)
+				f |= NETRXF_extra_info;
+			/* As kernel netback: offset 0, the size counts from
+			 * the page start, headroom included. */
+			ring_rx_respond(&q->rx, pl->bufs[slot].id, 0, f,
+					ok ? (int16_t)pl->slot_len[slot]
+					   : NETIF_RSP_ERROR);
+		}
+		if (ok) {
+			q->stats[DP_Q_RX_PACKETS]++;
+			q->stats[DP_Q_RX_BYTES] += m->pkt_len;
+		} else {
+			q->stats[DP_Q_RX_DROP_COPY]++;
+		}
+	}
+}
+
+unsigned
+dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
+{
+	struct rx_plan pl;
+	int avail;
+
+	if (q->bl_count == 0 && likely(!q->stalled))
+		return 0;
+	avail = ring_rx_avail(&q->rx);
+	if (unlikely(avail < 0)) {
+		dp_queue_fatal(w, q, ring_error_name(q->rx.error));
+		return 0;
+	}
+	if (unlikely(q->stalled)) {
+		/* Buffers posted again: carrier on (as kernel netback). */
+		if (avail == 0)
+			return 0;
+		q->stalled = false;
+		q->rx_progress_ms = dp_tsc_ms(w->tsc);
+		nb_vif_info(q->vif, "queue %u: RX buffers back, no longer "
+			    "stalled", q->id);
+		if (q->bl_count == 0)
+			return 0;
+	}
+
+	pl.npk = pl.taken = pl.nsegs = 0;
+	pl.hr = atomic_load_explicit(&q->vif->xdp_headroom,
+				     memory_order_relaxed);
+	rx_plan(w, q, &pl, (unsigned)avail);
+	if (pl.npk == 0) {
+		rx_no_progress(w, q, dp_tsc_ms(w->tsc));
+		return 0;
+	}
+	if (pl.nsegs) {
+		w->copy_calls++;
+		w->copy_segs += pl.nsegs;
+		hv_copy(w->dp->hv, pl.nsegs, w->segs);
+	}
+	rx_respond(w, q, &pl);
+	q->bl_head = (q->bl_head + pl.npk) % DP_RX_BACKLOG;
+	q->bl_count -= pl.npk;
+	q->rx_progress_ms = dp_tsc_ms(w->tsc);
+	rte_pktmbuf_free_bulk(pl.pkt, pl.npk);
+	if (pl.taken && ring_rx_push(&q->rx)) {
+		dp_notify(w, q->rx_evtchn);
+		q->stats[DP_Q_NOTIFY_RX]++;
+	}
+	return pl.npk;
+}
+
+void
+dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
+	    uint64_t now)
+{
+	unsigned i = 0;
+
+	if (unlikely(q->stalled)) {
+		q->stats[DP_Q_RX_DROP_STALLED] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	if (q->bl_count == 0)
+		q->rx_progress_ms = now;
+	for (; i < n && q->bl_count < DP_RX_BACKLOG; i++) {
+		unsigned at = (q->bl_head + q->bl_count) % DP_RX_BACKLOG;
+
+		q->backlog[at] = pkts[i];
+		q->bl_ms[at] = now;
+		q->bl_count++;
+	}
+	if (i < n) {
+		q->stats[DP_Q_RX_DROP_BACKLOG] += n - i;
+		rte_pktmbuf_free_bulk(&pkts[i], n - i);
+	}
+}
+
+static void
+wake(struct dp_worker *w)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&w->asleep) && write(w->wakefd, &one, sizeof(one)) < 0) {
+		/* counter full: the worker is waking anyway */
+	}
+}
+
+/* Queue n (<= DP_BURST) mbufs for guest queue q, here or on its worker. */
+static void
+to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
+	 unsigned n)
+{
+	if (q->worker == w) {
+		dp_backlog_put(q, pkts, n, dp_tsc_ms(w->tsc));
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		/* A flooded frame is shared: the destination rides in the
+		 * mbuf, so another worker gets its own copy. */
+		if (rte_mbuf_refcnt_read(pkts[i]) > 1) {
+			struct rte_mbuf *c = rte_pktmbuf_copy(pkts[i], w->pool,
+							      0, UINT32_MAX);
+
+			rte_pktmbuf_free(pkts[i]);
+			pkts[i] = c;
+			if (!c) {
+				q->stats[DP_Q_RX_DROP_BACKLOG]++;
+				pkts[i] = pkts[--n];
+				i--;
+				continue;
+			}
+		}
+		*dp_mbuf_dest(pkts[i]) = q;
+	}
+	unsigned sent = rte_ring_mp_enqueue_burst(q->worker->xfer,
+						  (void **)pkts, n, NULL);
+	if (sent < n) {
+		q->stats[DP_Q_RX_DROP_BACKLOG] += n - sent;
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+	if (sent)
+		wake(q->worker);
+}
+
+/*
+ * A flow hash for RX queue selection: the port's RSS hash when it gave
+ * one, else addresses and TCP/UDP ports.
+ */
+uint32_t
+dp_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len, l3 = 14, a = 0, b = 0, c = 0;
+	uint8_t proto = 0;
+	uint16_t type;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	if (len < 14)
+		return 0;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == RTE_ETHER_TYPE_VLAN && len >= 18) {
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		l3 = 18;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4 && len >= l3 + 20) {
+		memcpy(&a, p + l3 + 12, 4);
+		memcpy(&b, p + l3 + 16, 4);
+		proto = p[l3 + 9];
+		l3 += (uint32_t)(p[l3] & 0xf) * 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6 && len >= l3 + 40) {
+		const uint32_t *w32 = (const uint32_t *)(const void *)(p + l3 + 8);
+		uint32_t x[8];
+
+		memcpy(x, w32, sizeof(x));
+		a = x[0] ^ x[1] ^ x[2] ^ x[3];
+		b = x[4] ^ x[5] ^ x[6] ^ x[7];
+		proto = p[l3 + 6];
+		l3 += 40;
+	} else {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 6, 4);
+	}
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && len >= l3 + 4)
+		memcpy(&c, p + l3, 4);
+	return rte_jhash_3words(a, b, c, 0x6e62);
+}
+
+void
+dp_deliver_vif(struct dp_worker *w, struct dp_vif *v, struct rte_mbuf **pkts,
+	       unsigned n)
+{
+	if (unlikely(!v->connected || v->nqueues == 0)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	/* Guests that cannot take a GSO packet of this type get it
+	 * segmented here, in order. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!dp_is_gso(pkts[i]))
+			continue;
+		bool v6 = (pkts[i]->packet_type & RTE_PTYPE_L3_MASK) ==
+			  RTE_PTYPE_L3_IPV6;
+		if (v->feat.sg && (v6 ? v->feat.gso_tcpv6 : v->feat.gso_tcpv4))
+			continue;
+		struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
+
+		if (i)
+			dp_deliver_vif(w, v, pkts, i);
+		unsigned k = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
+		for (unsigned j = 0; j < k; j += DP_BURST)
+			dp_deliver_vif(w, v, &segs[j], RTE_MIN(DP_BURST, k - j));
+		if (i + 1 < n)
+			dp_deliver_vif(w, v, &pkts[i + 1], n - i - 1);
+		return;
+	}
+	if (v->nqueues == 1) {
+		to_queue(w, &v->queues[0], pkts, n);
+		return;
+	}
+	/* Several queues: a flow hash picks one, so a flow stays in order. */
+	struct rte_mbuf *b[NB_MAX_QUEUES][DP_BURST];
+	unsigned c[NB_MAX_QUEUES] = { 0 };
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned qi;
+		uint32_t h;
+		uint8_t t;
+
+		/* The frontend's Toeplitz mapping when it set one. */
+		if (!dp_vif_rx_hash(v, rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+				    pkts[i]->data_len, &h, &t, &qi))
+			qi = dp_flow_hash(pkts[i]) % v->nqueues;
+		b[qi][c[qi]++] = pkts[i];
+	}
+	for (unsigned qi = 0; qi < v->nqueues; qi++)
+		if (c[qi])
+			to_queue(w, &v->queues[qi], b[qi], c[qi]);
+}

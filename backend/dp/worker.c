@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data path: each worker lcore runs its vif queues to completion.
+ *
+ *   guest TX ring --ring_tx_poll--> grant copy (one call per burst) into
+ *   mbufs --> responses + one notify --> switch --> destination:
+ *     a queue of this worker: its RX backlog
+ *     a queue of another worker: that worker's xfer ring
+ *   RX backlog + posted RX buffers --> grant copy (one call per burst)
+ *   --> responses + one notify --> mbufs freed in bulk.
+ *
+ * Adaptive polling: a worker spins while there is work, then arms every
+ * ring (RING_FINAL_CHECK / req_event) and sleeps on its event-channel fd
+ * and its wake eventfd, so an idle netbackd burns no CPU.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+
+/* How long an idle worker keeps polling before it sleeps. */
+#define DP_IDLE_SPIN_US 25u
+
+static const char *const qstat_names[] = {
+#define NB_X_NAME(e, s) s,
+	DP_QSTATS(NB_X_NAME)
+#undef NB_X_NAME
+};
+
+const char *
+dp_qstat_name(unsigned i)
+{
+	static char buf[RING_TX_DROP_COUNT][40];
+
+	if (i < DP_Q_TX_DROP_FIRST)
+		return qstat_names[i];
+	if (i < DP_Q_COUNT) {
+		unsigned r = i - DP_Q_TX_DROP_FIRST;
+
+		if (!buf[r][0])
+			snprintf(buf[r], sizeof(buf[r]), "tx_drop_%s",
+				 ring_tx_drop_name(r));
+		return buf[r];
+	}
+	return "?";
+}
+
+void
+dp_queue_fatal(struct dp_worker *w, struct dp_queue *q, const char *why)
+{
+	uint64_t one = 1;
+
+	if (atomic_exchange(&q->fatal, true))
+		return;
+	snprintf(q->fatal_msg, sizeof(q->fatal_msg), "queue %u: %s", q->id,
+		 why);
+	if (write(w->dp->ctl_wakefd, &one, sizeof(one)) < 0) {
+		/* eventfd full means control is already due to wake */
+	}
+}
+
+void
+dp_notify(struct dp_worker *w, int evtchn)
+{
+	hv_evtchn_notify(w->evh, (uint32_t)evtchn);
+	w->notifies++;
+}
+
+/* ---- guest TX: ring -> mbufs -> switch ---- */
+
+/* ---- guest RX: backlog -> grant copy into posted buffers ---- */
+
+
+/* ---- commands from the control thread ---- */
+
+static int
+add_queue(struct dp_worker *w, struct dp_queue *q)
+{
+	uint16_t dom = q->vif->domid;
+	int r;
+
+	if (w->nq == DP_MAX_QUEUES_W)
+		return -ENOSPC;
+	q->tx_evtchn = q->rx_evtchn = -1;
+	r = hv_evtchn_bind(w->evh, dom, q->tx_remote_evtchn);
+	if (r < 0)
+		return r;
+	q->tx_evtchn = q->rx_evtchn = r;
+	if (q->split) {
+		r = hv_evtchn_bind(w->evh, dom, q->rx_remote_evtchn);
+		if (r < 0)
+			goto unbind;
+		q->rx_evtchn = r;
+	}
+	if ((unsigned)q->tx_evtchn >= DP_MAX_EVTCHN ||
+	    (unsigned)q->rx_evtchn >= DP_MAX_EVTCHN) {
+		r = -ERANGE;
+		goto unbind;
+	}
+	w->queues[w->nq++] = q;
+	w->by_evtchn[q->tx_evtchn] = q;
+	w->by_evtchn[q->rx_evtchn] = q;
+	/* The loop looks at every ring at once: the frontend may have
+	 * queued work before we were bound to hear about it. */
+	return 0;
+unbind:
+	if (q->rx_evtchn >= 0 && q->rx_evtchn != q->tx_evtchn)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->rx_evtchn);
+	if (q->tx_evtchn >= 0)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->tx_evtchn);
+	q->tx_evtchn = q->rx_evtchn = -1;
+	return r;
+}
+
+static void
+del_queue(struct dp_worker *w, struct dp_queue *q)
+{
+	for (unsigned i = 0; i < w->nq; i++) {
+		if (w->queues[i] == q) {
+			w->queues[i] = w->queues[--w->nq];
+			break;
+		}
+	}
+	if (w->by_evtchn[q->tx_evtchn] == q)
+		w->by_evtchn[q->tx_evtchn] = NULL;
+	if (w->by_evtchn[q->rx_evtchn] == q)
+		w->by_evtchn[q->rx_evtchn] = NULL;
+	if (q->rx_evtchn >= 0 && q->rx_evtchn != q->tx_evtchn)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->rx_evtchn);
+	if (q->tx_evtchn >= 0)
+		hv_evtchn_unbind(w->evh, (uint32_t)q->tx_evtchn);
+	q->tx_evtchn = q->rx_evtchn = -1;
+	if (q->bl_count) {
+		for (unsigned i = 0; i < q->bl_count; i++)
+			rte_pktmbuf_free(
+			    q->backlog[(q->bl_head + i) % DP_RX_BACKLOG]);
+		q->bl_count = 0;
+	}
+}
+
+static void
+drain_xfer(struct dp_worker *w)
+{
+	struct rte_mbuf *mb[DP_BURST];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(w->xfer, (void **)mb, DP_BURST,
+					      NULL)) > 0) {
+		uint64_t now = dp_tsc_ms(w->tsc); /* once per burst */
+
+		for (unsigned i = 0; i < n; i++) {
+			struct dp_queue *q = *dp_mbuf_dest(mb[i]);
+
+			/* The queue may have left us since: RCU keeps it
+			 * allocated, its worker field says who owns it. */
+			if (q->worker == w && !atomic_load(&q->fatal))
+				dp_backlog_put(q, &mb[i], 1, now);
+			else
+				rte_pktmbuf_free(mb[i]);
+		}
+	}
+}
+
+/* Poll RX queue qid of p (the worker, or control before launch). */
+static int
+ethq_add(struct dp_worker *w, struct dp_eth *e, uint16_t qid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct dp_eth_rxq *rq;
+
+	if (w->nrxq == DP_MAX_ETHS)
+		return -ENOSPC;
+	rq = &w->rxq[w->nrxq];
+	rq->eth = e;
+	rq->qid = qid;
+	rq->intr_fd = -1;
+	/* A tap's queue fd is readable while packets wait, level-triggered,
+	 * and needs no acknowledgement. */
+	if (e->intr && strncmp(e->name, "net_tap", 7) == 0)
+		rq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(e->port_id, qid);
+	if (rq->intr_fd >= 0) {
+		ev.data.fd = rq->intr_fd;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, rq->intr_fd, &ev) < 0)
+			rq->intr_fd = -1;
+	}
+	w->nrxq++;
+	if (rq->intr_fd < 0)
+		w->poll_ports = true;
+	return 0;
+}
+
+/* Stop polling e; the others keep their order. */
+static void
+eth_del(struct dp_worker *w, struct dp_eth *e)
+{
+	unsigned k = 0;
+
+	w->poll_ports = false;
+	for (unsigned i = 0; i < w->nrxq; i++) {
+		struct dp_eth_rxq *rq = &w->rxq[i];
+
+		if (rq->eth == e) {
+			if (rq->intr_fd >= 0)
+				epoll_ctl(w->epfd, EPOLL_CTL_DEL, rq->intr_fd,
+					  NULL);
+			continue;
+		}
+		if (rq->intr_fd < 0)
+			w->poll_ports = true;
+		w->rxq[k++] = *rq;
+	}
+	w->nrxq = k;
+}
+
+static bool
+handle_cmds(struct dp_worker *w)
+{
+	struct dp_cmd *c;
+	bool stop = false;
+
+	while (rte_ring_sc_dequeue(w->cmds, (void **)&c) == 0) {
+		int r = 0;
+
+		switch (c->op) {
+		case DP_CMD_ADD_QUEUE:
+			r = add_queue(w, c->q);
+			break;
+		case DP_CMD_DEL_QUEUE:
+			/* Mbufs other workers queued for c->q before the
+			 * caller's grace period are in xfer: settle them
+			 * while c->q is still ours. */
+			drain_xfer(w);
+			del_queue(w, c->q);
+			break;
+		case DP_CMD_ADD_ETHQ:
+			r = ethq_add(w, c->eth, c->qid);
+			break;
+		case DP_CMD_DEL_ETH:
+			eth_del(w, c->eth);
+			break;
+		case DP_CMD_STOP:
+			stop = true;
+			break;
+		}
+		atomic_store(&c->done, r < 0 ? r : 1);
+	}
+	return stop;
+}
+
+/*
+ * Arm every ring before sleeping; true if work arrived meanwhile.
+ * *timeout_ms shrinks to the next deadline: a throttled queue's credit,
+ * a backlog packet's drain or stall time, or 1 ms when a queue waits for
+ * RX buffers from a frontend that will not notify us when it posts them
+ * (no feature-rx-notify).
+ */
+static bool
+arm_and_check(struct dp_worker *w, int *timeout_ms)
+{
+	const struct dp *c = w->dp;
+	uint64_t now = dp_fast_ms(), tsc = rte_get_tsc_cycles();
+	uint64_t tsc_ms = rte_get_tsc_hz() / 1000 + 1;
+	bool more = false;
+
+	for (unsigned i = 0; i < w->nq; i++) {
+		struct dp_queue *q = w->queues[i];
+
+		if (atomic_load(&q->fatal))
+			continue;
+		if (q->throttled) {
+			/* Out of credit: come back when more is due, not
+			 * when the guest rings. */
+			uint64_t ms = q->credit_at > tsc
+					  ? (q->credit_at - tsc) / tsc_ms + 1
+					  : 0;
+
+			if (ms == 0)
+				more = true;
+			else if (ms < (uint64_t)*timeout_ms)
+				*timeout_ms = (int)ms;
+		} else if (ring_tx_final_check(&q->tx)) {
+			more = true;
+		}
+		if (q->stalled) {
+			/* Stalled: look for buffers now and then. */
+			*timeout_ms = RTE_MIN(*timeout_ms, 100);
+		}
+		if (q->bl_count) {
+			struct rte_mbuf *m = q->backlog[q->bl_head];
+			uint16_t hr = atomic_load_explicit(
+			    &q->vif->xdp_headroom, memory_order_relaxed);
+			uint64_t due = RTE_MIN(
+			    q->bl_ms[q->bl_head] + c->rx_drain_ms,
+			    q->rx_progress_ms + c->rx_stall_ms);
+
+			if (ring_rx_want(&q->rx, ring_rx_slots(m->pkt_len, hr,
+							       false)))
+				more = true;
+			if (!q->vif->feat.rx_notify)
+				*timeout_ms = 1;
+			/* Wake up in time to expire what waits. */
+			if (due <= now)
+				more = true;
+			else if (due - now < (uint64_t)*timeout_ms)
+				*timeout_ms = (int)(due - now) + 1;
+		}
+	}
+	return more;
+}
+
+/*
+ * Before sleeping, let the ports with RX interrupts wake us; false if a
+ * packet slipped in meanwhile.
+ */
+static bool
+ports_arm(struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->nrxq; i++) {
+		struct dp_eth_rxq *rq = &w->rxq[i];
+
+		if (rq->intr_fd < 0)
+			continue;
+		rte_eth_dev_rx_intr_enable(rq->eth->port_id, rq->qid);
+		if (rte_eth_rx_queue_count(rq->eth->port_id, rq->qid) > 0)
+			return false;
+	}
+	return true;
+}
+
+static void
+ports_disarm(struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->nrxq; i++)
+		if (w->rxq[i].intr_fd >= 0)
+			rte_eth_dev_rx_intr_disable(w->rxq[i].eth->port_id,
+						    w->rxq[i].qid);
+}
+
+/* Read every delivered port, count it, unmask it. */
+static unsigned
+drain_events(struct dp_worker *w)
+{
+	unsigned n = 0;
+	int p;
+
+	while ((p = hv_evtchn_pending(w->evh)) >= 0) {
+		struct dp_queue *q = (unsigned)p < DP_MAX_EVTCHN ? w->by_evtchn[p]
+								: NULL;
+
+		if (q)
+			q->stats[DP_Q_EVENTS]++;
+		hv_evtchn_unmask(w->evh, (uint32_t)p);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * One pass over everything the worker owns: events (after a sleep),
+ * frames from other workers, each queue's TX then RX, the ports' RX
+ * queues. idle: passes without work so far (while spinning before a
+ * sleep, a port that will wake us anyway, a tap whose every poll is a
+ * read() and in a PV dom0 a trap through Xen, is looked at every 16th
+ * pass only). The work done.
+ */
+static unsigned
+worker_pass(struct dp_worker *w, bool woke, unsigned idle)
+{
+	struct dp *d = w->dp;
+	unsigned work = 0;
+
+	/* Events are read only after a sleep: while busy the rings'
+	 * indices say what to do and reading the event fd would be a
+	 * system call per loop. */
+	if (woke)
+		work += drain_events(w);
+	drain_xfer(w);
+	for (unsigned i = 0; i < w->nq; i++) {
+		struct dp_queue *q = w->queues[i];
+
+		if (!atomic_load_explicit(&q->fatal, memory_order_relaxed))
+			work += dp_tx_queue(w, q);
+	}
+	for (unsigned i = 0; i < w->nq; i++) {
+		struct dp_queue *q = w->queues[i];
+
+		if (!atomic_load_explicit(&q->fatal, memory_order_relaxed))
+			work += dp_rx_queue(w, q);
+	}
+	for (unsigned i = 0; i < w->nrxq; i++)
+		if (w->rxq[i].intr_fd < 0 || (idle & 15) == 0 ||
+		    d->poll_always)
+			work += dp_eth_poll(w, &w->rxq[i]);
+	return work;
+}
+
+/*
+ * Arm everything and sleep on the event channels, the wake eventfd and
+ * the ports' RX interrupts, timeout_ms at most. False when work came in
+ * while arming (no sleep).
+ */
+static bool
+worker_sleep(struct dp_worker *w, int timeout)
+{
+	struct dp *d = w->dp;
+	struct epoll_event ev[8];
+	int ne;
+
+	/* Others check `asleep` after queueing to us. */
+	atomic_store(&w->asleep, true);
+	if (!rte_ring_empty(w->xfer) || !rte_ring_empty(w->cmds) ||
+	    !ports_arm(w)) {
+		atomic_store(&w->asleep, false);
+		return false;
+	}
+	rte_rcu_qsbr_thread_offline(d->rcu, w->id);
+	ne = epoll_wait(w->epfd, ev, 8, timeout);
+	if (ne == 0 && w->poll_ports && timeout == (int)w->nap_ms)
+		w->nap_ms = RTE_MIN(w->nap_ms * 2, DP_NAP_MAX_MS);
+	else if (ne > 0)
+		w->nap_ms = 1;
+	rte_rcu_qsbr_thread_online(d->rcu, w->id);
+	ports_disarm(w);
+	atomic_store(&w->asleep, false);
+	w->wakeups++;
+	for (int i = 0; i < ne; i++) {
+		if (ev[i].data.fd == w->wakefd) {
+			uint64_t v;
+
+			if (read(w->wakefd, &v, sizeof(v)) < 0) {
+				/* spurious: nothing to clear */
+			}
+		}
+	}
+	return true;
+}
+
+static int
+worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp *d = w->dp;
+	unsigned idle = 0;
+	uint64_t spin_from = 0,
+		 spin_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_SPIN_US;
+	uint64_t prev = rte_rdtsc();
+	bool woke = true, was_busy = false;
+
+	rte_rcu_qsbr_thread_register(d->rcu, w->id);
+	rte_rcu_qsbr_thread_online(d->rcu, w->id);
+	for (;;) {
+		/* One TSC read a pass: the switch's clock (w->tsc) and the
+		 * busy cycles, counted up to here when the last pass moved
+		 * packets (sleeps and idle polls are not). */
+		uint64_t t0 = rte_rdtsc();
+
+		if (was_busy)
+			w->busy_cycles += t0 - prev;
+		prev = w->tsc = t0;
+		was_busy = false;
+		if (handle_cmds(w))
+			break;
+		unsigned work = worker_pass(w, woke, idle);
+
+		woke = false;
+		rte_rcu_qsbr_quiescent(d->rcu, w->id);
+		if (work) {
+			was_busy = true;
+			w->nap_ms = 1;
+			idle = 0;
+			continue;
+		}
+		/* Spin a little before sleeping (the next burst often comes
+		 * right away): DP_IDLE_SPIN_US of the TSC, not a count of
+		 * passes, which last far longer where the CPU is slow (a PV
+		 * dom0 under emulation spun whole milliseconds). */
+		if (idle++ == 0)
+			spin_from = w->tsc;
+		if (d->poll_always || w->tsc - spin_from < spin_tsc)
+			continue;
+		/* Unmask what was delivered while we were busy, so the next
+		 * notification wakes us. */
+		drain_events(w);
+		/* A port without RX interrupts (net_af_packet, net_pcap...)
+		 * is looked at after a nap: 1 ms while traffic is recent,
+		 * doubling to DP_NAP_MAX_MS while all stays quiet, so an
+		 * idle driver domain does not wake 1,000 times a second. */
+		int timeout = w->poll_ports ? (int)w->nap_ms : 1000;
+		if (arm_and_check(w, &timeout)) {
+			idle = 0;
+			continue;
+		}
+		woke = worker_sleep(w, timeout);
+		idle = 0;
+	}
+	rte_rcu_qsbr_thread_offline(d->rcu, w->id);
+	rte_rcu_qsbr_thread_unregister(d->rcu, w->id);
+	return 0;
+}
+
+static int
+send_cmd_eth(struct dp_worker *w, enum dp_cmd_op op, struct dp_queue *q,
+	     struct dp_eth *e, uint16_t qid)
+{
+	struct dp_cmd c = { .op = op, .q = q, .eth = e, .qid = qid };
+	uint64_t one = 1;
+
+	atomic_store(&c.done, 0);
+	while (rte_ring_mp_enqueue(w->cmds, &c) != 0)
+		usleep(100);
+	if (write(w->wakefd, &one, sizeof(one)) < 0) {
+		/* full counter: it wakes anyway */
+	}
+	while (atomic_load(&c.done) == 0)
+		usleep(50);
+	int r = atomic_load(&c.done);
+	return r < 0 ? r : 0;
+}
+
+static int
+send_cmd(struct dp_worker *w, enum dp_cmd_op op, struct dp_queue *q)
+{
+	return send_cmd_eth(w, op, q, NULL, 0);
+}
+
+int
+dp_workers_add_eth(struct dp *dp, struct dp_eth *e)
+{
+	for (uint16_t q = 0; q < e->nrxq; q++) {
+		struct dp_worker *w = &dp->workers[q % dp->nworkers];
+		int r = w->launched
+				? send_cmd_eth(w, DP_CMD_ADD_ETHQ, NULL, e, q)
+				: ethq_add(w, e, q);
+
+		if (r < 0) {
+			dp_workers_del_eth(dp, e);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void
+dp_workers_del_eth(struct dp *dp, struct dp_eth *e)
+{
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+
+		if (w->launched)
+			send_cmd_eth(w, DP_CMD_DEL_ETH, NULL, e, 0);
+		else
+			eth_del(w, e);
+	}
+}
+
+int
+dp_worker_add_queue(struct dp *dp, unsigned worker, struct dp_queue *q)
+{
+	q->worker = &dp->workers[worker % dp->nworkers];
+	return send_cmd(q->worker, DP_CMD_ADD_QUEUE, q);
+}
+
+void
+dp_worker_del_queue(struct dp_queue *q)
+{
+	if (!q->worker)
+		return;
+	send_cmd(q->worker, DP_CMD_DEL_QUEUE, q);
+	q->worker = NULL;
+}
+
+int
+dp_queue_worker_id(const struct dp_queue *q)
+{
+	return q->worker ? (int)q->worker->id : -1;
+}
+
+void
+dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
+{
+	const struct dp_worker *w = &dp->workers[i];
+
+	t->id = w->id;
+	t->lcore = w->lcore;
+	t->vif_queues = w->nq;
+	t->port_queues = w->nrxq;
+	t->asleep = atomic_load(&w->asleep);
+	t->copy_calls = w->copy_calls;
+	t->copy_segs = w->copy_segs;
+	t->copy_static = w->copy_static;
+	t->notifies = w->notifies;
+	t->wakeups = w->wakeups;
+	t->busy_cycles = w->busy_cycles;
+}
+
+static void
+worker_fini(struct dp_worker *w)
+{
+	if (w->epfd > 0)
+		close(w->epfd);
+	if (w->wakefd > 0)
+		close(w->wakefd);
+	rte_ring_free(w->cmds);
+	rte_ring_free(w->xfer);
+	free(w->queues);
+	free(w->by_evtchn);
+	hv_evtchn_close(w->evh);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+worker_init(struct dp *d, struct dp_worker *w, unsigned id,
+	    unsigned lcore)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	w->id = id;
+	w->lcore = lcore;
+	w->dp = d;
+	w->pool = d->pool;
+	w->nap_ms = 1;
+	w->epfd = w->wakefd = -1;
+	w->gso.direct_pool = d->pool;
+	w->gso.indirect_pool = d->indirect_pool;
+	w->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	w->gso.flag = 0;
+	w->queues = calloc(DP_MAX_QUEUES_W, sizeof(*w->queues));
+	w->by_evtchn = calloc(DP_MAX_EVTCHN, sizeof(*w->by_evtchn));
+	if (!w->queues || !w->by_evtchn)
+		goto nomem;
+	w->evh = hv_evtchn_open(d->hv);
+	if (!w->evh) {
+		err = -errno;
+		nb_err("worker %u: cannot open event channels: %s", id,
+		       strerror(errno));
+		goto fail;
+	}
+	snprintf(name, sizeof(name), "nb_cmd%u", id);
+	w->cmds = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "nb_xfer%u", id);
+	w->xfer = rte_ring_create(name, 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (!w->cmds || !w->xfer)
+		goto nomem;
+	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->wakefd < 0 || w->epfd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = w->wakefd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = hv_evtchn_fd(w->evh);
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+nomem:
+	err = -ENOMEM;
+fail:
+	worker_fini(w);
+	return err;
+}
+
+int
+dp_workers_start(struct dp *dp, struct dp_eth *const *eths, unsigned neth)
+{
+	unsigned lcore, i = 0;
+	int r;
+
+	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
+	if (!dp->workers)
+		return -ENOMEM;
+	size_t sz = rte_rcu_qsbr_get_memsize(dp->nworkers);
+	dp->rcu = rte_zmalloc("nb_rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!dp->rcu || rte_rcu_qsbr_init(dp->rcu, dp->nworkers) < 0)
+		return -ENOMEM;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		r = worker_init(dp, &dp->workers[i], i, lcore);
+		if (r < 0)
+			return r;
+		i++;
+	}
+	for (unsigned k = 0; k < neth; k++) {
+		r = dp_workers_add_eth(dp, eths[k]);
+		if (r < 0)
+			return r;
+	}
+	for (i = 0; i < dp->nworkers; i++) {
+		r = rte_eal_remote_launch(worker_main, &dp->workers[i],
+					  dp->workers[i].lcore);
+		if (r < 0) {
+			nb_err("cannot launch worker %u: %s", i, strerror(-r));
+			return r;
+		}
+		dp->workers[i].launched = true;
+	}
+	nb_info("%u worker(s) started, %s polling", dp->nworkers,
+		dp->poll_always ? "busy" : "adaptive");
+	return 0;
+}
+
+void
+dp_workers_stop(struct dp *d)
+{
+	if (!d->workers)
+		return;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (d->workers[i].launched)
+			send_cmd(&d->workers[i], DP_CMD_STOP, NULL);
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_fini(&d->workers[i]);
+	free(d->workers);
+	d->workers = NULL;
+	rte_free(d->rcu);
+	d->rcu = NULL;
+}
