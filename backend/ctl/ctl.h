@@ -80,6 +80,8 @@ bool ctl_xenbus_alive(struct nb_daemon *d);
 /* An event on a control ring's event channel. */
 void ctl_xenbus_ctrl_event(struct nb_daemon *d, int evtchn);
 void ctl_xenbus_stop(struct nb_daemon *d);
+/* The vif named name ("vifD.N"), or NULL. */
+struct ctl_vif *ctl_vif_by_name(struct nb_daemon *d, const char *name);
 /*
  * netbackctl's changes, written to the vif's backend directory so that
  * xenstore shows them and a reconnect keeps them: `rate` (applied at

@@ -124,8 +124,19 @@ vif_fail(struct nb_daemon *d, struct ctl_vif *v, const char *msg)
 	set_state(d, v, XenbusStateClosing);
 }
 
+struct ctl_vif *
+ctl_vif_by_name(struct nb_daemon *d, const char *name)
+{
+	struct ctl_vif *v;
+
+	LIST_FOREACH(v, &d->vifs, link)
+		if (strcmp(v->dp.name, name) == 0)
+			return v;
+	return NULL;
+}
+
 static struct ctl_vif *
-vif_find(struct nb_daemon *d, unsigned domid, unsigned devid)
+vif_by_id(struct nb_daemon *d, unsigned domid, unsigned devid)
 {
 	struct ctl_vif *v;
 
@@ -511,7 +522,7 @@ vif_new(struct nb_daemon *d, unsigned domid, unsigned devid)
 static void
 vif_event(struct nb_daemon *d, unsigned domid, unsigned devid)
 {
-	struct ctl_vif *v = vif_find(d, domid, devid);
+	struct ctl_vif *v = vif_by_id(d, domid, devid);
 
 	if (!v) {
 		char *s = ctl_xs_read(d, "%s/%u/%u/state", d->be_root, domid,
@@ -579,14 +590,14 @@ handle_watch(struct nb_daemon *d, const char *path, const char *token)
 			scan(d);
 	} else if (strncmp(token, "fe:", 3) == 0) {
 		if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
-			struct ctl_vif *v = vif_find(d, domid, devid);
+			struct ctl_vif *v = vif_by_id(d, domid, devid);
 
 			if (v)
 				vif_step(d, v);
 		}
 	} else if (strncmp(token, "mc:", 3) == 0) {
 		if (sscanf(token, "mc:%u:%u", &domid, &devid) == 2) {
-			struct ctl_vif *v = vif_find(d, domid, devid);
+			struct ctl_vif *v = vif_by_id(d, domid, devid);
 
 			if (v && v->dp.connected)
 				vif_read_mcast(d, v);

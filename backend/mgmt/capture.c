@@ -67,7 +67,7 @@ cap_start(struct nb_daemon *d, struct req *r)
 
 	if (r->argc != 2)
 		return usage_err(r, "capture PORT (netbackctl writes the file)");
-	if (!vif_find(d, r->argv[1]) && !ctl_eth_find(d, r->argv[1]))
+	if (!ctl_vif_by_name(d, r->argv[1]) && !ctl_eth_find(d, r->argv[1]))
 		return refuse(r, "no vif or DPDK port '%s'", r->argv[1]);
 	t = dp_tap_open(&d->dp, NB_CAP_SNAPLEN);
 	if (t == -ENOMEM)
@@ -94,7 +94,7 @@ cap_start(struct nb_daemon *d, struct req *r)
 bool
 cap_follow(struct nb_daemon *d, struct conn *c)
 {
-	bool exists = vif_find(d, c->cap_name) || ctl_eth_find(d, c->cap_name);
+	bool exists = ctl_vif_by_name(d, c->cap_name) || ctl_eth_find(d, c->cap_name);
 	int port = exists ? name_port(d, c->cap_name) : -1;
 
 	if (port == c->cap_port)

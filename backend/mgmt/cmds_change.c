@@ -229,7 +229,7 @@ cmd_vif_set(struct req *r)
 		return usage_err(r, use);
 	if ((rc = kv_check(r, 2, keys, use)))
 		return rc;
-	v = vif_find(d, r->argv[1]);
+	v = ctl_vif_by_name(d, r->argv[1]);
 	if (!v)
 		return refuse(r, "no vif '%s'", r->argv[1]);
 	/* Check everything before changing anything. */

@@ -31,22 +31,11 @@
 
 /* ------------------------------------------------------------- objects */
 
-struct ctl_vif *
-vif_find(struct nb_daemon *d, const char *name)
-{
-	struct ctl_vif *v;
-
-	LIST_FOREACH(v, &d->vifs, link)
-		if (strcmp(v->dp.name, name) == 0)
-			return v;
-	return NULL;
-}
-
 /* The switch port a name stands for, -1 if none. */
 int
 name_port(struct nb_daemon *d, const char *name)
 {
-	struct ctl_vif *v = vif_find(d, name);
+	struct ctl_vif *v = ctl_vif_by_name(d, name);
 	struct dp_eth *p;
 
 	if (v)
@@ -483,7 +472,7 @@ cmd_stats(struct req *r)
 	if (r->argc == 2) {
 		struct dp_eth *p;
 
-		if ((v = vif_find(d, r->argv[1]))) {
+		if ((v = ctl_vif_by_name(d, r->argv[1]))) {
 			vif_out(o, d, v, true);
 			return 0;
 		}

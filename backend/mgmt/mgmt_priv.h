@@ -110,7 +110,6 @@ int cmd_vifs(struct req *r);
 int name_port(struct nb_daemon *d, const char *name);
 int refuse(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int usage_err(struct req *r, const char *use);
-struct ctl_vif *vif_find(struct nb_daemon *d, const char *name);
 
 /* The names of DP_E_* (DPDK port counters). */
 extern const char *const pstat_names[];

@@ -133,7 +133,7 @@ tel_answer(struct nb_daemon *d, const char *cmd, const char *params,
 	if (strcmp(cmd, "/netbackd/vif") == 0) {
 		uint64_t s[DP_Q_COUNT];
 
-		if (!(v = vif_find(d, params)))
+		if (!(v = ctl_vif_by_name(d, params)))
 			return -ENOENT;
 		ctl_vif_stats(v, s);
 		rte_tel_data_start_dict(t);
