@@ -1022,6 +1022,106 @@ TEST(multicast_filter_follows_the_guest)
 	simenv_fini(&e);
 }
 
+/*
+ * A guest's MCAST_ADD travelling with a frame when the pool has no mbuf
+ * left: the frame is dropped, the subscription is not. The pool runs
+ * dry into the backlogs of three guests that never take their frames.
+ */
+TEST(multicast_op_applied_when_mbufs_run_out)
+{
+	struct simenv e;
+	struct guest a, b, sink[3];
+	struct simfront_stats st;
+	static uint8_t f[256], r[65536];
+	static const uint8_t grp[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x09 };
+	char conf[300], path[96];
+	FILE *fp;
+	size_t len;
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	/* The smallest pool; backlogs kept for as long as the test runs. */
+	fprintf(fp, "[netbackd]\nmbufs = 1024\nrx-drain-timeout = 600000\n"
+		    "rx-stall-timeout = 600000\n[network xenbr0]\n");
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	snprintf(path, sizeof(path),
+		 "/local/domain/2/device/vif/0/request-multicast-control");
+	CHECK(xs_write(e.xs, XBT_NULL, path, "1", 1));
+	for (int i = 0; i < 200 && !simenv_log_contains(
+				       &e, "vif2.0: multicast filtering on");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif2.0: multicast filtering on"));
+	for (unsigned k = 0; k < 3; k++) {
+		guest_up(&e, &sink[k], (uint16_t)(3 + k), NULL, true);
+		/* Learnt, so that a's frames go to it alone. */
+		len = vlan_frame(f, a.tv.mac, &sink[k], 0, 1);
+		send_frame(&sink[k], f, len);
+		CHECK_EQ(recv_frame(&a, r), (int)len);
+	}
+	/* 3 x 512 backlog places for 1024 mbufs: a's frames fill them
+	 * until a burst of a's is DROPPED (a burst's mbufs are taken all
+	 * or none), then single frames take what is left. */
+	uint64_t burst_drops = 0; /* drops when a burst first failed */
+	for (unsigned i = 0, t = 0;; i++) {
+		uint64_t done;
+
+		simfront_stats(a.f, 0, &st);
+		if (burst_drops && st.tx_dropped > burst_drops)
+			break; /* not even one mbuf */
+		if (!burst_drops)
+			burst_drops = st.tx_dropped;
+		if (i > 6000 || t > 2000)
+			FAIL("the pool did not run dry (%u frames sent)", i);
+		done = st.tx_ok + st.tx_dropped + st.tx_error;
+		len = vlan_frame(f, sink[i % 3].tv.mac, &a, 0, 2);
+		while (simfront_send(a.f, 0, f, len, NULL) == -ENOSPC &&
+		       t++ < 2000) {
+			simfront_flush(a.f, 0);
+			simfront_poll(a.f, 5);
+		}
+		if (burst_drops) {
+			/* One at a time: wait for its answer. */
+			simfront_flush(a.f, 0);
+			for (; t < 2000; t++) {
+				simfront_poll(a.f, 5);
+				simfront_stats(a.f, 0, &st);
+				if (st.tx_ok + st.tx_dropped + st.tx_error >
+				    done)
+					break;
+			}
+		} else if (i % 32 == 31) {
+			simfront_flush(a.f, 0);
+			simfront_poll(a.f, 1);
+		}
+	}
+	/* One push: a frame and the subscription in the same burst. */
+	len = vlan_frame(f, a.tv.mac, &b, 0, 3);
+	CHECK_EQ(simfront_send(b.f, 0, f, len, NULL), 0);
+	mcast_op(&b, true, grp, 200);
+	simfront_stats(b.f, 0, &st);
+	CHECK_EQ(st.tx_error, 0);
+	CHECK_EQ(st.tx_dropped, 1); /* the frame, not the subscription */
+	/* Buffers back, b has the group's frames. */
+	for (unsigned k = 0; k < 3; k++)
+		guest_down(&e, &sink[k]);
+	len = vlan_frame(f, grp, &a, 0, 4);
+	send_frame(&a, f, len);
+	int n;
+	/* The sinks' first frames were flooded to b too (a unknown yet). */
+	while ((n = recv_frame(&b, r)) > 0 && r[14] == 1)
+		;
+	CHECK_EQ(n, (int)len);
+	CHECK_EQ(r[14], 4);
+	simenv_fini(&e);
+}
+
 /* ---- the rate key ---- */
 
 /* Send n 1000-byte frames a -> b; how many b got within wait_ms (all
@@ -1456,6 +1556,97 @@ TEST(ctrl_ring_hostile_producer_disconnects_only_its_vif)
 	CHECK(err && strstr(err, "control ring"));
 	free(err);
 	exchange(&a, &b, sizes, 2);
+	simenv_fini(&e);
+}
+
+/*
+ * A control ring netbackd cannot connect: that vif is refused, its
+ * grants and ports given back, and the reason says which key was bad.
+ */
+static void
+ctrl_refused(struct simenv *e, uint16_t domid, const struct simfront_conf *c,
+	     const char *why)
+{
+	struct simhv_stats st0, st1;
+	struct guest h;
+	char path[96], *err;
+
+	simhv_get_stats(e->hv, &st0);
+	guest_up(e, &h, domid, c, false);
+	CHECK_EQ(simfront_connect(h.f, 10000), -ECONNREFUSED);
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/0/error",
+		 domid);
+	err = simenv_read(e, path);
+	if (!err || !strstr(err, why))
+		FAIL("vif%u.0: error '%s', want '%s'", domid,
+		     err ? err : "(none)", why);
+	free(err);
+	CHECK_EQ(simhv_domain_mapped(e->hv, domid), 0);
+	guest_down(e, &h);
+	simhv_get_stats(e->hv, &st1);
+	CHECK_EQ(st1.ports_bound, st0.ports_bound);
+	CHECK_EQ(st1.maps, st0.maps);
+}
+
+TEST(ctrl_ring_bogus_keys_refuse_only_that_vif)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+	static const size_t sizes[] = { 100, 1500, 9000 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&a, &b, sizes, 3);
+	simfront_conf_default(&c, NULL, 3, 0);
+	c.ctrl_ring = true;
+	c.ctrl_ref_forged = 0xfffffff0u; /* no such grant */
+	ctrl_refused(&e, 3, &c, "cannot map ctrl ring ref");
+	exchange(&a, &b, sizes, 3);
+	simfront_conf_default(&c, NULL, 4, 0);
+	c.ctrl_ring = true;
+	c.ctrl_port_forged = 0xfff0u; /* no such port */
+	ctrl_refused(&e, 4, &c, "cannot bind ctrl event channel");
+	exchange(&a, &b, sizes, 3);
+	/*
+	 * The control ring's port is the data queue's: whichever is bound
+	 * second fails. The control ring is connected before any queue
+	 * goes to a worker (which reads the static grants it sets up), so
+	 * it is the queue's.
+	 */
+	simfront_conf_default(&c, NULL, 5, 0);
+	c.ctrl_ring = true;
+	c.ctrl_port_shared = true;
+	ctrl_refused(&e, 5, &c, "queue 0: cannot bind event channel");
+	exchange(&a, &b, sizes, 3);
+	guest_down(&e, &b);
+	guest_down(&e, &a);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0); /* nothing left mapped */
+	simenv_fini(&e);
+}
+
+TEST(ctrl_ring_bad_producer_at_connect_refused)
+{
+	struct simenv e;
+	struct simfront_conf c;
+	struct guest a, b;
+	static const size_t sizes[] = { 100, 1500 };
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	/* The producer is beyond the ring before netbackd maps it: seen,
+	 * and acted on, at connect, without waiting for another event. */
+	simfront_conf_default(&c, NULL, 3, 0);
+	c.ctrl_ring = true;
+	c.ctrl_prod_early = 1000;
+	ctrl_refused(&e, 3, &c, "control ring request producer beyond");
+	CHECK(simenv_log_contains(&e, "vif3.0: protocol violation"));
+	exchange(&a, &b, sizes, 2);
+	guest_down(&e, &b);
+	guest_down(&e, &a);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);
 }
 
@@ -2698,6 +2889,93 @@ TEST(capture_keeps_gso_packets_whole)
 	CHECK_EQ(h->len, (unsigned)len);
 	CHECK(memcmp(pkt, f, len) == 0);
 	pcap_close(pc);
+	simenv_fini(&e);
+}
+
+/*
+ * Each captured frame's header (time, original length, direction) is
+ * its own: a worker fills it before the copy reaches the control
+ * thread. Frames of distinct lengths alternate in and out of vif2.0,
+ * one at a time, so a header left over from a buffer's earlier use
+ * would show as a wrong length, direction or a time going backwards.
+ */
+TEST(capture_headers_match_each_frame)
+{
+	enum { N = 64 };
+	struct simenv e;
+	struct guest a, b;
+	static uint8_t f[4096], r[65536];
+	struct simfront_rxinfo info;
+	size_t sizes[2] = { 60, 60 };
+	char path[256], cmd[1024], err[PCAP_ERRBUF_SIZE], line[256];
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+	exchange(&b, &a, sizes, 2);
+	exchange(&a, &b, sizes, 2);
+	drain(&a);
+	drain(&b);
+	snprintf(path, sizeof(path), "%s/hdr.pcapng", e.dir);
+	snprintf(cmd, sizeof(cmd), "%s -s %s/netbackd.sock capture vif2.0 "
+		 "-w %s -c %u -t 30 2>/dev/null", getenv("NETBACKCTL"), e.dir,
+		 path, N);
+	FILE *cp = popen(cmd, "r");
+	CHECK(cp != NULL);
+	for (int i = 0; i < 500 && !simenv_log_contains(
+				       &e, "capture of vif2.0 started");
+	     i++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "capture of vif2.0 started"));
+	for (unsigned i = 0; i < N; i++) {
+		struct guest *from = i & 1 ? &b : &a, *to = i & 1 ? &a : &b;
+		size_t len = 60 + 23 * i;
+
+		make_frame(f, len, from, to, i);
+		CHECK_EQ(simfront_send(from->f, 0, f, len, NULL), 0);
+		simfront_flush(from->f, 0);
+		CHECK_EQ(recv_one(to, r, &info), (int)len);
+	}
+	int st = pclose(cp);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	pcap_t *pc = pcap_open_offline(path, err);
+	if (!pc)
+		FAIL("libpcap cannot read %s: %s", path, err);
+	struct pcap_pkthdr *h;
+	const u_char *pkt;
+	struct timeval last = { 0, 0 };
+	unsigned n = 0;
+	while (pcap_next_ex(pc, &h, &pkt) == 1) {
+		size_t len = 60 + 23 * n;
+
+		if (h->len != len || h->caplen != len)
+			FAIL("packet %u: %u of %u bytes, want %zu", n,
+			     h->caplen, h->len, len);
+		make_frame(f, len, n & 1 ? &b : &a, n & 1 ? &a : &b, n);
+		CHECK(memcmp(pkt, f, len) == 0);
+		CHECK(timercmp(&h->ts, &last, >=));
+		last = h->ts;
+		n++;
+	}
+	pcap_close(pc);
+	CHECK_EQ(n, (unsigned)N);
+	/* Directions: to the guest (a's) outbound, from it inbound. */
+	snprintf(cmd, sizeof(cmd), "tshark -r %s -T fields -e eth.src "
+		 "-e frame.packet_flags_direction 2>/dev/null", path);
+	FILE *ts = popen(cmd, "r");
+	CHECK(ts != NULL);
+	n = 0;
+	while (fgets(line, sizeof(line), ts)) {
+		const char *want = n & 1 ? "00:16:3e:00:00:02\t0x00000001"
+					 : "00:16:3e:00:00:01\t0x00000002";
+
+		if (strncmp(line, want, strlen(want)) != 0)
+			FAIL("packet %u: tshark says '%s', want '%s'", n, line,
+			     want);
+		n++;
+	}
+	pclose(ts);
+	CHECK_EQ(n, (unsigned)N);
 	simenv_fini(&e);
 }
 

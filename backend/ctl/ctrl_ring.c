@@ -25,8 +25,6 @@
 #include "ctrl.h"
 #include "ctl.h"
 
-#define GREF_FREE 0u         /* never used: probe chains end here */
-#define GREF_GONE 0xffffffffu /* deleted: probe chains go on */
 
 struct ctl_ctrl {
 	void *page;
@@ -63,12 +61,6 @@ hash_publish_reset(struct ctl_vif *v)
 
 /* ---- pre-mapped grants ---- */
 
-static inline unsigned
-gref_slot(uint32_t gref)
-{
-	return (gref * 2654435761u) & (DP_GREF_SLOTS - 1);
-}
-
 struct ctrl_ctx {
 	struct nb_daemon *d;
 	struct ctl_vif *v;
@@ -83,19 +75,19 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 	void *addr;
 
 	/* Stored as gref + 1: 0 marks a free slot. */
-	if (gref >= GREF_GONE - 1)
+	if (gref >= DP_GREF_GONE - 1)
 		return -EINVAL;
 	if (t->n == CTRL_GREF_MAX)
 		return -ENOSPC;
-	for (unsigned i = 0, s = gref_slot(gref); i < DP_GREF_SLOTS;
+	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
 		if (g == gref + 1)
 			return -EEXIST;
-		if (g == GREF_GONE && free_at < 0)
+		if (g == DP_GREF_GONE && free_at < 0)
 			free_at = (int)s;
-		if (g == GREF_FREE) {
+		if (g == DP_GREF_FREE) {
 			if (free_at < 0)
 				free_at = (int)s;
 			break;
@@ -121,15 +113,15 @@ gref_del(void *arg, uint32_t gref)
 	struct ctrl_ctx *c = arg;
 	struct dp_gref_table *t = c->v->dp.grefs;
 
-	for (unsigned i = 0, s = gref_slot(gref); i < DP_GREF_SLOTS;
+	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
-		if (g == GREF_FREE)
+		if (g == DP_GREF_FREE)
 			break;
 		if (g != gref + 1)
 			continue;
-		atomic_store_explicit(&t->e[s].gref, GREF_GONE,
+		atomic_store_explicit(&t->e[s].gref, DP_GREF_GONE,
 				      memory_order_release);
 		/* Workers that found it finish before the unmap. */
 		if (c->d->dp.rcu)
@@ -145,19 +137,26 @@ gref_del(void *arg, uint32_t gref)
 static void
 grefs_clear(struct nb_daemon *d, struct ctl_vif *v)
 {
-	struct dp_gref_table *t = v->dp.grefs;
+	struct dp_gref_table *t = atomic_load(&v->dp.grefs);
 
 	if (!t)
 		return;
-	/* Called with every queue stopped: no worker reads the table. */
+	/*
+	 * Unpublished before it goes: a worker that still had one of the
+	 * vif's queues would read the table on its next pass. Normally
+	 * none has (every queue stopped, or none handed out yet); the
+	 * grace period makes sure of it before the pages and the table go.
+	 */
+	atomic_store_explicit(&v->dp.grefs, NULL, memory_order_release);
+	if (d->dp.rcu)
+		rte_rcu_qsbr_synchronize(d->dp.rcu, RTE_QSBR_THRID_INVALID);
 	for (unsigned s = 0; s < DP_GREF_SLOTS; s++) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
-		if (g != GREF_FREE && g != GREF_GONE)
+		if (g != DP_GREF_FREE && g != DP_GREF_GONE)
 			hv_unmap(d->dp.hv, atomic_load(&t->e[s].addr), 1);
 	}
 	rte_free(t);
-	v->dp.grefs = NULL;
 }
 
 /* ---- grant copies for the control thread's own reads and writes ---- */
@@ -253,8 +252,17 @@ ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 	}
 	c->port = r;
 	v->ctrl = c;
-	/* Requests queued before we were bound. */
-	ctl_ctrl_serve(d, v);
+	/*
+	 * Requests queued before we were bound: served now, and a bad
+	 * producer acted on now, since no event may come to say it again.
+	 */
+	r = ctl_ctrl_serve(d, v);
+	if (r < 0) {
+		snprintf(err, el, "protocol violation, disconnected: control "
+			 "ring request producer beyond the ring");
+		ctl_ctrl_disconnect(d, v);
+		return r;
+	}
 	return 0;
 fail:
 	if (c->page)

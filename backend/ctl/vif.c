@@ -183,6 +183,14 @@ ctl_vif_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 		return -ENOMEM;
 	}
 	v->dp.nqueues = nq;
+	/*
+	 * The control ring first: it sets up the static grants workers
+	 * read on every pass, and a frontend's bad keys or first requests
+	 * refuse the vif before any worker has one of its queues.
+	 */
+	r = ctl_ctrl_connect(d, v, err, el);
+	if (r < 0)
+		goto fail;
 	for (unsigned i = 0; i < nq; i++) {
 		struct dp_queue *q = &v->dp.queues[i];
 		char dir[160];
@@ -227,9 +235,6 @@ ctl_vif_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 	}
 	d->next_worker++;
 	v->dp.connected = true;
-	r = ctl_ctrl_connect(d, v, err, el);
-	if (r < 0)
-		goto fail;
 	r = ctl_vif_attach(d, v, err, el);
 	if (r < 0)
 		goto fail;

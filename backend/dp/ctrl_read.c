@@ -47,6 +47,8 @@ dp_vif_gref_addr(const struct dp_vif *v, uint32_t gref, bool write)
 	const struct dp_gref_table *t =
 	    atomic_load_explicit(&v->grefs, memory_order_acquire);
 
+	if (!t)
+		return NULL; /* unpublished since the caller looked */
 	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load_explicit(&t->e[s].gref,

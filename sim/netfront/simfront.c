@@ -366,6 +366,10 @@ ctrl_setup(struct simfront *f)
 		return r;
 	f->ctrl_port = (uint32_t)r;
 	f->ctrl = true;
+	if (f->c.ctrl_prod_early) {
+		xen_wmb();
+		s->req_prod = f->c.ctrl_prod_early;
+	}
 	return 0;
 }
 
@@ -436,10 +440,16 @@ write_keys(struct simfront *f, bool num_queues)
 			r = write_queue_keys(f, t, i);
 		if (r == 0 && f->ctrl)
 			r = xwrite(f, t, f->fe, "ctrl-ring-ref",
-				   f->ctrl_ring_ref);
-		if (r == 0 && f->ctrl)
-			r = xwrite(f, t, f->fe, "event-channel-ctrl",
-				   f->ctrl_port);
+				   f->c.ctrl_ref_forged ? f->c.ctrl_ref_forged
+							: f->ctrl_ring_ref);
+		if (r == 0 && f->ctrl) {
+			uint32_t port = f->c.ctrl_port_forged ?
+			    f->c.ctrl_port_forged : f->ctrl_port;
+
+			if (f->c.ctrl_port_shared)
+				port = f->q[0].tx_port;
+			r = xwrite(f, t, f->fe, "event-channel-ctrl", port);
+		}
 		for (size_t k = 0; r == 0 && k < sizeof(feat) / sizeof(feat[0]);
 		     k++)
 			if (feat[k].on)

@@ -102,6 +102,13 @@ struct simfront_conf {
 	bool ctrl_ring;       /* a control ring */
 	bool mcast_control;   /* request-multicast-control=1 */
 	unsigned xdp_headroom; /* <= 0x7FFF; 0: XDP off */
+	/* Hostile (with ctrl_ring): what the connect publishes instead of
+	 * the truth. 0: the real ctrl-ring-ref / event-channel-ctrl. */
+	uint32_t ctrl_ref_forged, ctrl_port_forged;
+	bool ctrl_port_shared; /* event-channel-ctrl = queue 0's TX port */
+	/* != 0: the control ring's request producer before the connect,
+	 * as a frontend that queued requests (or garbage) early. */
+	uint32_t ctrl_prod_early;
 };
 
 /* Linux 6.1 netfront's announcements, one queue, a full RX ring. */
