@@ -272,12 +272,27 @@ dpdk_log_level(const char *line)
 	return rte_log_cur_msg_loglevel() - (int)RTE_LOG_EMERG + LOG_EMERG;
 }
 
+/*
+ * Is arg option opt, in any spelling EAL's getopt_long takes: "--opt" or
+ * "--opt=VAL" for a long one, "-o" or "-oVAL" for a short one (the
+ * value as the next word needs no check).
+ */
+static bool
+arg_is(const char *arg, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(arg, opt, n) != 0)
+		return false;
+	return arg[n] == '\0' || opt[1] != '-' || arg[n] == '=';
+}
+
+/* Did the user give option a, or b (its other name, or NULL)? */
 static bool
 has_arg(int argc, char **argv, const char *a, const char *b)
 {
 	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], a) == 0 || (b && strcmp(argv[i], b) == 0) ||
-		    strncmp(argv[i], a, strlen(a)) == 0)
+		if (arg_is(argv[i], a) || (b && arg_is(argv[i], b)))
 			return true;
 	return false;
 }
@@ -436,7 +451,7 @@ log_queue_stats(struct nb_daemon *d)
 			int off = 0;
 
 			for (unsigned k = 0; k < DP_Q_COUNT; k++) {
-				uint64_t c = v->dp.queues[i].stats[k];
+				uint64_t c = dp_queue_stat(&v->dp.queues[i], k);
 
 				if (c && off < (int)sizeof(line) - 64)
 					off += snprintf(line + off,
@@ -764,8 +779,12 @@ main(int argc, char **argv)
 		goto out_hv;
 	}
 	r = ctl_net_init(d);
-	if (r < 0)
-		goto out_hv;
+	if (r < 0) {
+		/* (the port or network that failed said why) */
+		nb_err("cannot set up the networks and their ports: %s",
+		       strerror(-r));
+		goto out_net;
+	}
 	d->dp.poll_always = d->conf.poll_always;
 	d->dp.rx_drain_ms = d->conf.rx_drain_ms;
 	d->dp.rx_stall_ms = d->conf.rx_stall_ms;
@@ -807,6 +826,8 @@ out_xenbus:
 	ctl_xenbus_stop(d);
 out_workers:
 	dp_workers_stop(&d->dp);
+out_net:
+	/* also what ctl_net_init opened before it failed */
 	ctl_net_fini(d);
 	nb_info("stopped: %lu pages mapped, %lu ports bound", d->dp.hv->maps,
 		d->dp.hv->ports);

@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2775,6 +2777,135 @@ TEST(reload_applies_the_file)
 	CHECK(ctl_json(&e, "ports", "d['ports'] == []"));
 	CHECK_EQ(ctl(&e, "reload %s/none.conf", e.dir), 2);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+/*
+ * A reload report longer than netbackctl's answer holds (mgmt.c's 1024
+ * bytes): every character that fits is kept, in order, and the cut is
+ * marked at the end.
+ */
+TEST(reload_report_cut_keeps_what_fits)
+{
+	static char text[8192], want[8192];
+	static const char mark[] = " [...]";
+	struct simenv e;
+	char conf[256];
+	size_t tl = 0, wl = 0;
+
+	start_with_conf(&e, conf, sizeof(conf), "[network xenbr0]\n");
+	tl += (size_t)snprintf(text, sizeof(text), "[network xenbr0]\n");
+	for (unsigned i = 0; i < 48; i++) {
+		tl += (size_t)snprintf(text + tl, sizeof(text) - tl,
+				       "[network a-long-network-name-%02u]\n", i);
+		wl += (size_t)snprintf(want + wl, sizeof(want) - wl,
+				       "network a-long-network-name-%02u added; ",
+				       i);
+	}
+	CHECK(wl > 1024);
+	write_file(conf, text);
+	CHECK_EQ(ctl(&e, "reload"), 0);
+	size_t n = strlen(ctl_out);
+	if (n && ctl_out[n - 1] == '\n')
+		ctl_out[--n] = '\0';
+	fprintf(stderr, "report (%zu bytes): %s\n", n, ctl_out);
+	CHECK(n > strlen(mark) &&
+	      strcmp(ctl_out + n - strlen(mark), mark) == 0);
+	n -= strlen(mark);
+	/* What precedes the mark is the report's start, byte for byte,
+	 * and fills the buffer: nothing that fit was given up. */
+	CHECK_EQ(strncmp(ctl_out, want, n), 0);
+	CHECK_EQ(n + strlen(mark), 1023);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+/*
+ * The user's lcores through --eal, in each spelling EAL takes: netbackd
+ * adds none of its own (EAL refuses a second), and the workers are the
+ * lcores given but the main one.
+ */
+TEST(eal_lcores_given_in_any_spelling)
+{
+	/* --lcores: three lcores on one CPU; -l: two CPUs, one lcore each */
+	const char *forms[] = { "--lcores=(0-2)@%d", "--lcores (0-2)@%d",
+				"-l%d,%d", "-l %d,%d" };
+	cpu_set_t set;
+	int c[2], k = 0;
+
+	CHECK_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int j = 0; j < CPU_SETSIZE && k < 2; j++)
+		if (CPU_ISSET(j, &set))
+			c[k++] = j;
+	for (unsigned i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		bool l = forms[i][1] == 'l';
+		struct simenv e;
+		char eal[64];
+
+		if (l && k < 2)
+			continue; /* one CPU: -l cannot give a worker */
+		snprintf(eal, sizeof(eal), forms[i], c[0], c[1]);
+		const char *args[] = { "--eal", eal, NULL };
+
+		fprintf(stderr, "--eal '%s'\n", eal);
+		simenv_init(&e);
+		simenv_start_netbackd(&e, args);
+		CHECK(simenv_log_contains(&e, l ? "1 worker(s)"
+						: "2 worker(s)"));
+		CHECK_EQ(simenv_stop_netbackd(&e), 0);
+		simenv_fini(&e);
+	}
+}
+
+/*
+ * A port that cannot be opened at start: netbackd says so and exits 1,
+ * having stopped and closed the ports it had opened. A memif server
+ * shows it: its socket file goes when the port is closed, and EAL's
+ * cleanup cannot close a port left started.
+ */
+TEST(port_failing_at_start_releases_the_others)
+{
+	const char *nbd = getenv("NETBACKD");
+	char memif[300], sock[200];
+	struct simenv e;
+	pid_t pid;
+	int st = -1;
+
+	CHECK(nbd != NULL);
+	simenv_init(&e);
+	snprintf(sock, sizeof(sock), "%s/memif.sock", e.dir);
+	snprintf(memif, sizeof(memif), "xenbr0=net_memif0,role=server,"
+		 "socket=%s,socket-abstract=no", sock);
+	pid = fork();
+	if (pid == 0) {
+		/* standard error, not --log-file: EAL's cleanup writes there */
+		int fd = open(e.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(nbd, nbd, "--sim", e.dir, "--domid", "0",
+		      "--control-socket", "off", "-n", memif, "-n",
+		      "lan=net_bogus0", (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0);
+	for (int i = 0; i < 3000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		st = -1;
+		usleep(10000);
+	}
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	simenv_dump_log(&e);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CHECK(simenv_log_contains(&e, "uplink net_memif0"));
+	CHECK(simenv_log_contains(&e, "cannot probe 'net_bogus0'"));
+	CHECK(!simenv_log_contains(&e, "Cannot close started device"));
+	CHECK(access(sock, F_OK) < 0 && errno == ENOENT);
+	CHECK(simenv_log_contains(&e, "cannot set up the networks"));
 	simenv_fini(&e);
 }
 

@@ -506,18 +506,31 @@ net_has_dev(const struct nb_net_conf *n, const char *devargs, bool *pif)
 	return false;
 }
 
-/* Append to the report. */
+/* How a report that did not fit ends (len must be longer). */
+#define NB_REPORT_CUT " [...]"
+
+/*
+ * Append to the report. What does not fit is cut where the buffer
+ * ends, and the mark then takes the last places: a reader sees that
+ * there was more, and the text before it is what was said, whole.
+ */
 static void __attribute__((format(printf, 3, 4)))
 say(char *msg, size_t len, const char *fmt, ...)
 {
+	const size_t mark = sizeof(NB_REPORT_CUT) - 1;
 	size_t n = strlen(msg);
 	va_list ap;
+	int w;
 
-	if (n + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg + n, len - n, fmt, ap);
-	va_end(ap);
+	if (n + 1 < len) {
+		va_start(ap, fmt);
+		w = vsnprintf(msg + n, len - n, fmt, ap);
+		va_end(ap);
+		if (w >= 0 && (size_t)w < len - n)
+			return;
+	}
+	/* Full now, or before (then the mark is there and stays). */
+	memcpy(msg + len - 1 - mark, NB_REPORT_CUT, mark + 1);
 }
 
 int
@@ -653,10 +666,12 @@ ctl_reload(struct nb_daemon *d, const char *path, const char *text,
 	    strcmp(nc->user, d->conf.user) || nc->sandbox != d->conf.sandbox)
 		say(msg, len, "[netbackd] changes (workers, eal, mbufs, poll, "
 			      "user, sandbox) wait for a restart; ");
-	if (!msg[0])
+	size_t n = strlen(msg);
+
+	if (n == 0)
 		snprintf(msg, len, "nothing to change");
-	else
-		msg[strlen(msg) - 2] = '\0'; /* the last "; " */
+	else if (n >= 2 && strcmp(msg + n - 2, "; ") == 0)
+		msg[n - 2] = '\0'; /* the last "; ", unless the report was cut */
 	free(nc);
 	return r;
 }

@@ -128,7 +128,7 @@ ctl_vif_stats(const struct ctl_vif *v, uint64_t out[DP_Q_COUNT])
 	for (unsigned k = 0; k < DP_Q_COUNT; k++) {
 		out[k] = v->stats_done[k];
 		for (unsigned i = 0; i < v->dp.nqueues; i++)
-			out[k] += v->dp.queues[i].stats[k];
+			out[k] += dp_queue_stat(&v->dp.queues[i], k);
 	}
 }
 
@@ -147,7 +147,7 @@ ctl_vif_disconnect(struct nb_daemon *d, struct ctl_vif *v)
 	for (unsigned i = 0; i < v->dp.nqueues; i++) {
 		queue_teardown(d, &v->dp.queues[i]);
 		for (unsigned k = 0; k < DP_Q_COUNT; k++)
-			v->stats_done[k] += v->dp.queues[i].stats[k];
+			v->stats_done[k] += dp_queue_stat(&v->dp.queues[i], k);
 	}
 	/* No worker reads the static grants or the hash any more. */
 	ctl_ctrl_disconnect(d, v);

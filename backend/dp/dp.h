@@ -135,8 +135,26 @@ struct dp_queue {
 	 * next credit comes (TSC). */
 	uint64_t credit, credit_at;
 	bool throttled;
+	/* Written by the owning worker only: plain adds on its fast path. */
 	uint64_t stats[DP_Q_COUNT];
+	/* RX_DROP_BACKLOG counted by the other workers, which hand this
+	 * queue frames (xfer ring full, no mbuf for a copy): shared, so
+	 * added atomically, and on a line of its own so that their adds
+	 * leave the owner's counters in its cache. */
+	_Atomic uint64_t rx_drop_xfer __rte_cache_aligned;
 };
+
+/* One of q's counters, whoever counted it (readers: control thread). */
+static inline uint64_t
+dp_queue_stat(const struct dp_queue *q, unsigned k)
+{
+	uint64_t c = q->stats[k];
+
+	if (k == DP_Q_RX_DROP_BACKLOG)
+		c += atomic_load_explicit(&q->rx_drop_xfer,
+					  memory_order_relaxed);
+	return c;
+}
 
 /* Features the frontend asked for (frontend keys). */
 struct dp_fe_features {

@@ -388,7 +388,9 @@ to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 			rte_pktmbuf_free(pkts[i]);
 			pkts[i] = c;
 			if (!c) {
-				q->stats[DP_Q_RX_DROP_BACKLOG]++;
+				/* q's worker owns q->stats */
+				atomic_fetch_add_explicit(&q->rx_drop_xfer, 1,
+							  memory_order_relaxed);
 				pkts[i] = pkts[--n];
 				i--;
 				continue;
@@ -399,7 +401,8 @@ to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 	unsigned sent = rte_ring_mp_enqueue_burst(q->worker->xfer,
 						  (void **)pkts, n, NULL);
 	if (sent < n) {
-		q->stats[DP_Q_RX_DROP_BACKLOG] += n - sent;
+		atomic_fetch_add_explicit(&q->rx_drop_xfer, n - sent,
+					  memory_order_relaxed);
 		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
 	}
 	if (sent)

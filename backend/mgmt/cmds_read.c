@@ -203,8 +203,13 @@ vif_out(struct out *o, struct nb_daemon *d, struct ctl_vif *v, bool full)
 		o_u64(o, "rx_backlog", q->bl_count);
 		o_bool(o, "stalled", q->stalled);
 		o_bool(o, "throttled", q->throttled);
-		if (full)
-			qstats_out(o, "counters", q->stats);
+		if (full) {
+			uint64_t qs[DP_Q_COUNT];
+
+			for (unsigned k = 0; k < DP_Q_COUNT; k++)
+				qs[k] = dp_queue_stat(q, k);
+			qstats_out(o, "counters", qs);
+		}
 		o_close(o);
 	}
 	o_close(o);
