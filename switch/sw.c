@@ -11,6 +11,8 @@
 
 #include "sw_priv.h"
 
+bool (*sw_alloc_fail)(void);
+
 static const char *const counter_names[] = {
 #define SW_X_NAME(e, s) s,
 	SW_COUNTERS(SW_X_NAME)
@@ -82,7 +84,7 @@ sw_create(const struct sw_config *cfg)
 		slots <<= 1;
 		order++;
 	}
-	sw = calloc(1, sizeof(*sw));
+	sw = sw_calloc(1, sizeof(*sw));
 	if (!sw)
 		goto fail;
 	sw->max_ports = cfg->max_ports;
@@ -91,8 +93,8 @@ sw_create(const struct sw_config *cfg)
 	sw->mask = slots - 1;
 	sw->shift = 64 - order;
 	sw->seed = cfg->hash_seed;
-	sw->nets = aligned_alloc(64, cfg->max_nets * sizeof(*sw->nets));
-	sw->ports = aligned_alloc(64, cfg->max_ports * sizeof(*sw->ports));
+	sw->nets = sw_aligned_alloc(64, cfg->max_nets * sizeof(*sw->nets));
+	sw->ports = sw_aligned_alloc(64, cfg->max_ports * sizeof(*sw->ports));
 	if (!sw->nets || !sw->ports)
 		goto fail_free;
 	memset(sw->nets, 0, cfg->max_nets * sizeof(*sw->nets));
@@ -170,7 +172,7 @@ sw_net_add(struct sw *sw, const char *name, uint64_t aging_ms)
 			continue;
 		memset(n, 0, sizeof(*n));
 		/* Cache-line aligned: a bucket's probe starts in one line. */
-		n->table = aligned_alloc(64, bytes);
+		n->table = sw_aligned_alloc(64, bytes);
 		if (!n->table)
 			return -ENOMEM;
 		memset(n->table, 0, bytes);
@@ -265,7 +267,7 @@ pb_grow(struct plan_build *b, unsigned more)
 
 		while (cap < b->nent + more)
 			cap *= 2;
-		ent = realloc(b->ent, cap * sizeof(*ent));
+		ent = sw_realloc(b->ent, cap * sizeof(*ent));
 		if (!ent)
 			return -ENOMEM;
 		b->ent = ent;
@@ -273,7 +275,7 @@ pb_grow(struct plan_build *b, unsigned more)
 	}
 	if (b->nlists + 2 > b->lcap) {
 		unsigned lcap = b->lcap ? b->lcap * 2 : 16;
-		uint32_t *off = realloc(b->off, lcap * sizeof(*off));
+		uint32_t *off = sw_realloc(b->off, lcap * sizeof(*off));
 
 		if (!off)
 			return -ENOMEM;
@@ -312,7 +314,7 @@ plan_rebuild(struct sw *sw, int net)
 	struct plan *p;
 	int r = -ENOMEM;
 
-	mem = malloc(sw->max_ports * sizeof(*mem));
+	mem = sw_malloc(sw->max_ports * sizeof(*mem));
 	if (!mem)
 		goto out;
 	for (unsigned i = 0; i < sw->max_ports; i++) {
@@ -364,7 +366,7 @@ plan_rebuild(struct sw *sw, int net)
 		}
 		prev = list[v] = (uint16_t)pb_close(&b, prev);
 	}
-	p = malloc(sizeof(*p) + (b.nlists + 1) * sizeof(uint32_t) +
+	p = sw_malloc(sizeof(*p) + (b.nlists + 1) * sizeof(uint32_t) +
 		   (b.nent ? b.nent : 1) * sizeof(struct plan_ent));
 	if (!p)
 		goto out;

@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sw.h"
@@ -344,6 +345,39 @@ ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, MO_RLX) + v,
 			      MO_RLX);
+}
+
+/*
+ * Every allocation of switch/ goes through these, so that a test can
+ * make any of them fail: when sw_alloc_fail is set and returns true,
+ * the allocation fails as if memory had run out. NULL outside tests;
+ * configuration only (the data path allocates nothing).
+ */
+extern bool (*sw_alloc_fail)(void);
+
+static inline void *
+sw_malloc(size_t n)
+{
+	return sw_alloc_fail && sw_alloc_fail() ? NULL : malloc(n);
+}
+
+static inline void *
+sw_calloc(size_t k, size_t n)
+{
+	return sw_alloc_fail && sw_alloc_fail() ? NULL : calloc(k, n);
+}
+
+static inline void *
+sw_realloc(void *p, size_t n)
+{
+	return sw_alloc_fail && sw_alloc_fail() ? NULL : realloc(p, n);
+}
+
+static inline void *
+sw_aligned_alloc(size_t align, size_t n)
+{
+	return sw_alloc_fail && sw_alloc_fail() ? NULL
+						: aligned_alloc(align, n);
 }
 
 /* fdb.c: the table, control side. */
