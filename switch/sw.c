@@ -381,6 +381,7 @@ plan_rebuild(struct sw *sw, int net)
 	/* Workers may be reading the old lists: they wait for reclaim. */
 	plan_retire(sw, atomic_exchange_explicit(&n->plan, p,
 						 memory_order_acq_rel));
+	n->plan_stale = false;
 	r = 0;
 out:
 	free(b.ent);
@@ -525,10 +526,14 @@ sw_port_del(struct sw *sw, int port)
 	atomic_store_explicit(&p->word, (w & ~PW_STATE) | PW_DEAD, MO_REL);
 	/*
 	 * Out of the flood lists. Should that fail for memory, the old
-	 * lists still name the port; workers check a destination's word
-	 * (fwd.c) so nothing goes to it, and the next rebuild drops it.
+	 * lists still name the port, and sw_flood() does not look at a
+	 * destination's word: the caller drops floods to the port as it
+	 * drops whatever workers already on their way send it, but the
+	 * id must not be handed out again while any list may lead to it.
+	 * sw_reclaim() holds it (plan_stale) and tries the rebuild again.
 	 */
-	(void)plan_rebuild(sw, (int)pw_net(w));
+	if (plan_rebuild(sw, (int)pw_net(w)) < 0)
+		n->plan_stale = true;
 	fdb_flush(sw, n, port, true);
 	if (n->uplink == port)
 		n->uplink = -1;
@@ -540,6 +545,9 @@ sw_reclaim(struct sw *sw)
 {
 	unsigned freed = 0;
 
+	/* Retired before the caller's grace period: nobody reads them. */
+	plans_free(sw->retired);
+	sw->retired = NULL;
 	for (unsigned i = 0; i < sw->max_ports; i++) {
 		struct port *p = &sw->ports[i];
 		uint64_t w = atomic_load(&p->word);
@@ -548,6 +556,9 @@ sw_reclaim(struct sw *sw)
 		if (pw_state(w) != PW_DEAD)
 			continue;
 		n = &sw->nets[pw_net(w)];
+		/* Still named by the lists workers read: held. */
+		if (n->plan_stale)
+			continue;
 		/* What workers that had the port learned after its flush. */
 		fdb_flush(sw, n, (int)i, true);
 		for (unsigned c = 0; c < SW_C_COUNT; c++)
@@ -556,8 +567,14 @@ sw_reclaim(struct sw *sw)
 		atomic_store(&p->word, 0);
 		freed++;
 	}
-	plans_free(sw->retired);
-	sw->retired = NULL;
+	/*
+	 * Try the failed rebuilds again. Workers may read the lists just
+	 * replaced until the next grace period: the ports they name are
+	 * released by the next sw_reclaim().
+	 */
+	for (unsigned i = 0; i < sw->max_nets; i++)
+		if (sw->nets[i].used && sw->nets[i].plan_stale)
+			(void)plan_rebuild(sw, (int)i);
 	return freed;
 }
 

@@ -264,7 +264,11 @@ int sw_port_mcast_del(struct sw *sw, int port, const uint8_t mac[6]);
 /*
  * Release what configuration retired (flood lists, deleted port ids)
  * once a grace period has passed; see the threads paragraph above.
- * Returns how many port ids became free.
+ * Returns how many port ids became free. A port deleted while its
+ * network's flood lists could not be rebuilt (no memory) is still named
+ * by them: its id (and the network) stay held until a rebuild succeeds,
+ * which every sw_reclaim() tries again, and are released by the
+ * sw_reclaim() after that one.
  */
 unsigned sw_reclaim(struct sw *sw);
 

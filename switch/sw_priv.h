@@ -154,6 +154,12 @@ struct net {
 	uint64_t aging_ms;
 	int uplink;
 	unsigned nports; /* live and dead */
+	/*
+	 * The published flood lists may name deleted ports: a rebuild
+	 * failed. Their ids stay held until one succeeds and a grace
+	 * period has passed, so that no list leads to a port reusing one.
+	 */
+	bool plan_stale;
 	uint64_t gone[SW_C_COUNT]; /* counters of reclaimed ports */
 };
 

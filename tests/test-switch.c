@@ -1688,6 +1688,74 @@ TEST(port_del_and_reclaim)
 	sw_destroy(sw);
 }
 
+static bool
+alloc_fail_always(void)
+{
+	return true;
+}
+
+/*
+ * A port deleted while memory is short: the flood lists cannot be
+ * rebuilt and still name it. Its id must not reach a port of another
+ * network through them, however many reclaims pass, until a rebuild
+ * has succeeded and a grace period has followed.
+ */
+TEST(port_del_rebuild_fails)
+{
+	struct sw *sw = mk_sized(4, 64);
+	int na = sw_net_add(sw, "a", 0), nb = sw_net_add(sw, "b", 0);
+	int a = port(sw, na, 1, false, 0), b = port(sw, na, 2, false, 0);
+	int x = port(sw, nb, 3, false, 0), y;
+	struct sw_result r;
+
+	CHECK(a >= 0 && b >= 0 && x >= 0);
+	sw_alloc_fail = alloc_fail_always;
+	CHECK_EQ(sw_port_del(sw, b), 0);
+	sw_alloc_fail = NULL;
+	/* Gone as a destination at once, floods included: the caller
+	 * drops what workers still send it, but the id stays its own. */
+	CHECK_EQ(sw_port_net(sw, b), -ENOENT);
+	CHECK_EQ(sendn(sw, b, 1, 2, 0).reason, SW_C_DROP_PORT_DOWN);
+	sw_reclaim(sw);
+	y = port(sw, nb, 4, false, 0);
+	CHECK(y >= 0);
+	r = sendn(sw, a, 99, 1, 0);
+	CHECK_EQ(r.port, SW_FLOOD);
+	CHECK_EQ(flood_set(sw, a, &r, NULL) & (BIT(x) | BIT(y)), 0);
+	CHECK(y != b);
+	r = sendn(sw, x, 99, 3, 0);
+	CHECK_EQ(flood_set(sw, x, &r, NULL), BIT(y));
+	/* The held id is free once a rebuild went through and a grace
+	 * period (the caller's, before the next reclaim) passed. */
+	CHECK_EQ(port(sw, nb, 5, false, 0), -ENOSPC);
+	CHECK_EQ(sw_reclaim(sw), 1);
+	r = sendn(sw, a, 99, 1, 0);
+	CHECK_EQ(flood_set(sw, a, &r, NULL), 0);
+	CHECK_EQ(port(sw, nb, 5, false, 0), b);
+	r = sendn(sw, a, 99, 1, 0);
+	CHECK_EQ(flood_set(sw, a, &r, NULL), 0);
+	r = sendn(sw, x, 99, 3, 0);
+	CHECK_EQ(flood_set(sw, x, &r, NULL), BIT(y) | BIT(b));
+	/* A failed rebuild on a later add leaves the lists as they were. */
+	CHECK_EQ(sw_port_del(sw, y), 0);
+	sw_reclaim(sw);
+	sw_alloc_fail = alloc_fail_always;
+	CHECK_EQ(port(sw, na, 6, false, 0), -ENOMEM);
+	sw_alloc_fail = NULL;
+	r = sendn(sw, a, 99, 1, 0);
+	CHECK_EQ(flood_set(sw, a, &r, NULL), 0);
+	/* The network goes once its held port is released. */
+	sw_alloc_fail = alloc_fail_always;
+	CHECK_EQ(sw_port_del(sw, a), 0);
+	sw_alloc_fail = NULL;
+	CHECK_EQ(sw_net_del(sw, na), -EBUSY);
+	CHECK_EQ(sw_reclaim(sw), 0);
+	CHECK_EQ(sw_net_del(sw, na), -EBUSY);
+	CHECK_EQ(sw_reclaim(sw), 1);
+	CHECK_EQ(sw_net_del(sw, na), 0);
+	sw_destroy(sw);
+}
+
 /* A small PRNG: the same bytes every run. */
 static uint64_t
 rnd(uint64_t *s)
