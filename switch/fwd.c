@@ -18,12 +18,19 @@
 
 #define IPPROTO_HOPOPTS_ 0u
 #define IPPROTO_UDP_ 17u
+#define IPPROTO_ROUTING_ 43u
+#define IPPROTO_FRAGMENT_ 44u
+#define IPPROTO_AH_ 51u
 #define IPPROTO_ICMPV6_ 58u
+#define IPPROTO_DSTOPTS_ 60u
 
 #define ICMP6_MLD_REPORT 131u
 #define ICMP6_MLD2_REPORT 143u
+#define ND_ROUTER_SOLICIT 133u
+#define ND_ROUTER_ADVERT 134u
 #define ND_NEIGHBOR_SOLICIT 135u
 #define ND_NEIGHBOR_ADVERT 136u
+#define ND_REDIRECT 137u
 #define ND_OPT_SOURCE_LLADDR 1u
 #define ND_OPT_TARGET_LLADDR 2u
 
@@ -131,27 +138,94 @@ check_nd(const struct port *p, const uint8_t *l, uint32_t o, uint32_t end,
 	return 0;
 }
 
-/* l: the IPv6 header, len bytes readable. */
+/*
+ * Where an IPv6 packet's upper-layer header is: its protocol and
+ * offset, past the extension headers a receiving stack walks itself.
+ */
+struct ip6_upper {
+	uint32_t off;
+	uint8_t proto;
+	bool frag;  /* behind a fragment header */
+	bool later; /* a later fragment: no upper-layer header in it */
+};
+
+/*
+ * Walk the extension headers of the IPv6 packet l, lim bytes of it
+ * readable and inside the payload. False when the chain cannot be
+ * looked through: cut short by lim, more than SW_IP6_MAX_EXT headers,
+ * or a hop-by-hop header other than first (RFC 8200 4.1; receivers
+ * refuse it, as they refuse ND hidden by it). ESP and any protocol not
+ * an extension header end the walk: what follows is the upper layer,
+ * or, for ESP, opaque.
+ */
+static bool
+ip6_walk(const uint8_t *l, uint32_t lim, struct ip6_upper *u)
+{
+	uint32_t o = 40, hl;
+	uint8_t nh = l[6];
+
+	u->frag = u->later = false;
+	for (unsigned k = 0;; k++) {
+		if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ &&
+		    nh != IPPROTO_FRAGMENT_ && nh != IPPROTO_AH_ &&
+		    nh != IPPROTO_DSTOPTS_)
+			break;
+		/* Every extension header is at least 8 bytes. */
+		if (k == SW_IP6_MAX_EXT || o + 8 > lim ||
+		    (nh == IPPROTO_HOPOPTS_ && o != 40))
+			return false;
+		if (nh == IPPROTO_FRAGMENT_) {
+			hl = 8;
+			u->frag = true;
+			u->later = (be16(l + o + 2) & 0xfff8u) != 0;
+		} else if (nh == IPPROTO_AH_) {
+			hl = ((uint32_t)l[o + 1] + 2) * 4;
+		} else {
+			hl = ((uint32_t)l[o + 1] + 1) * 8;
+		}
+		if (hl > lim - o)
+			return false;
+		nh = l[o];
+		o += hl;
+		if (u->later)
+			break;
+	}
+	u->off = o;
+	u->proto = nh;
+	return true;
+}
+
+/*
+ * l: the IPv6 header, len bytes readable. ipf: anti-spoofing with
+ * addresses; guard: RA guard. A chain we cannot look through counts
+ * against whichever is on, anti-spoofing first.
+ */
 static unsigned
-check_ip6(const struct port *p, const uint8_t *l, uint32_t len)
+check_ip6(const struct port *p, const uint8_t *l, uint32_t len, bool ipf,
+	  bool guard)
 {
 	static const uint8_t any[16];
-	uint32_t end, o = 40;
-	uint8_t nh;
+	unsigned bad = ipf ? SW_C_DROP_SPOOF_IP6 : SW_C_DROP_RA_GUARD;
+	struct ip6_upper u;
+	uint32_t end, lim;
 	int type = -1;
 	bool dad;
 
 	if (len < 40 || (l[0] >> 4) != 6)
-		return SW_C_DROP_SPOOF_IP6;
+		return bad;
 	end = 40 + (uint32_t)be16(l + 4);
-	nh = l[6];
-	/* MLD reports come after a hop-by-hop header (router alert). */
-	if (nh == IPPROTO_HOPOPTS_ && o + 2 <= len) {
-		nh = l[o];
-		o += ((uint32_t)l[o + 1] + 1) * 8;
+	lim = end < len ? end : len;
+	if (!ip6_walk(l, lim, &u))
+		return bad;
+	if (u.proto == IPPROTO_ICMPV6_ && !u.later) {
+		if (u.off + 4 > lim)
+			return bad;
+		type = l[u.off];
 	}
-	if (nh == IPPROTO_ICMPV6_ && o + 4 <= len && o + 4 <= end)
-		type = l[o];
+	if (guard && (type == ND_ROUTER_ADVERT || type == ND_REDIRECT))
+		return SW_C_DROP_RA_GUARD;
+	if (!ipf)
+		return 0;
 	dad = memcmp(l + 8, any, 16) == 0;
 	if (dad) {
 		/* ::, for DAD and MLD before a link-local address exists,
@@ -163,33 +237,46 @@ check_ip6(const struct port *p, const uint8_t *l, uint32_t len)
 	} else if (!ip6_listed(p, l + 8)) {
 		return SW_C_DROP_SPOOF_IP6;
 	}
+	if (type < (int)ND_ROUTER_SOLICIT || type > (int)ND_REDIRECT)
+		return 0;
+	/* Receivers drop fragmented ND (RFC 6980): it could hide options
+	 * in a later fragment. */
+	if (u.frag)
+		return SW_C_DROP_SPOOF_ND;
 	if (type != ND_NEIGHBOR_SOLICIT && type != ND_NEIGHBOR_ADVERT)
 		return 0;
 	/* An option we cannot read could name another MAC. */
 	if (end > len)
 		return SW_C_DROP_SPOOF_ND;
-	return check_nd(p, l, o, end, dad);
+	return check_nd(p, l, u.off, end, dad);
 }
 
+/* What classify() checks of a port's frames. */
+#define CHK_SPOOF 1u /* anti-spoofing */
+#define CHK_RA 2u    /* RA guard */
+
 /*
- * Anti-spoofing of a frame whose ethertype (after the outer tag) is et,
- * at offset off. ipf: the port has addresses.
+ * Anti-spoofing and RA guard (chk) of a frame whose ethertype (after
+ * the outer tag) is et, at offset off.
  */
 static unsigned
 check_spoof(const struct port *p, const uint8_t *d, uint32_t len,
-	    uint32_t off, uint16_t et)
+	    uint32_t off, uint16_t et, unsigned chk)
 {
-	bool ipf = p->nip4 || p->nip6;
+	bool as = chk & CHK_SPOOF, ipf = as && (p->nip4 || p->nip6);
 
-	if (memcmp(d + 6, p->mac, 6) != 0)
+	if (as && memcmp(d + 6, p->mac, 6) != 0)
 		return SW_C_DROP_SPOOF_MAC;
 	switch (et) {
 	case ET_ARP:
-		return check_arp(p, d + off, len - off, ipf);
+		return as ? check_arp(p, d + off, len - off, ipf) : 0;
 	case ET_IP4:
 		return ipf ? check_ip4(p, d + off, len - off) : 0;
 	case ET_IP6:
-		return ipf ? check_ip6(p, d + off, len - off) : 0;
+		return ipf || (chk & CHK_RA)
+			       ? check_ip6(p, d + off, len - off, ipf,
+					   chk & CHK_RA)
+			       : 0;
 	case ET_VLAN:
 	case ET_QINQ:
 	case ET_QINQ_OLD:
@@ -216,7 +303,7 @@ check_spoof(const struct port *p, const uint8_t *d, uint32_t len,
  * or the drop counter.
  */
 static inline unsigned
-classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
+classify(const struct port *p, uint64_t w, unsigned chk, const uint8_t *d,
 	 uint32_t len, uint64_t dmac, uint64_t smac, uint16_t et,
 	 uint16_t *vlan, uint8_t *flags, uint16_t *fvid)
 {
@@ -251,8 +338,8 @@ classify(const struct port *p, uint64_t w, bool as, const uint8_t *d,
 			return SW_C_DROP_VLAN_MEMBER;
 		*vlan = vid;
 	}
-	if (as) {
-		unsigned why = check_spoof(p, d, len, off, et);
+	if (chk) {
+		unsigned why = check_spoof(p, d, len, off, et, chk);
 
 		if (why)
 			return why;
@@ -397,7 +484,7 @@ forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	struct port *p;
 	struct net *net;
 	uint64_t w;
-	bool as;
+	unsigned chk;
 
 	if (n > SW_MAX_BURST)
 		n = SW_MAX_BURST;
@@ -419,7 +506,8 @@ forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 	}
 	p = &sw->ports[in];
 	net = &sw->nets[pw_net(w)];
-	as = atomic_load_explicit(&p->antispoof, MO_RLX);
+	chk = (atomic_load_explicit(&p->antispoof, MO_RLX) ? CHK_SPOOF : 0) |
+	      (atomic_load_explicit(&p->ra_guard, MO_RLX) ? CHK_RA : 0);
 	tally(&t, SW_C_RX, n);
 
 	/*
@@ -442,7 +530,7 @@ forward(struct sw *sw, int in_port, const struct sw_frame *f, unsigned n,
 		}
 		dmac = frame_be64(d) >> 16;
 		sw_ = frame_be64(d + 6);
-		why[i] = (uint8_t)classify(p, w, as, d, f[i].len, dmac,
+		why[i] = (uint8_t)classify(p, w, chk, d, f[i].len, dmac,
 					   sw_ >> 16, (uint16_t)sw_, &vlan[i],
 					   &flags[i], &ftag[i]);
 		if (why[i]) {

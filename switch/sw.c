@@ -482,6 +482,7 @@ sw_port_add(struct sw *sw, const struct sw_port_conf *c)
 		return -ENOSPC;
 	/* Nobody reads a free port: sw_reclaim() waited for them. */
 	atomic_store(&p->antispoof, c->antispoof);
+	atomic_store(&p->ra_guard, c->ra_guard);
 	atomic_store(&p->mc_on, false);
 	atomic_store(&p->mc_hi, 0);
 	atomic_store(&p->learned, 0);
@@ -599,6 +600,17 @@ sw_port_set_antispoof(struct sw *sw, int port, bool on)
 	if (on && !mac_unicast(p->mac))
 		return -EINVAL;
 	atomic_store_explicit(&p->antispoof, on, MO_RLX);
+	return 0;
+}
+
+int
+sw_port_set_ra_guard(struct sw *sw, int port, bool on)
+{
+	struct port *p = port_live(sw, port);
+
+	if (!p)
+		return -ENOENT;
+	atomic_store_explicit(&p->ra_guard, on, MO_RLX);
 	return 0;
 }
 

@@ -64,6 +64,8 @@
 #define SW_FLOOD 0xfffdu
 /* Addresses anti-spoofing accepts per port and family. */
 #define SW_MAX_IPS 8
+/* IPv6 extension headers looked through to find the upper layer. */
+#define SW_IP6_MAX_EXT 8u
 /* Multicast groups a filtering port can subscribe to. */
 #define SW_MAX_MCAST 64u
 /* VLAN ids: 0 is the untagged network, 4095 is reserved. */
@@ -95,6 +97,7 @@
 	X(DROP_SPOOF_IP6, "drop_spoofed_ip6")                               \
 	X(DROP_SPOOF_ND, "drop_spoofed_nd")                                 \
 	X(DROP_SPOOF_STACKED, "drop_spoofed_stacked_tag")                   \
+	X(DROP_RA_GUARD, "drop_ra_guard")                                   \
 	X(DROP_HAIRPIN, "drop_hairpin")                                     \
 	X(DROP_PORT_DOWN, "drop_port_down")                                 \
 	X(LEARN_LIMIT, "learn_limit_port")                                  \
@@ -212,6 +215,15 @@ struct sw_port_conf {
 	 * lives.
 	 */
 	bool antispoof;
+	/*
+	 * RA guard (RFC 6105), apart from anti-spoofing: drop the ICMPv6
+	 * Router Advertisements (type 134) and Redirects (137) the port
+	 * sends, so that it cannot make itself the router of the others.
+	 * Off after sw_port_conf_init() (a guest may be the network's
+	 * router); switch it with sw_port_set_ra_guard(). See sw_forward()
+	 * for what else it drops.
+	 */
+	bool ra_guard;
 	unsigned nip4, nip6;
 	uint8_t ip4[SW_MAX_IPS][4];
 	uint8_t ip6[SW_MAX_IPS][16];
@@ -247,6 +259,8 @@ int sw_port_del(struct sw *sw, int port);
 int sw_port_flush(struct sw *sw, int port);
 /* Switch anti-spoofing; takes effect with the next burst; -ENOENT. */
 int sw_port_set_antispoof(struct sw *sw, int port, bool on);
+/* Switch RA guard; takes effect with the next burst; -ENOENT. */
+int sw_port_set_ra_guard(struct sw *sw, int port, bool on);
 
 /*
  * Multicast filtering: a filtering port gets, of multicast frames,
@@ -348,6 +362,23 @@ struct sw_result {
  * link-layer option, like a solicitation's source link-layer option,
  * the port's MAC. Truncated or malformed IPv4/ARP/IPv6/ND headers count
  * as spoofed. Other ethertypes pass once the MAC is right.
+ *
+ * IPv6 headers are looked through as a receiving stack does: past up
+ * to SW_IP6_MAX_EXT extension headers (hop-by-hop, first only; routing;
+ * fragment; destination options; authentication) to the upper-layer
+ * header, which ESP and any other protocol end. Neighbour discovery in
+ * a fragment (ICMPv6 133 to 137 after a fragment header, even an atomic
+ * one) is dropped, as receivers drop it (RFC 6980); a later fragment
+ * has no upper-layer header to look at and passes. A chain longer than
+ * that, one with a hop-by-hop header elsewhere than first, one cut
+ * short by the payload length or by what is readable (len), or ICMPv6
+ * shorter than its 4-byte header, cannot be looked through: it is
+ * dropped (DROP_SPOOF_IP6 under anti-spoofing with addresses, else
+ * DROP_RA_GUARD under RA guard).
+ *
+ * RA guard, when on: ICMPv6 Router Advertisements and Redirects are
+ * dropped (DROP_RA_GUARD) behind whatever extension headers, and so is
+ * a frame with a stacked tag (DROP_SPOOF_STACKED), which could hide one.
  *
  * Then the source is learned, and the destination looked up: a known
  * unicast MAC gives its port (or SW_DROP with DROP_HAIRPIN when that is

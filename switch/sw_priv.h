@@ -98,6 +98,7 @@ struct port {
 	/* Read by every worker sending to the port. */
 	_Atomic uint64_t word;
 	_Atomic bool antispoof;
+	_Atomic bool ra_guard;
 	_Atomic bool mc_on;
 	_Atomic unsigned mc_hi; /* mc[] slots in use are below this */
 	_Atomic unsigned learned;

@@ -1409,6 +1409,237 @@ TEST(antispoof_nd)
 	sw_destroy(sw);
 }
 
+/*
+ * An ICMPv6 message laid out as ND (type, target, an option) behind
+ * the extension headers hdrs[0 .. n), each 8 bytes: 0 hop-by-hop and
+ * 60 destination options (a PadN each), 43 routing (an unknown type,
+ * no segment left), 44 fragment (offset 0, more fragments unless
+ * atomic).
+ */
+static void
+nd_chain(struct pkt *p, const uint8_t *m, const uint8_t *src,
+	 const uint8_t *hdrs, unsigned n, bool atomic, unsigned type,
+	 const uint8_t *target, unsigned opt, const uint8_t *om)
+{
+	uint32_t s;
+
+	eth(p, BCAST, m, -1, 0x86dd);
+	s = ip6(p, src, src[0] == 0 ? IP6_SNM : IP6_ALLNODES,
+		n ? hdrs[0] : 58);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t h[8] = { i + 1 < n ? hdrs[i + 1] : 58 };
+
+		if (hdrs[i] == 44) {
+			h[3] = atomic ? 0 : 1;
+			h[7] = 0x42;
+		} else if (hdrs[i] == 43) {
+			h[2] = 253;
+		} else {
+			h[2] = 1;
+			h[3] = 4;
+		}
+		add(p, h, sizeof(h));
+	}
+	nd(p, type, target, opt, om);
+	ip6_end(p, s);
+}
+
+static struct sw_result
+send_chain(struct sw *sw, int in, const uint8_t *m, const uint8_t *src,
+	   const uint8_t *hdrs, unsigned n, unsigned type,
+	   const uint8_t *target, unsigned opt, const uint8_t *om)
+{
+	struct pkt p;
+
+	nd_chain(&p, m, src, hdrs, n, false, type, target, opt, om);
+	return fwd(sw, in, &p, 0);
+}
+
+static const uint8_t CH_DST[] = { 60 };
+static const uint8_t CH_HBH_DST[] = { 0, 60 };
+static const uint8_t CH_RT[] = { 43 };
+static const uint8_t CH_FRAG[] = { 44 };
+static const uint8_t CH_DST_FRAG[] = { 0, 60, 44 };
+static const uint8_t CH_DST_HBH[] = { 60, 0 };
+static const uint8_t CH_LONG[] = { 0, 60, 60, 60, 60, 60, 60, 60, 60 };
+_Static_assert(sizeof(CH_LONG) == SW_IP6_MAX_EXT + 1, "one too many");
+
+/* ND behind extension headers is checked as ND right after IPv6. */
+TEST(antispoof_nd_ext_headers)
+{
+	struct sw *sw = mk();
+	int net = sw_net_add(sw, "br0", 0);
+	uint8_t m[6], mx[6];
+	int a = guest(sw, net, m);
+	struct pkt p;
+
+	mac(mx, 2);
+	/* A foreign target, or a foreign MAC, however deep. */
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_DST, 1, 136, IP6_X, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_HBH_DST, 2, 136, IP6_X, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_RT, 1, 136, IP6_A, 2, mx)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_DST, 1, 135, IP6_X, 1, mx)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_ANY, CH_DST, 1, 135, IP6_X, 0,
+			    NULL)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	/* Its own: fine, up to the limit of headers. */
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_HBH_DST, 2, 136, IP6_A, 2, m)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(send_chain(sw, a, m, IP6_ANY, CH_DST, 1, 135, IP6_A, 0,
+			    NULL)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_LONG, SW_IP6_MAX_EXT, 136,
+			    IP6_A, 2, m)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_LONG, SW_IP6_MAX_EXT, 136,
+			    IP6_X, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	/* Fragmented ND, even of its own address, even atomic. */
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_FRAG, 1, 136, IP6_A, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_DST_FRAG, 3, 135, IP6_X, 1, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	nd_chain(&p, m, IP6_A, CH_FRAG, 1, true, 136, IP6_A, 2, m);
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_ND);
+	/* A later fragment carries no header to look at. */
+	nd_chain(&p, m, IP6_A, CH_FRAG, 1, false, 136, IP6_X, 2, mx);
+	p.b[14 + 40 + 3] = 8 << 3;
+	CHECK_EQ(fwd(sw, a, &p, 0).port, SW_FLOOD);
+	/* What cannot be looked through: one header too many, hop-by-hop
+	 * not first, a header past the payload or past what is readable,
+	 * an ICMPv6 header cut short. */
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_LONG, sizeof(CH_LONG), 136,
+			    IP6_A, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_IP6);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_DST_HBH, 2, 136, IP6_A, 2, m)
+		     .reason,
+		 SW_C_DROP_SPOOF_IP6);
+	nd_chain(&p, m, IP6_A, CH_HBH_DST, 2, false, 136, IP6_X, 2, m);
+	p.b[14 + 40 + 8 + 1] = 4; /* destination options of 40 bytes */
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_IP6);
+	nd_chain(&p, m, IP6_A, CH_HBH_DST, 2, false, 136, IP6_X, 2, m);
+	put16(p.b + 14 + 4, 12); /* the payload ends inside the second */
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_IP6);
+	nd_chain(&p, m, IP6_A, CH_HBH_DST, 2, false, 136, IP6_X, 2, m);
+	p.len = 14 + 40 + 12;
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_IP6);
+	nd_chain(&p, m, IP6_A, CH_DST, 1, false, 136, IP6_X, 2, m);
+	put16(p.b + 14 + 4, 8 + 2);
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_IP6);
+	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_ND), 9);
+	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_IP6), 6);
+	sw_destroy(sw);
+}
+
+/* Router advertisements and redirects from a guarded port. */
+TEST(ra_guard)
+{
+	struct sw *sw = mk();
+	int net = sw_net_add(sw, "br0", 0);
+	struct sw_port_conf c;
+	uint8_t m[6], lla[16];
+	int a, b, g;
+	struct pkt p;
+
+	/* Off unless asked, even with anti-spoofing. */
+	sw_port_conf_init(&c, net, false);
+	CHECK(!c.ra_guard);
+	b = guest(sw, net, m);
+	lla_of(lla, m);
+	CHECK_EQ(send_chain(sw, b, m, lla, NULL, 0, 134, IP6_ANY, 0, NULL)
+		     .port,
+		 SW_FLOOD);
+	/* Anti-spoofing off, no addresses: the guard alone. */
+	mac(c.mac, 3);
+	c.antispoof = false;
+	c.ra_guard = true;
+	a = sw_port_add(sw, &c);
+	CHECK(a >= 0);
+	lla_of(lla, c.mac);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, NULL, 0, 134, IP6_ANY, 0, NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, NULL, 0, 137, IP6_ANY, 0, NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_DST, 1, 134, IP6_ANY, 0,
+			    NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_HBH_DST, 2, 137, IP6_ANY, 0,
+			    NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_DST_FRAG, 3, 134, IP6_ANY,
+			    0, NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_LONG, sizeof(CH_LONG), 128,
+			    IP6_ANY, 0, NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	nd_chain(&p, c.mac, lla, CH_HBH_DST, 2, false, 134, IP6_ANY, 0, NULL);
+	p.len = 14 + 40 + 12;
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_RA_GUARD);
+	/* Whatever a stacked tag would hide. */
+	eth(&p, BCAST, c.mac, 0, 0x8100);
+	add16(&p, 0);
+	add16(&p, 0x86dd);
+	p.len = 60;
+	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_STACKED);
+	/* The rest of ICMPv6 passes: solicitations, advertisements of
+	 * others (no anti-spoofing here), echo. */
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, NULL, 0, 133, IP6_ANY, 0, NULL)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_DST, 1, 136, IP6_X, 0, NULL)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, CH_DST, 1, 128, IP6_ANY, 0,
+			    NULL)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_RA_GUARD), 7);
+	/* Switched at run time. */
+	CHECK_EQ(sw_port_set_ra_guard(sw, a, false), 0);
+	CHECK_EQ(send_chain(sw, a, c.mac, lla, NULL, 0, 134, IP6_ANY, 0, NULL)
+		     .port,
+		 SW_FLOOD);
+	CHECK_EQ(sw_port_set_ra_guard(sw, b, true), 0);
+	lla_of(lla, m);
+	CHECK_EQ(send_chain(sw, b, m, lla, CH_DST, 1, 134, IP6_ANY, 0, NULL)
+		     .reason,
+		 SW_C_DROP_RA_GUARD);
+	CHECK_EQ(sw_port_set_ra_guard(sw, 63, true), -ENOENT);
+	/* The uplink may carry the network's router. */
+	sw_port_conf_init(&c, net, true);
+	CHECK(!c.ra_guard);
+	mac(c.mac, 4);
+	g = sw_port_add(sw, &c);
+	CHECK(g >= 0);
+	lla_of(lla, c.mac);
+	CHECK_EQ(send_chain(sw, g, c.mac, lla, NULL, 0, 134, IP6_ANY, 0, NULL)
+		     .port,
+		 SW_FLOOD);
+	sw_destroy(sw);
+}
+
 TEST(multicast_filter)
 {
 	struct sw *sw = mk();
