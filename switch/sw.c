@@ -330,41 +330,40 @@ plan_rebuild(struct sw *sw, int net)
 			for (unsigned k = 0; k < SW_VLAN_WORDS; k++)
 				named[k] |= pt->vmap[k];
 	}
-	/* List 0: empty. List 1: the trunks of every VLAN. */
+	/* List 0: the trunks of every VLAN. List 1: empty. */
+	_Static_assert(PLAN_DEFAULT == 0 && PLAN_EMPTY == 1, "list order");
 	if (pb_grow(&b, nmem) < 0)
 		goto out;
 	b.off[0] = 0;
-	b.off[1] = 0;
 	for (unsigned i = 0; i < nmem; i++)
 		if (atomic_load(&sw->ports[mem[i]].word) & PW_ALL)
 			b.ent[b.nent++] = (struct plan_ent){ mem[i], 0 };
+	b.off[1] = b.nent;
 	b.off[2] = b.nent;
 	b.nlists = 2;
-	for (unsigned v = 0; v <= SW_VLAN_MAX; v++) {
-		if (!((named[v >> 6] >> (v & 63)) & 1)) {
-			list[v] = v == 0 ? PLAN_EMPTY : PLAN_DEFAULT;
-			/* Most words name no VLAN: fill them at once. */
-			if ((v & 63) == 0 && v && named[v >> 6] == 0) {
-				unsigned end = v + 63 < SW_VLAN_MAX ? v + 63
-								   : SW_VLAN_MAX;
+	memset(list, 0, sizeof(list));
+	list[0] = PLAN_EMPTY;
+	/* Only the VLANs some port names, in order. */
+	for (unsigned k = 0; k < SW_VLAN_WORDS; k++) {
+		for (uint64_t bits = named[k]; bits; bits &= bits - 1) {
+			unsigned v = k * 64 + (unsigned)__builtin_ctzll(bits);
 
-				for (; v < end; v++)
-					list[v + 1] = PLAN_DEFAULT;
-			}
-			continue;
-		}
-		if (pb_grow(&b, nmem) < 0)
-			goto out;
-		for (unsigned i = 0; i < nmem; i++) {
-			struct port *pt = &sw->ports[mem[i]];
-			uint64_t w = atomic_load(&pt->word);
+			if (v > SW_VLAN_MAX)
+				break;
+			if (pb_grow(&b, nmem) < 0)
+				goto out;
+			for (unsigned i = 0; i < nmem; i++) {
+				struct port *pt = &sw->ports[mem[i]];
+				uint64_t w = atomic_load(&pt->word);
 
-			if (port_carries(pt, w, (uint16_t)v))
+				if (!port_carries(pt, w, (uint16_t)v))
+					continue;
 				b.ent[b.nent++] = (struct plan_ent){
 					mem[i], port_untagged(w, (uint16_t)v)
 				};
+			}
+			prev = list[v] = (uint16_t)pb_close(&b, prev);
 		}
-		prev = list[v] = (uint16_t)pb_close(&b, prev);
 	}
 	p = sw_malloc(sizeof(*p) + (b.nlists + 1) * sizeof(uint32_t) +
 		   (b.nent ? b.nent : 1) * sizeof(struct plan_ent));

@@ -131,8 +131,9 @@ struct plan_ent {
 	uint16_t untagged;
 };
 
-#define PLAN_EMPTY 0u   /* nobody carries the VLAN */
-#define PLAN_DEFAULT 1u /* only the trunks of every VLAN carry it */
+/* 0: the VLANs nobody names, most of them, are set with one memset. */
+#define PLAN_DEFAULT 0u /* only the trunks of every VLAN carry it */
+#define PLAN_EMPTY 1u   /* nobody carries the VLAN */
 
 struct plan {
 	struct plan *next; /* retired list */
