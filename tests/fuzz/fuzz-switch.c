@@ -17,6 +17,13 @@
  * network and carries the frame's VLAN with the tag it should; grouping
  * lists every frame once; no port holds more learned entries than its
  * limit; parsed bridge strings are well formed.
+ *
+ * Speed: a port going and coming back rebuilds flood lists twice, the
+ * costliest thing an input can ask for, and any byte 0x80-0x87 asks
+ * it; libFuzzer piled them up (34 an input in the corpus, 80% of the
+ * time). Only the first MAX_CHURN of an input are done: churning more
+ * reaches no state the first ones did not (ids come back the same,
+ * tables are flushed), and the fuzzer stays above 10^7 runs an hour.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +32,7 @@
 #include "sw.h"
 
 #define NSLOT 8
+#define MAX_CHURN 8
 
 struct slot {
 	int net;      /* 0 or 1 (index into nets[]) */
@@ -49,6 +57,7 @@ struct state {
 	int nets[2];
 	int id[NSLOT];       /* slot -> port id, -1 when deleted */
 	int slot_of[16];     /* port id -> slot, -1 */
+	unsigned churn;      /* ports gone and back so far */
 	struct sw_vlan_conf vc[NSLOT];
 };
 
@@ -137,8 +146,9 @@ config(struct state *st, unsigned op, unsigned arg, uint64_t now)
 
 	switch (op) {
 	case 0: /* the port goes and comes back */
-		if (id < 0)
+		if (id < 0 || st->churn >= MAX_CHURN)
 			break;
+		st->churn++;
 		if (sw_port_del(st->sw, id) < 0)
 			die("port del");
 		st->slot_of[id] = -1;
