@@ -12,11 +12,17 @@
  *
  * Each input gets a fresh switch (two networks; guests with and without
  * addresses, access and trunk ports, an uplink, a learn limit, a
- * multicast filter), so a finding replays alone. Checked: a drop has a
- * drop reason; a destination is never the input port, is on the same
- * network and carries the frame's VLAN with the tag it should; grouping
- * lists every frame once; no port holds more learned entries than its
- * limit; parsed bridge strings are well formed.
+ * multicast filter, RA guard with and without anti-spoofing), so a
+ * finding replays alone. Checked: a drop has a drop reason; a
+ * destination is never the input port, is on the same network and
+ * carries the frame's VLAN with the tag it should; grouping lists every
+ * frame once; no port holds more learned entries than its limit; parsed
+ * bridge strings are well formed. Of IPv6 frames, read here apart from
+ * switch/ (extension headers, fragments): from a port under RA guard or
+ * anti-spoofing with addresses, a frame whose headers cannot be looked
+ * through is dropped; under RA guard no Router Advertisement or
+ * Redirect passes; under anti-spoofing no fragmented ND, and no
+ * Neighbour Advertisement for a target not the port's.
  *
  * Speed: a port going and coming back rebuilds flood lists twice, the
  * costliest thing an input can ask for, and any byte 0x80-0x87 asks
@@ -37,26 +43,30 @@
 struct slot {
 	int net;      /* 0 or 1 (index into nets[]) */
 	const char *bridge;
-	bool antispoof, uplink, ips;
+	bool antispoof, uplink, ips, ra_guard;
 	unsigned limit;
 };
 
 static const struct slot slots[NSLOT] = {
-	{ 0, "a", true, false, true, 0 },
-	{ 0, "a", false, false, false, 4 },
-	{ 0, "a.10", true, false, false, 0 },
-	{ 0, "a.0:10:20", false, false, false, 0 },
-	{ 0, "a:20:4094", false, true, false, 0 },
-	{ 0, "a.10", false, false, false, 2 },
-	{ 1, "b.7", true, false, true, 0 },
-	{ 1, "b:7", false, false, false, 0 },
+	{ 0, "a", true, false, true, false, 0 },
+	{ 0, "a", false, false, false, true, 4 },
+	{ 0, "a.10", true, false, false, false, 0 },
+	{ 0, "a.0:10:20", false, false, false, false, 0 },
+	{ 0, "a:20:4094", false, true, false, false, 0 },
+	{ 0, "a.10", false, false, false, false, 2 },
+	{ 1, "b.7", true, false, true, true, 0 },
+	{ 1, "b:7", false, false, false, false, 0 },
 };
+
+static const uint8_t v4addr[4] = { 10, 0, 0, 1 };
+static const uint8_t v6addr[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 
 struct state {
 	struct sw *sw;
 	int nets[2];
 	int id[NSLOT];       /* slot -> port id, -1 when deleted */
 	int slot_of[16];     /* port id -> slot, -1 */
+	bool as[NSLOT], rg[NSLOT]; /* anti-spoofing, RA guard now */
 	unsigned churn;      /* ports gone and back so far */
 	struct sw_vlan_conf vc[NSLOT];
 };
@@ -87,24 +97,128 @@ slot_add(struct state *st, unsigned s)
 		die("parse");
 	sw_port_conf_init(&pc, st->nets[slots[s].net], slots[s].uplink);
 	pc.antispoof = slots[s].antispoof;
+	pc.ra_guard = slots[s].ra_guard;
 	pc.vlan_conf = &st->vc[s];
 	pc.learn_limit = slots[s].limit;
 	mac_of(pc.mac, s + 1);
 	if (slots[s].ips) {
-		static const uint8_t v4[4] = { 10, 0, 0, 1 };
-		static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8,
-						[15] = 1 };
-
 		pc.nip4 = pc.nip6 = 1;
-		memcpy(pc.ip4[0], v4, 4);
-		memcpy(pc.ip6[0], v6, 16);
+		memcpy(pc.ip4[0], v4addr, 4);
+		memcpy(pc.ip6[0], v6addr, 16);
 	}
 	id = sw_port_add(st->sw, &pc);
 	if (id < 0 || id >= 16)
 		die("port add");
 	st->id[s] = id;
 	st->slot_of[id] = (int)s;
+	st->as[s] = pc.antispoof;
+	st->rg[s] = pc.ra_guard;
 	return id;
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * The IPv6 packet in the frame d (len bytes), read here on its own, as
+ * RFC 8200 lays it out, to judge what sw_forward() let through. *type:
+ * the ICMPv6 type, -1 for none in view (another protocol, a later
+ * fragment); *frag: behind a fragment header; *target: an ND target.
+ * False when the frame is not IPv6, or its extension headers cannot be
+ * looked through: more than SW_IP6_MAX_EXT, hop-by-hop not first, a
+ * header or the ICMPv6 header past the payload or the frame.
+ */
+static bool
+ip6_read(const uint8_t *d, size_t len, bool *is6, int *type, bool *frag,
+	 const uint8_t **target)
+{
+	size_t at = 14, end, hdrs = 0;
+	unsigned nh;
+
+	*is6 = false;
+	*type = -1;
+	*frag = false;
+	*target = NULL;
+	if (len >= 18 && rd16(d + 12) == 0x8100)
+		at = 18;
+	if (len < at || rd16(d + at - 2) != 0x86dd)
+		return true;
+	*is6 = true;
+	d += at;
+	len -= at;
+	if (len < 40 || d[0] >> 4 != 6)
+		return false;
+	end = 40 + (size_t)rd16(d + 4);
+	if (end < len)
+		len = end;
+	nh = d[6];
+	at = 40;
+	for (;;) {
+		size_t size;
+
+		if (nh == 44) {
+			if (len - at < 8 || ++hdrs > SW_IP6_MAX_EXT)
+				return false;
+			*frag = true;
+			if (rd16(d + at + 2) >> 3)
+				return true; /* a later fragment */
+			nh = d[at];
+			at += 8;
+			continue;
+		}
+		if (nh != 0 && nh != 43 && nh != 60 && nh != 51)
+			break;
+		if ((nh == 0 && at != 40) || len - at < 8 ||
+		    ++hdrs > SW_IP6_MAX_EXT)
+			return false;
+		size = nh == 51 ? (d[at + 1] + 2u) * 4 : (d[at + 1] + 1u) * 8;
+		if (len - at < size)
+			return false;
+		nh = d[at];
+		at += size;
+	}
+	if (nh != 58)
+		return true;
+	if (len - at < 4)
+		return false;
+	*type = d[at];
+	if (len - at >= 24)
+		*target = d + at + 8;
+	return true;
+}
+
+/*
+ * A frame sw_forward() did not drop, from slot s: what RA guard and
+ * anti-spoofing (with addresses) promise of IPv6.
+ */
+static void
+check_ip6(const struct state *st, unsigned s, const uint8_t *d, size_t len)
+{
+	bool is6, frag, as = st->as[s] && slots[s].ips;
+	const uint8_t *target;
+	uint8_t lla[16] = { 0xfe, 0x80, [8] = 0x02, 0x16, 0x3e, 0xff, 0xfe,
+			    0, 0, (uint8_t)(s + 1) };
+	int type;
+
+	if (!ip6_read(d, len, &is6, &type, &frag, &target)) {
+		if (as || st->rg[s])
+			die("IPv6 passed that cannot be looked through");
+		return;
+	}
+	if (!is6)
+		return;
+	if (st->rg[s] && (type == 134 || type == 137))
+		die("router advertisement or redirect passed RA guard");
+	if (!as || type < 133 || type > 137)
+		return;
+	if (frag)
+		die("fragmented ND passed anti-spoofing");
+	if (type == 136 && (!target || (memcmp(target, v6addr, 16) != 0 &&
+					memcmp(target, lla, 16) != 0)))
+		die("advertisement of another's address passed");
 }
 
 /* Does slot s carry vlan; is it untagged there? */
@@ -158,7 +272,8 @@ config(struct state *st, unsigned op, unsigned arg, uint64_t now)
 		slot_add(st, s);
 		break;
 	case 1:
-		sw_port_set_antispoof(st->sw, id, arg & 8);
+		if (sw_port_set_antispoof(st->sw, id, arg & 8) == 0)
+			st->as[s] = arg & 8;
 		break;
 	case 2:
 		sw_port_mcast_filter(st->sw, id, arg & 8);
@@ -194,6 +309,10 @@ config(struct state *st, unsigned op, unsigned arg, uint64_t now)
 		break;
 	case 6:
 		sw_net_flush(st->sw, st->nets[arg & 1]);
+		break;
+	case 8:
+		if (sw_port_set_ra_guard(st->sw, id, arg & 8) == 0)
+			st->rg[s] = arg & 8;
 		break;
 	default:
 		sw_age(st->sw, now);
@@ -351,6 +470,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (in == 15 || r[i].vlan > SW_VLAN_MAX)
 				die("forwarded from a free port, or bad VLAN");
+			check_ip6(&st, (unsigned)st.slot_of[in], f[i].data,
+				  f[i].len);
 			if (r[i].port != SW_FLOOD) {
 				check_dest(&st, in, r[i].port, r[i].vlan,
 					   r[i].tag);
