@@ -307,8 +307,9 @@ unsigned sw_age(struct sw *sw, uint64_t now_ms);
 struct sw_frame {
 	/*
 	 * len bytes are readable at data: the frame, or at least its first
-	 * segment, which must hold the headers anti-spoofing reads
-	 * (Ethernet, 802.1Q, IPv4/ARP/IPv6 and ICMPv6 ND with its options).
+	 * segment, which must hold the headers anti-spoofing and RA
+	 * guard read (Ethernet, 802.1Q, IPv4/ARP, IPv6 with its extension
+	 * headers, ICMPv6 ND with its options).
 	 */
 	const uint8_t *data;
 	uint32_t len;

@@ -1414,7 +1414,7 @@ TEST(antispoof_nd)
  * the extension headers hdrs[0 .. n), each 8 bytes: 0 hop-by-hop and
  * 60 destination options (a PadN each), 43 routing (an unknown type,
  * no segment left), 44 fragment (offset 0, more fragments unless
- * atomic).
+ * atomic), 51 authentication (no ICV), 50 ESP (opaque from there on).
  */
 static void
 nd_chain(struct pkt *p, const uint8_t *m, const uint8_t *src,
@@ -1461,6 +1461,8 @@ static const uint8_t CH_RT[] = { 43 };
 static const uint8_t CH_FRAG[] = { 44 };
 static const uint8_t CH_DST_FRAG[] = { 0, 60, 44 };
 static const uint8_t CH_DST_HBH[] = { 60, 0 };
+static const uint8_t CH_AH[] = { 60, 51 };
+static const uint8_t CH_ESP[] = { 50 };
 static const uint8_t CH_LONG[] = { 0, 60, 60, 60, 60, 60, 60, 60, 60 };
 _Static_assert(sizeof(CH_LONG) == SW_IP6_MAX_EXT + 1, "one too many");
 
@@ -1485,6 +1487,9 @@ TEST(antispoof_nd_ext_headers)
 		     .reason,
 		 SW_C_DROP_SPOOF_ND);
 	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_DST, 1, 135, IP6_X, 1, mx)
+		     .reason,
+		 SW_C_DROP_SPOOF_ND);
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_AH, 2, 136, IP6_X, 2, m)
 		     .reason,
 		 SW_C_DROP_SPOOF_ND);
 	CHECK_EQ(send_chain(sw, a, m, IP6_ANY, CH_DST, 1, 135, IP6_X, 0,
@@ -1516,6 +1521,10 @@ TEST(antispoof_nd_ext_headers)
 		 SW_C_DROP_SPOOF_ND);
 	nd_chain(&p, m, IP6_A, CH_FRAG, 1, true, 136, IP6_A, 2, m);
 	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_ND);
+	/* What ESP carries is not ours to read (nor to forge). */
+	CHECK_EQ(send_chain(sw, a, m, IP6_A, CH_ESP, 1, 136, IP6_X, 2, mx)
+		     .port,
+		 SW_FLOOD);
 	/* A later fragment carries no header to look at. */
 	nd_chain(&p, m, IP6_A, CH_FRAG, 1, false, 136, IP6_X, 2, mx);
 	p.b[14 + 40 + 3] = 8 << 3;
@@ -1542,7 +1551,7 @@ TEST(antispoof_nd_ext_headers)
 	nd_chain(&p, m, IP6_A, CH_DST, 1, false, 136, IP6_X, 2, m);
 	put16(p.b + 14 + 4, 8 + 2);
 	CHECK_EQ(fwd(sw, a, &p, 0).reason, SW_C_DROP_SPOOF_IP6);
-	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_ND), 9);
+	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_ND), 10);
 	CHECK_EQ(sw_port_counter(sw, a, SW_C_DROP_SPOOF_IP6), 6);
 	sw_destroy(sw);
 }
