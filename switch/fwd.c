@@ -787,6 +787,19 @@ mc_member(const struct port *q, uint64_t g)
 	return false;
 }
 
+/*
+ * A flood list may still name a port deleted since it was published
+ * (replaced lists wait for a grace period, and stay when memory ran
+ * out to replace them): its word says whether it is still live. The
+ * line is the one a multicast flood reads for mc_on anyway.
+ */
+static inline bool
+flood_live(const struct sw *sw, unsigned q)
+{
+	return pw_state(atomic_load_explicit(&sw->ports[q].word, MO_RLX)) ==
+	       PW_LIVE;
+}
+
 /* The flood list of (in_port's network, vlan), or NULL. */
 static const struct plan_ent *
 flood_list(const struct sw *sw, int in_port, uint16_t vlan, unsigned *len)
@@ -823,7 +836,7 @@ sw_flood(struct sw *sw, int in_port, const struct sw_result *r,
 	for (unsigned i = 0; ent && i < len; i++) {
 		unsigned q = ent[i].port;
 
-		if (q == (unsigned)in_port)
+		if (q == (unsigned)in_port || !flood_live(sw, q))
 			continue;
 		if (mc && atomic_load_explicit(&sw->ports[q].mc_on, MO_RLX) &&
 		    !mc_member(&sw->ports[q], r->group))
@@ -848,7 +861,8 @@ sw_flood_ports(const struct sw *sw, int in_port, uint16_t vlan,
 
 	ent = flood_list(sw, in_port, vlan, &len);
 	for (unsigned i = 0; ent && i < len && k < max; i++)
-		if (ent[i].port != (unsigned)in_port)
+		if (ent[i].port != (unsigned)in_port &&
+		    flood_live(sw, ent[i].port))
 			ports[k++] = ent[i].port;
 	return k;
 }

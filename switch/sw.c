@@ -526,11 +526,11 @@ sw_port_del(struct sw *sw, int port)
 	atomic_store_explicit(&p->word, (w & ~PW_STATE) | PW_DEAD, MO_REL);
 	/*
 	 * Out of the flood lists. Should that fail for memory, the old
-	 * lists still name the port, and sw_flood() does not look at a
-	 * destination's word: the caller drops floods to the port as it
-	 * drops whatever workers already on their way send it, but the
-	 * id must not be handed out again while any list may lead to it.
-	 * sw_reclaim() holds it (plan_stale) and tries the rebuild again.
+	 * lists still name the port. sw_flood() skips a destination whose
+	 * word is not live, but only while the id is not reused: it must
+	 * not be handed out again while any list may lead to it, or a
+	 * flood would reach a port of another network. sw_reclaim() holds
+	 * it (plan_stale) and tries the rebuild again.
 	 */
 	if (plan_rebuild(sw, (int)pw_net(w)) < 0)
 		n->plan_stale = true;

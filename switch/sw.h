@@ -248,11 +248,12 @@ int sw_port_add(struct sw *sw, const struct sw_port_conf *conf);
 /*
  * Stop forwarding to and from the port, and forget every entry pointing
  * to it (static ones too). On return no sw_forward() that starts later
- * accepts a frame from it or names it as a destination; calls already
- * running may still do both: the caller must drop what such calls
- * direct to the port (e.g. by unpublishing its own port object before
- * calling) and call sw_reclaim() after a grace period before the id is
- * handed out again. -ENOENT if not a live port.
+ * accepts a frame from it or names it as a destination, and no
+ * sw_flood() or sw_flood_ports() lists it; calls already running may
+ * still do so: the caller must drop what such calls direct to the port
+ * (e.g. by unpublishing its own port object before calling) and call
+ * sw_reclaim() after a grace period before the id is handed out again.
+ * -ENOENT if not a live port.
  */
 int sw_port_del(struct sw *sw, int port);
 /* Forget what the port taught (statics stay); -ENOENT. */

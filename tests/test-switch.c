@@ -1956,6 +1956,10 @@ TEST(port_del_rebuild_fails)
 	 * drops what workers still send it, but the id stays its own. */
 	CHECK_EQ(sw_port_net(sw, b), -ENOENT);
 	CHECK_EQ(sendn(sw, b, 1, 2, 0).reason, SW_C_DROP_PORT_DOWN);
+	r = sendn(sw, a, 99, 1, 0);
+	CHECK_EQ(flood_set(sw, a, &r, NULL), 0);
+	CHECK_EQ(sw_flood_ports(sw, a, 0, (uint16_t[4]){ 0 }, 4), 0);
+	CHECK_EQ(sw_port_counter(sw, b, SW_C_TX), 0);
 	sw_reclaim(sw);
 	y = port(sw, nb, 4, false, 0);
 	CHECK(y >= 0);
