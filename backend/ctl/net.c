@@ -389,6 +389,10 @@ ctl_vif_attach(struct nb_daemon *d, struct ctl_vif *v, char *err,
 	}
 	sw_port_conf_init(&pc, net, false);
 	pc.antispoof = !v->antispoof_off;
+	/* RA guard (Router Advertisements and Redirects dropped) where
+	 * the toolstack gave the guest its addresses: such a guest is a
+	 * host, not the network's router. */
+	pc.ra_guard = !v->antispoof_off && v->ip[0] != '\0';
 	const struct nb_net_conf *nc = nb_conf_net(&d->conf, name);
 	if (nc)
 		pc.learn_limit = nc->vif_learn_limit;
@@ -469,11 +473,17 @@ ctl_vif_rebridge(struct nb_daemon *d, struct ctl_vif *v, const char *bridge,
 int
 ctl_vif_antispoof(struct nb_daemon *d, struct ctl_vif *v, bool on)
 {
+	int r;
+
 	v->antispoof_off = !on;
 	nb_vif_info(&v->dp, "anti-spoofing %s", on ? "on" : "off");
 	if (v->dp.sw_port < 0)
 		return 0;
-	return sw_port_set_antispoof(d->dp.sw, v->dp.sw_port, on);
+	r = sw_port_set_antispoof(d->dp.sw, v->dp.sw_port, on);
+	if (r == 0)
+		r = sw_port_set_ra_guard(d->dp.sw, v->dp.sw_port,
+					 on && v->ip[0] != '\0');
+	return r;
 }
 
 void
