@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The switch glue: networks from the configuration, vifs and PIFs as
- * switch ports, and the worker side of forwarding a burst: switch/ finds
- * a destination for every frame first and sorts the burst by destination
- * (sw_forward_group), then each destination gets its frames in one call,
- * with their 802.1Q tag added, rewritten or removed as the destination
- * port's VLAN configuration says. A burst that goes whole to one port
- * unchanged (the common case) is handed on as it came.
+ * Networks and their ports, as control keeps them: the configuration's
+ * networks become switch networks, DPDK ports and vifs become switch
+ * ports (a vif when it connects, with its bridge, mac and ip keys), and
+ * all of it changes at run time (netbackctl, reload) under the same
+ * rules as the file. Workers see the result through struct dp's
+ * switch-port tables, published before and unpublished a grace period
+ * before anything they could reach goes.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,8 +22,7 @@
 #include "xsval.h"
 #include "sw.h"
 
-
-/* A PIF carries every VLAN tagged and the untagged network as is. */
+/* An uplink carries every VLAN tagged and the untagged network as is. */
 static const struct sw_vlan_conf uplink_vlans = {
 	.trunk = true, .all = true, .vid = 0,
 };

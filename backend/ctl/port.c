@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * DPDK ports as uplinks (PIFs): any ethdev named by devargs (net_tap,
- * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC).
- * Each worker owns RX queue (worker id) when the port has that many and
- * transmits on its own TX queue, so no lock is taken on the data path.
+ * Opening and closing DPDK ports (any ethdev named by devargs: net_tap,
+ * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC), and
+ * following their link. Each worker polls RX queue (worker id) when the
+ * port has that many and transmits on its own TX queue, so no lock is
+ * taken on the data path (dp/eth.c).
  */
-/* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
-#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>

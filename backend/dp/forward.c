@@ -130,7 +130,7 @@ copy_frame(struct dp_worker *w, struct rte_mbuf *m)
 
 /*
  * A flooded frame: destinations that take it as it is share it (they
- * only read it; a PIF may complete a checksum, the same for all);
+ * only read it; a DPDK port may complete a checksum, the same for all);
  * those that need another tag, and every destination of a GSO packet
  * (segmenting changes it), get their own copy.
  */
