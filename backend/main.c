@@ -398,128 +398,6 @@ build_eal_args(struct nb_conf *c, char *buf, char **argv)
 	return argc;
 }
 
-struct table_dump {
-	struct nb_daemon *d;
-	const char *net;
-	unsigned n;
-};
-
-#define NB_TABLE_LOG_MAX 64u
-
-static int
-log_entry(void *arg, const uint8_t mac[6], uint16_t vlan, int port,
-	  bool is_static, uint64_t age_ms)
-{
-	struct table_dump *t = arg;
-
-	if (t->n++ == NB_TABLE_LOG_MAX)
-		return 1;
-	nb_info("network %s: %02x:%02x:%02x:%02x:%02x:%02x vlan %u -> %s "
-		"(%s%lu s)", t->net, mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5], vlan, ctl_sw_port_name(t->d, port) ?: "?",
-		is_static ? "static, " : "age ", age_ms / 1000);
-	return 0;
-}
-
-/* The switch's MAC tables (the first NB_TABLE_LOG_MAX of each). */
-static void
-log_tables(struct nb_daemon *d)
-{
-	for (unsigned i = 0; i < d->conf.nnets; i++) {
-		int net = sw_net_find(d->dp.sw, d->conf.nets[i].name);
-		struct table_dump t = { .d = d, .net = d->conf.nets[i].name };
-
-		if (net < 0)
-			continue;
-		sw_table_walk(d->dp.sw, net, dp_fast_ms(), log_entry, &t);
-		nb_info("network %s: %u MAC entr%s%s", t.net,
-			t.n > NB_TABLE_LOG_MAX ? NB_TABLE_LOG_MAX : t.n,
-			t.n == 1 ? "y" : "ies",
-			t.n > NB_TABLE_LOG_MAX ? " shown, more not" : "");
-	}
-}
-
-/* Every non-zero counter of every queue: what SIGHUP shows. */
-static void
-log_queue_stats(struct nb_daemon *d)
-{
-	struct ctl_vif *v;
-
-	LIST_FOREACH(v, &d->vifs, link) {
-		for (unsigned i = 0; i < v->dp.nqueues; i++) {
-			char line[1024];
-			int off = 0;
-
-			for (unsigned k = 0; k < DP_Q_COUNT; k++) {
-				uint64_t c = dp_queue_stat(&v->dp.queues[i], k);
-
-				if (c && off < (int)sizeof(line) - 64)
-					off += snprintf(line + off,
-							sizeof(line) - (size_t)off,
-							" %s=%lu", dp_qstat_name(k),
-							c);
-			}
-			nb_info("%s queue %u (worker %u):%s", v->dp.name, i,
-				dp_queue_worker_id(&v->dp.queues[i]),
-				off ? line : " idle");
-		}
-	}
-}
-
-static void
-log_stats(struct nb_daemon *d)
-{
-	struct ctl_vif *v;
-
-	LIST_FOREACH(v, &d->vifs, link) {
-		uint64_t s[DP_Q_COUNT];
-		uint64_t drops;
-
-		ctl_vif_stats(v, s);
-		drops = s[DP_Q_TX_ERRORS] + s[DP_Q_RX_DROP_BACKLOG] +
-			s[DP_Q_RX_DROP_COPY] + s[DP_Q_RX_DROP_TOO_BIG] +
-			s[DP_Q_RX_DROP_EXPIRED] + s[DP_Q_RX_DROP_STALLED];
-		/* and what the switch refused from it (spoofing, VLAN...) */
-		drops += ctl_sw_port_drops(d, v->dp.sw_port);
-		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
-			"drops/errors %lu", v->dp.name,
-			v->dp.connected ? "up" : "down", s[DP_Q_TX_PACKETS],
-			s[DP_Q_TX_BYTES], s[DP_Q_RX_PACKETS], s[DP_Q_RX_BYTES],
-			drops);
-	}
-	for (unsigned k = 0; k < d->neth; k++) {
-		const struct dp_eth *p = d->eth[k];
-		uint64_t c[DP_E_COUNT], drops = ctl_sw_port_drops(d, p->sw_port);
-
-		dp_eth_counters(p, c);
-		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
-			"%lu bytes, tx full %lu, switch drops %lu, link %s "
-			"(%lu changes, %lu dropped while down)", p->name,
-			p->uplink ? "uplink" : "port", c[DP_E_RX_PACKETS],
-			c[DP_E_RX_BYTES], c[DP_E_TX_PACKETS], c[DP_E_TX_BYTES],
-			c[DP_E_TX_DROP_FULL], drops, dp_link_name(p->link),
-			p->link_changes, c[DP_E_TX_DROP_LINK]);
-	}
-	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
-	uint64_t busy = 0;
-	for (unsigned i = 0; i < d->dp.nworkers; i++) {
-		struct dp_worker_totals w;
-
-		dp_worker_totals(&d->dp, i, &w);
-		busy += w.busy_cycles;
-		calls += w.copy_calls;
-		segs += w.copy_segs;
-		st += w.copy_static;
-		notifies += w.notifies;
-		wakeups += w.wakeups;
-	}
-	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
-		"%lu static-grant copies, %lu notifications, %lu worker "
-		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles",
-		d->nvifs, calls, segs, st, notifies, wakeups, d->dp.hv->maps,
-		d->dp.hv->ports, busy);
-}
-
 /*
  * Everything is open (hypervisor, xenstore, ports, log): drop what is
  * not needed any more. Built with sanitizers, the seccomp filter stays
@@ -640,9 +518,9 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					log_stats(d);
-					log_queue_stats(d);
-					log_tables(d);
+					mgmt_log_stats(d);
+					mgmt_log_queue_stats(d);
+					mgmt_log_tables(d);
 				} else {
 					nb_info("signal %u: stopping",
 						si.ssi_signo);
@@ -652,7 +530,7 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		}
 		now = nb_now_ms();
 		if (o->stats_s && now >= next_stats) {
-			log_stats(d);
+			mgmt_log_stats(d);
 			next_stats = now + o->stats_s * 1000ull;
 		}
 		if (o->duration_s && now - start >= o->duration_s * 1000ull) {
@@ -820,7 +698,7 @@ main(int argc, char **argv)
 	}
 	rc = control_loop(d, &o, sfd) < 0 ? 1 : 0;
 	if (o.stats_s)
-		log_stats(d);
+		mgmt_log_stats(d);
 out_xenbus:
 	mgmt_close(d);
 	ctl_xenbus_stop(d);

@@ -24,4 +24,10 @@ void mgmt_handle(struct nb_daemon *d, const struct pollfd *pfd, unsigned n);
 /* Poll timeout the control socket needs (ms), -1: none. */
 int mgmt_timeout(const struct nb_daemon *d);
 
+/* log_stats.c: statistics as log lines (totals, ports, vifs), the
+ * per-queue counters, the switch's forwarding tables. */
+void mgmt_log_stats(struct nb_daemon *d);
+void mgmt_log_queue_stats(struct nb_daemon *d);
+void mgmt_log_tables(struct nb_daemon *d);
+
 #endif
