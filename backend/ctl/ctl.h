@@ -17,8 +17,14 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "conf.h"
 #include "daemon.h"
 #include "dp.h"
+
+/* What the configuration allows, the data path has room for. */
+_Static_assert(NB_MAX_WORKERS <= DP_MAX_WORKERS, "workers");
+_Static_assert(NB_MAX_QUEUES <= DP_MAX_QUEUES, "queues of a vif");
+_Static_assert(NB_DEVARGS_MAX <= DP_DEVARGS_MAX, "devargs");
 
 struct ctl_ctrl;
 

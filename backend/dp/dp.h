@@ -34,7 +34,6 @@
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
-#include "conf.h"
 #include "ctrl.h"
 #include "hv.h"
 #include "log.h"
@@ -51,6 +50,12 @@ _Static_assert(DP_BURST == RING_TX_BURST_PKTS,
 	       "a guest TX burst is a data-path burst");
 _Static_assert(DP_BURST <= SW_MAX_BURST,
 	       "the switch takes a data-path burst in one call");
+/* Workers at most (dp_eth keeps counters per worker). */
+#define DP_MAX_WORKERS 16u
+/* Queues of one vif at most. */
+#define DP_MAX_QUEUES 16u
+/* A DPDK port's devargs, with the NUL. */
+#define DP_DEVARGS_MAX 256u
 /* Packets waiting for RX buffers, per queue (kernel netback: ~ring size). */
 #define DP_RX_BACKLOG 512u
 /* Grant-copy segments a worker gathers before one hv_copy(). */
@@ -236,7 +241,7 @@ enum { DP_LINK_UNKNOWN = 0, DP_LINK_UP, DP_LINK_DOWN };
 
 struct dp_eth {
 	char name[64];    /* the device name: devargs up to the first ',' */
-	char devargs[NB_DEVARGS_MAX];
+	char devargs[DP_DEVARGS_MAX];
 	uint16_t port_id; /* DPDK's */
 	uint16_t mtu;
 	int net;          /* switch network */
@@ -256,7 +261,7 @@ struct dp_eth {
 	uint32_t link_speed; /* Mbit/s, when up; 0 unknown */
 	uint64_t link_changes;
 	/* Per worker: counters are written by one worker each. */
-	uint64_t stats[NB_MAX_WORKERS][DP_E_COUNT];
+	uint64_t stats[DP_MAX_WORKERS][DP_E_COUNT];
 };
 
 /* Capture: workers copy what a switch port sends and receives into a

@@ -25,7 +25,7 @@ void
 dp_eth_counters(const struct dp_eth *e, uint64_t c[DP_E_COUNT])
 {
 	memset(c, 0, sizeof(uint64_t) * DP_E_COUNT);
-	for (unsigned i = 0; i < NB_MAX_WORKERS; i++)
+	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
 		for (unsigned j = 0; j < DP_E_COUNT; j++)
 			c[j] += e->stats[i][j];
 }

@@ -486,8 +486,8 @@ dp_deliver_vif(struct dp_worker *w, struct dp_vif *v, struct rte_mbuf **pkts,
 		return;
 	}
 	/* Several queues: a flow hash picks one, so a flow stays in order. */
-	struct rte_mbuf *b[NB_MAX_QUEUES][DP_BURST];
-	unsigned c[NB_MAX_QUEUES] = { 0 };
+	struct rte_mbuf *b[DP_MAX_QUEUES][DP_BURST];
+	unsigned c[DP_MAX_QUEUES] = { 0 };
 
 	for (unsigned i = 0; i < n; i++) {
 		unsigned qi;

@@ -34,9 +34,9 @@
 #define DP_IDLE_SPIN_US 25u
 
 static const char *const qstat_names[] = {
-#define NB_X_NAME(e, s) s,
-	DP_QSTATS(NB_X_NAME)
-#undef NB_X_NAME
+#define DP_X_NAME(e, s) s,
+	DP_QSTATS(DP_X_NAME)
+#undef DP_X_NAME
 };
 
 const char *
