@@ -71,39 +71,18 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 {
 	struct ctrl_ctx *c = arg;
 	struct dp_gref_table *t = c->v->dp.grefs;
-	int free_at = -1;
 	void *addr;
+	int slot;
 
-	/* Stored as gref + 1: 0 marks a free slot. */
-	if (gref >= DP_GREF_GONE - 1)
-		return -EINVAL;
 	if (t->n == CTRL_GREF_MAX)
 		return -ENOSPC;
-	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
-	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
-		uint32_t g = atomic_load(&t->e[s].gref);
-
-		if (g == gref + 1)
-			return -EEXIST;
-		if (g == DP_GREF_GONE && free_at < 0)
-			free_at = (int)s;
-		if (g == DP_GREF_FREE) {
-			if (free_at < 0)
-				free_at = (int)s;
-			break;
-		}
-	}
-	if (free_at < 0)
-		return -ENOSPC;
+	slot = dp_gref_place(t, gref);
+	if (slot < 0)
+		return slot;
 	addr = hv_map(c->d->dp.hv, c->v->dp.domid, 1, &gref, !readonly);
 	if (!addr)
 		return -errno;
-	atomic_store_explicit(&t->e[free_at].addr, addr, memory_order_relaxed);
-	atomic_store_explicit(&t->e[free_at].ro, readonly,
-			      memory_order_relaxed);
-	atomic_store_explicit(&t->e[free_at].gref, gref + 1,
-			      memory_order_release);
-	t->n++;
+	dp_gref_fill(t, (unsigned)slot, gref, readonly, addr);
 	return 0;
 }
 
@@ -111,27 +90,15 @@ static int
 gref_del(void *arg, uint32_t gref)
 {
 	struct ctrl_ctx *c = arg;
-	struct dp_gref_table *t = c->v->dp.grefs;
+	void *addr = dp_gref_unpublish(c->v->dp.grefs, gref);
 
-	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
-	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
-		uint32_t g = atomic_load(&t->e[s].gref);
-
-		if (g == DP_GREF_FREE)
-			break;
-		if (g != gref + 1)
-			continue;
-		atomic_store_explicit(&t->e[s].gref, DP_GREF_GONE,
-				      memory_order_release);
-		/* Workers that found it finish before the unmap. */
-		if (c->d->dp.rcu)
-			rte_rcu_qsbr_synchronize(c->d->dp.rcu,
-						 RTE_QSBR_THRID_INVALID);
-		hv_unmap(c->d->dp.hv, atomic_load(&t->e[s].addr), 1);
-		t->n--;
-		return 0;
-	}
-	return -ENOENT;
+	if (!addr)
+		return -ENOENT;
+	/* Workers that found it finish before the unmap. */
+	if (c->d->dp.rcu)
+		rte_rcu_qsbr_synchronize(c->d->dp.rcu, RTE_QSBR_THRID_INVALID);
+	hv_unmap(c->d->dp.hv, addr, 1);
+	return 0;
 }
 
 static void

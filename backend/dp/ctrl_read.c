@@ -5,6 +5,7 @@
  * grants (an open-addressing table, entries written address first and
  * gref last, unmapped only a grace period after they were unpublished).
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -41,28 +42,101 @@ dp_vif_rx_hash(const struct dp_vif *v, const uint8_t *frame, unsigned len,
 	return ok;
 }
 
-void *
-dp_vif_gref_addr(const struct dp_vif *v, uint32_t gref, bool write)
+/* The slot holding gref, or -1; *probes: the slots looked at. */
+static int
+gref_find(const struct dp_gref_table *t, uint32_t gref, unsigned *probes)
 {
-	const struct dp_gref_table *t =
-	    atomic_load_explicit(&v->grefs, memory_order_acquire);
+	unsigned i, s;
 
-	if (!t)
-		return NULL; /* unpublished since the caller looked */
-	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
+	for (i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load_explicit(&t->e[s].gref,
 						  memory_order_acquire);
 
 		if (g == DP_GREF_FREE)
-			return NULL;
+			break;
 		if (g == gref + 1) {
-			if (write && atomic_load_explicit(&t->e[s].ro,
-							  memory_order_relaxed))
-				return NULL; /* a grant copy then fails */
-			return atomic_load_explicit(&t->e[s].addr,
-						    memory_order_relaxed);
+			*probes = i + 1;
+			return (int)s;
 		}
 	}
-	return NULL;
+	*probes = i + (i < DP_GREF_SLOTS);
+	return -1;
+}
+
+unsigned
+dp_gref_probes(const struct dp_gref_table *t, uint32_t gref)
+{
+	unsigned probes;
+
+	(void)gref_find(t, gref, &probes);
+	return probes;
+}
+
+void *
+dp_vif_gref_addr(const struct dp_vif *v, uint32_t gref, bool write)
+{
+	const struct dp_gref_table *t =
+	    atomic_load_explicit(&v->grefs, memory_order_acquire);
+	unsigned probes;
+	int s;
+
+	if (!t)
+		return NULL; /* unpublished since the caller looked */
+	s = gref_find(t, gref, &probes);
+	if (s < 0)
+		return NULL;
+	if (write && atomic_load_explicit(&t->e[s].ro, memory_order_relaxed))
+		return NULL; /* a grant copy then fails */
+	return atomic_load_explicit(&t->e[s].addr, memory_order_relaxed);
+}
+
+int
+dp_gref_place(const struct dp_gref_table *t, uint32_t gref)
+{
+	int free_at = -1;
+
+	/* Stored as gref + 1: 0 marks a free slot. */
+	if (gref >= DP_GREF_GONE - 1)
+		return -EINVAL;
+	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
+	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
+		uint32_t g = atomic_load(&t->e[s].gref);
+
+		if (g == gref + 1)
+			return -EEXIST;
+		if (g == DP_GREF_GONE && free_at < 0)
+			free_at = (int)s;
+		if (g == DP_GREF_FREE) {
+			if (free_at < 0)
+				free_at = (int)s;
+			break;
+		}
+	}
+	return free_at < 0 ? -ENOSPC : free_at;
+}
+
+void
+dp_gref_fill(struct dp_gref_table *t, unsigned slot, uint32_t gref, bool ro,
+	     void *addr)
+{
+	atomic_store_explicit(&t->e[slot].addr, addr, memory_order_relaxed);
+	atomic_store_explicit(&t->e[slot].ro, ro, memory_order_relaxed);
+	atomic_store_explicit(&t->e[slot].gref, gref + 1,
+			      memory_order_release);
+	atomic_store_explicit(&t->n, t->n + 1, memory_order_relaxed);
+}
+
+void *
+dp_gref_unpublish(struct dp_gref_table *t, uint32_t gref)
+{
+	unsigned probes;
+	int s = gref_find(t, gref, &probes);
+
+	if (s < 0)
+		return NULL;
+	atomic_store_explicit(&t->e[s].gref, DP_GREF_GONE,
+			      memory_order_release);
+	atomic_store_explicit(&t->n, t->n - 1, memory_order_relaxed);
+	return atomic_load(&t->e[s].addr);
 }

@@ -193,6 +193,21 @@ struct dp_gref_table {
 };
 
 /*
+ * Changes to a table, by the control thread only (workers read it
+ * meanwhile). dp_gref_place: the slot where gref goes, -EINVAL for a
+ * gref that cannot be stored, -EEXIST if it is there, -ENOSPC if no slot
+ * is free. dp_gref_fill then publishes it there (address first, gref
+ * last). dp_gref_unpublish: the address gref was mapped at, now out of
+ * the table (unmap it only after a grace period), or NULL if absent.
+ */
+int dp_gref_place(const struct dp_gref_table *t, uint32_t gref);
+void dp_gref_fill(struct dp_gref_table *t, unsigned slot, uint32_t gref,
+		  bool ro, void *addr);
+void *dp_gref_unpublish(struct dp_gref_table *t, uint32_t gref);
+/* For tests: the slots a worker's lookup of gref looks at. */
+unsigned dp_gref_probes(const struct dp_gref_table *t, uint32_t gref);
+
+/*
  * What the data path knows of a vif. Control embeds it in its own vif
  * (ctl/ctl.h) and owns every field; workers read the fields marked so,
  * and write only the multicast groups of its switch port.
