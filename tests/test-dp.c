@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -151,6 +152,124 @@ TEST(drops_by_two_workers_all_counted)
 	CHECK_EQ(queue.bl_count, DP_RX_BACKLOG);
 	CHECK_EQ(accounted(), 2ull * ROUNDS * DP_BURST);
 	rte_eal_cleanup();
+}
+
+/* ---- static grants (ADD/DEL_GREF_MAPPING) ---- */
+
+/*
+ * A worker looks a gref up for every slot of every packet of a vif with
+ * static grants, beside the other vifs it runs: how long that takes must
+ * not be the guest's to choose. A lookup looks at no more slots than
+ * this, whatever was added and deleted before.
+ */
+#define GREF_PROBES_OK 64u
+
+static int
+gref_add(struct dp_gref_table *t, uint32_t gref)
+{
+	int s = dp_gref_place(t, gref);
+
+	if (s >= 0)
+		dp_gref_fill(t, (unsigned)s, gref, false,
+			     (void *)(uintptr_t)((gref + 1) * 4096ull));
+	return s < 0 ? s : 0;
+}
+
+static unsigned
+gref_probes_max(const struct dp_gref_table *t, uint32_t from, uint32_t n)
+{
+	unsigned m = 0;
+
+	for (uint32_t g = from; g < from + n; g++) {
+		unsigned p = dp_gref_probes(t, g);
+
+		m = p > m ? p : m;
+	}
+	return m;
+}
+
+/* Rounds of a full table added and deleted (every grant a guest may
+ * hand, then taken back): the slots they used must not slow lookups. */
+TEST(gref_lookups_bounded_after_add_del_rounds)
+{
+	struct dp_gref_table *t = calloc(1, sizeof(*t));
+	unsigned miss, hit;
+
+	CHECK(t != NULL);
+	for (uint32_t r = 0; r < 8; r++) {
+		for (uint32_t i = 0; i < CTRL_GREF_MAX; i++)
+			CHECK_EQ(gref_add(t, r * 10000 + i), 0);
+		for (uint32_t i = 0; i < CTRL_GREF_MAX; i++)
+			CHECK(dp_gref_unpublish(t, r * 10000 + i) != NULL);
+	}
+	for (uint32_t i = 0; i < 16; i++)
+		CHECK_EQ(gref_add(t, 900000 + i), 0);
+	miss = gref_probes_max(t, 500000, 4096);
+	hit = gref_probes_max(t, 900000, 16);
+	printf("after 8 rounds: a lookup looks at up to %u slots (miss), "
+	       "%u (hit)\n", miss, hit);
+	CHECK(miss <= GREF_PROBES_OK);
+	CHECK(hit <= GREF_PROBES_OK);
+	free(t);
+}
+
+/* As control keeps it: copied afresh once worn by deletions, lookups
+ * that miss stay short on average too, not only bounded. */
+TEST(gref_table_copied_when_worn)
+{
+	struct dp_gref_table *t = calloc(1, sizeof(*t));
+	unsigned copies = 0, sum = 0;
+
+	CHECK(t != NULL);
+	dp_gref_init(t, 0x9e3779b9u);
+	for (uint32_t r = 0; r < 8; r++) {
+		for (uint32_t i = 0; i < CTRL_GREF_MAX; i++)
+			CHECK_EQ(gref_add(t, r * 10000 + i), 0);
+		for (uint32_t i = 0; i < CTRL_GREF_MAX; i++) {
+			CHECK(dp_gref_unpublish(t, r * 10000 + i) != NULL);
+			if (i % 512 == 511 && dp_gref_worn(t)) {
+				struct dp_gref_table *nt =
+				    calloc(1, sizeof(*nt));
+
+				CHECK(nt != NULL);
+				dp_gref_init(nt, r * 7919 + i);
+				CHECK_EQ(dp_gref_copy(nt, t), 0);
+				CHECK_EQ(nt->n, t->n);
+				free(t);
+				t = nt;
+				copies++;
+			}
+		}
+	}
+	for (uint32_t g = 500000; g < 500000 + 4096; g++)
+		sum += dp_gref_probes(t, g);
+	printf("%u copies; a lookup that misses looks at %.2f slots on "
+	       "average\n", copies, sum / 4096.0);
+	CHECK(copies > 0);
+	CHECK(sum <= 4 * 4096);
+	free(t);
+}
+
+/* Grefs chosen to share a slot: what the table takes of them is found
+ * in as few probes, and what it cannot take is refused, not slow. */
+TEST(gref_lookups_bounded_for_colliding_grefs)
+{
+	struct dp_gref_table *t = calloc(1, sizeof(*t));
+	unsigned added = 0, m = 0;
+
+	CHECK(t != NULL);
+	/* dp_gref_slot() of today: the low 12 bits pick the slot. */
+	for (uint32_t i = 1; i <= CTRL_GREF_MAX; i++)
+		added += gref_add(t, i * DP_GREF_SLOTS) == 0;
+	for (uint32_t i = 1; i <= CTRL_GREF_MAX + 64; i++) {
+		unsigned p = dp_gref_probes(t, i * DP_GREF_SLOTS);
+
+		m = p > m ? p : m;
+	}
+	printf("%u colliding grefs added; a lookup looks at up to %u "
+	       "slots\n", added, m);
+	CHECK(m <= GREF_PROBES_OK);
+	free(t);
 }
 
 TESTS_MAIN()

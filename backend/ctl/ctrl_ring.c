@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "ctrl.h"
 #include "ctl.h"
@@ -65,6 +66,18 @@ struct ctrl_ctx {
 	struct nb_daemon *d;
 	struct ctl_vif *v;
 };
+
+static struct dp_gref_table *
+grefs_new(void)
+{
+	struct dp_gref_table *t = rte_zmalloc("nb_grefs", sizeof(*t),
+					      RTE_CACHE_LINE_SIZE);
+
+	/* The seed keeps a guest from choosing grefs that share a slot. */
+	if (t)
+		dp_gref_init(t, (uint32_t)rte_rand());
+	return t;
+}
 
 static int
 gref_add(void *arg, uint32_t gref, bool readonly)
@@ -192,8 +205,7 @@ ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
-	v->dp.grefs = rte_zmalloc("nb_grefs", sizeof(*v->dp.grefs),
-			       RTE_CACHE_LINE_SIZE);
+	v->dp.grefs = grefs_new();
 	if (!c || !v->dp.grefs) {
 		free(c);
 		snprintf(err, el, "out of memory for the control ring");

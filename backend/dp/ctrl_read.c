@@ -48,7 +48,7 @@ gref_find(const struct dp_gref_table *t, uint32_t gref, unsigned *probes)
 {
 	unsigned i, s;
 
-	for (i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
+	for (i = 0, s = dp_gref_slot(t, gref); i < DP_GREF_PROBE_MAX;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load_explicit(&t->e[s].gref,
 						  memory_order_acquire);
@@ -60,7 +60,7 @@ gref_find(const struct dp_gref_table *t, uint32_t gref, unsigned *probes)
 			return (int)s;
 		}
 	}
-	*probes = i + (i < DP_GREF_SLOTS);
+	*probes = i + (i < DP_GREF_PROBE_MAX);
 	return -1;
 }
 
@@ -91,6 +91,12 @@ dp_vif_gref_addr(const struct dp_vif *v, uint32_t gref, bool write)
 	return atomic_load_explicit(&t->e[s].addr, memory_order_relaxed);
 }
 
+void
+dp_gref_init(struct dp_gref_table *t, uint32_t seed)
+{
+	t->seed = seed;
+}
+
 int
 dp_gref_place(const struct dp_gref_table *t, uint32_t gref)
 {
@@ -99,7 +105,9 @@ dp_gref_place(const struct dp_gref_table *t, uint32_t gref)
 	/* Stored as gref + 1: 0 marks a free slot. */
 	if (gref >= DP_GREF_GONE - 1)
 		return -EINVAL;
-	for (unsigned i = 0, s = dp_gref_slot(gref); i < DP_GREF_SLOTS;
+	/* Every entry lives within DP_GREF_PROBE_MAX of its home: looking
+	 * that far (or to a free slot) finds a duplicate. */
+	for (unsigned i = 0, s = dp_gref_slot(t, gref); i < DP_GREF_PROBE_MAX;
 	     i++, s = (s + 1) & (DP_GREF_SLOTS - 1)) {
 		uint32_t g = atomic_load(&t->e[s].gref);
 
@@ -120,6 +128,8 @@ void
 dp_gref_fill(struct dp_gref_table *t, unsigned slot, uint32_t gref, bool ro,
 	     void *addr)
 {
+	if (atomic_load(&t->e[slot].gref) == DP_GREF_GONE)
+		t->gone--;
 	atomic_store_explicit(&t->e[slot].addr, addr, memory_order_relaxed);
 	atomic_store_explicit(&t->e[slot].ro, ro, memory_order_relaxed);
 	atomic_store_explicit(&t->e[slot].gref, gref + 1,
@@ -135,8 +145,39 @@ dp_gref_unpublish(struct dp_gref_table *t, uint32_t gref)
 
 	if (s < 0)
 		return NULL;
+	/* A tombstone, not a free slot: entries placed past this one stay
+	 * reachable (no moving them under a reader). */
 	atomic_store_explicit(&t->e[s].gref, DP_GREF_GONE,
 			      memory_order_release);
+	t->gone++;
 	atomic_store_explicit(&t->n, t->n - 1, memory_order_relaxed);
 	return atomic_load(&t->e[s].addr);
+}
+
+bool
+dp_gref_worn(const struct dp_gref_table *t)
+{
+	/* A full table of live entries is half the slots; an eighth more
+	 * in tombstones keeps most chains short, and a copy every 512
+	 * deletions is cheap beside the 512 unmaps. */
+	return t->gone > DP_GREF_SLOTS / 8;
+}
+
+int
+dp_gref_copy(struct dp_gref_table *dst, const struct dp_gref_table *src)
+{
+	for (unsigned s = 0; s < DP_GREF_SLOTS; s++) {
+		uint32_t g = atomic_load(&src->e[s].gref);
+		int at;
+
+		if (g == DP_GREF_FREE || g == DP_GREF_GONE)
+			continue;
+		at = dp_gref_place(dst, g - 1);
+		if (at < 0)
+			return -ENOSPC; /* -EEXIST cannot be: src had it once */
+		dp_gref_fill(dst, (unsigned)at, g - 1,
+			     atomic_load(&src->e[s].ro),
+			     atomic_load(&src->e[s].addr));
+	}
+	return 0;
 }

@@ -174,36 +174,67 @@ struct dp_hash_pub {
 	struct ctrl_hash h;
 };
 
-/* Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1. */
+/*
+ * Pre-mapped grants (ADD_GREF_MAPPING), open addressing on gref + 1 with
+ * linear probing. The guest picks the grefs and how often it adds and
+ * deletes them, and every lookup runs on a worker that serves other
+ * vifs too, so a lookup's cost must not be the guest's to choose:
+ *  - an entry lives within DP_GREF_PROBE_MAX slots of its home slot
+ *    (dp_gref_place refuses a gref it cannot put there), so a lookup
+ *    looks at no more slots than that, found or not;
+ *  - the home slot is a hash keyed by a seed the guest does not know,
+ *    so it cannot choose grefs that pile up on one slot;
+ *  - deleted entries leave tombstones (probe chains go on through
+ *    them); once too many, control copies the live entries into a
+ *    fresh table (dp_gref_worn, dp_gref_copy) and publishes it by RCU.
+ */
 #define DP_GREF_SLOTS 4096u
+#define DP_GREF_SLOT_BITS 12
+#define DP_GREF_PROBE_MAX 32u
 #define DP_GREF_FREE 0u          /* never used: probe chains end here */
 #define DP_GREF_GONE 0xffffffffu /* deleted: probe chains go on */
-static inline unsigned
-dp_gref_slot(uint32_t gref)
-{
-	return (gref * 2654435761u) & (DP_GREF_SLOTS - 1);
-}
+_Static_assert(DP_GREF_SLOTS == 1u << DP_GREF_SLOT_BITS, "slot bits");
+/* Room for every grant a guest may hand at half load: short chains. */
+_Static_assert(2 * CTRL_GREF_MAX <= DP_GREF_SLOTS, "gref table load");
 struct dp_gref_table {
 	_Atomic unsigned n; /* entries in use (written by control only) */
+	unsigned gone;      /* tombstones (control only) */
+	uint32_t seed;      /* fixed before the table is published */
 	struct {
 		_Atomic uint32_t gref; /* 0 free, ~0 deleted, else gref + 1 */
 		_Atomic bool ro;
 		void *_Atomic addr;
 	} e[DP_GREF_SLOTS];
 };
+static inline unsigned
+dp_gref_slot(const struct dp_gref_table *t, uint32_t gref)
+{
+	/* Multiplicative hashing: the product's top bits mix all of the
+	 * (seeded) gref's bits, the low ones only its low bits. */
+	return ((gref ^ t->seed) * 2654435761u) >> (32 - DP_GREF_SLOT_BITS);
+}
 
 /*
  * Changes to a table, by the control thread only (workers read it
- * meanwhile). dp_gref_place: the slot where gref goes, -EINVAL for a
- * gref that cannot be stored, -EEXIST if it is there, -ENOSPC if no slot
- * is free. dp_gref_fill then publishes it there (address first, gref
- * last). dp_gref_unpublish: the address gref was mapped at, now out of
- * the table (unmap it only after a grace period), or NULL if absent.
+ * meanwhile). dp_gref_init: an empty table (zeroed memory) hashing with
+ * seed. dp_gref_place: the slot where gref goes, -EINVAL for a gref that
+ * cannot be stored, -EEXIST if it is there, -ENOSPC if no slot near
+ * enough its home is free. dp_gref_fill then publishes it there
+ * (address first, gref last). dp_gref_unpublish: the address gref was
+ * mapped at, now out of the table (unmap it only after a grace period),
+ * or NULL if absent. A slot it leaves must not be filled again before
+ * that grace period: a worker may still be reading it.
  */
+void dp_gref_init(struct dp_gref_table *t, uint32_t seed);
 int dp_gref_place(const struct dp_gref_table *t, uint32_t gref);
 void dp_gref_fill(struct dp_gref_table *t, unsigned slot, uint32_t gref,
 		  bool ro, void *addr);
 void *dp_gref_unpublish(struct dp_gref_table *t, uint32_t gref);
+/* True when tombstones are so many that t should be copied afresh. */
+bool dp_gref_worn(const struct dp_gref_table *t);
+/* The live entries of src into dst, empty and not yet published (0), or
+ * -ENOSPC if dst's seed places one too far from its home. */
+int dp_gref_copy(struct dp_gref_table *dst, const struct dp_gref_table *src);
 /* For tests: the slots a worker's lookup of gref looks at. */
 unsigned dp_gref_probes(const struct dp_gref_table *t, uint32_t gref);
 
