@@ -31,7 +31,7 @@ struct bed {
 };
 
 static struct simfront *
-up(struct bed *b, unsigned i, uint16_t domid)
+up_ctrl(struct bed *b, unsigned i, uint16_t domid, bool ctrl)
 {
 	struct simfront_conf c;
 	struct simfront *f;
@@ -43,10 +43,17 @@ up(struct bed *b, unsigned i, uint16_t domid)
 	memcpy(b->tv[i].mac, mac, 6);
 	CHECK_EQ(simtool_vif_add(b->e.xs, &b->tv[i]), 0);
 	simfront_conf_default(&c, b->e.hv, domid, 0);
+	c.ctrl_ring = ctrl;
 	f = simfront_new(&c, b->e.xs);
 	CHECK(f != NULL);
 	CHECK_EQ(simfront_connect(f, 10000), 0);
 	return f;
+}
+
+static struct simfront *
+up(struct bed *b, unsigned i, uint16_t domid)
+{
+	return up_ctrl(b, i, domid, false);
 }
 
 static void
@@ -675,6 +682,59 @@ TEST(requests_rewritten_after_posting)
 	honest_traffic(&b, 32);
 	/* A clean exit: no sanitizer report, no crash. */
 	CHECK_EQ(simenv_stop_netbackd(&b.e), 0);
+	simenv_fini(&b.e);
+}
+
+/* Hand the evil guest's n first TX buffers as static grants, or take
+ * them back: the response's status. */
+static int
+evil_grefs(struct bed *b, uint16_t type, unsigned n)
+{
+	struct xen_netif_gref *t = simfront_ctrl_scratch(b->evil, 0);
+
+	for (unsigned i = 0; i < n; i++) {
+		t[i].ref = simfront_tx_gref(b->evil, 0, i);
+		t[i].flags = XEN_NETIF_CTRLF_GREF_readonly;
+		t[i].status = 0xffff;
+	}
+	return simfront_ctrl(b->evil, type, 0,
+			     simfront_ctrl_scratch_gref(b->evil, 0), n, NULL,
+			     10000);
+}
+
+/*
+ * Static grants added and deleted in a loop: each round maps and unmaps
+ * pages and waits for grace periods on the control thread, which every
+ * vif shares. Beyond a budget the guest's requests wait in its ring (and
+ * are answered, late), while the honest guests keep forwarding.
+ */
+TEST(ctrl_ring_gref_churn_is_budgeted)
+{
+	struct bed b;
+	long mapped0;
+
+	memset(&b, 0, sizeof(b));
+	simenv_init(&b.e);
+	simenv_start_netbackd(&b.e, NULL);
+	b.good[0] = up(&b, 0, 1);
+	b.good[1] = up(&b, 1, 2);
+	b.evil = up_ctrl(&b, 2, 3, true);
+	CHECK(simfront_has_ctrl(b.evil));
+	mapped0 = simhv_domain_mapped(b.e.hv, 3);
+	/* 30 rounds of 256 + 256: about 2.3 budget bursts. */
+	for (unsigned r = 0; r < 30; r++) {
+		CHECK_EQ(evil_grefs(&b, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING,
+				    256), XEN_NETIF_CTRL_STATUS_SUCCESS);
+		CHECK_EQ(evil_grefs(&b, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING,
+				    256), XEN_NETIF_CTRL_STATUS_SUCCESS);
+		if (r % 10 == 9)
+			honest_traffic(&b, 64);
+	}
+	CHECK(simenv_log_contains(&b.e, "vif3.0: control ring over its "
+				  "budget"));
+	/* Every page deleted was unmapped (after its grace period). */
+	CHECK_EQ(simhv_domain_mapped(b.e.hv, 3), mapped0);
+	honest_traffic(&b, 64);
 	simenv_fini(&b.e);
 }
 

@@ -69,6 +69,9 @@ void ctl_ctrl_disconnect(struct nb_daemon *d, struct ctl_vif *v);
 int ctl_ctrl_evtchn(const struct ctl_vif *v);
 /* Answer what the frontend asked; -EPROTO: disconnect it. */
 int ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v);
+/* Serves again a control ring whose requests waited for its budget
+ * (-EPROTO as ctl_ctrl_serve); often, from the control loop. */
+int ctl_ctrl_tick(struct nb_daemon *d, struct ctl_vif *v);
 
 /* xenbus.c: the backend state machines and xenstore */
 char *ctl_xs_read(struct nb_daemon *d, const char *fmt, ...)

@@ -2,7 +2,9 @@
 /*
  * A vif's control ring (feature-ctrl-ring): mapped and bound by the
  * control thread, which also answers its requests (they are rare: a
- * frontend configures hashing once, and hands its static grants once).
+ * frontend configures hashing once, and hands its static grants once;
+ * one that asks more often spends its budget and then waits, see
+ * CTRL_BUDGET_PER_S).
  *
  * What workers read, and how it changes under them:
  *  - the RX hash configuration: the control thread keeps its own copy
@@ -12,8 +14,9 @@
  *  - the pre-mapped grants (ADD/DEL_GREF_MAPPING): an open-addressing
  *    table of (gref, address) in v->dp.grefs. An entry is written address
  *    first, gref last; a deleted entry is unpublished, and its page is
- *    unmapped only after an RCU grace period, so a worker that found it
- *    has finished copying by then.
+ *    unmapped only after an RCU grace period (one per request), so a
+ *    worker that found it has finished copying by then. A table worn by
+ *    deletions is replaced by a fresh copy, published the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +30,37 @@
 #include "ctl.h"
 
 
+/*
+ * What a guest's control ring may make the control thread do, which
+ * serves every vif's: in units of one grant mapped or unmapped, a
+ * request costing CTRL_REQ_COST more (reading it, a grace period, now
+ * and then a table copy). A frontend hands all its grants in a few
+ * requests (CTRL_GREF_MAX in four), well within the burst; one that
+ * adds and deletes in a loop has its requests wait in its ring until
+ * the budget comes back (netif.h lets a backend answer when it will).
+ */
+#define CTRL_BUDGET_PER_S (4 * CTRL_GREF_MAX)
+#define CTRL_BUDGET_BURST (4 * CTRL_GREF_MAX)
+#define CTRL_REQ_COST 64
+
 struct ctl_ctrl {
 	void *page;
 	struct ctrl_ring ring;
 	uint32_t rport;
 	int port;
 	struct ctrl_hash cfg; /* the control thread's copy */
+	/* Unpublished by the request being served, freed after one grace
+	 * period once it is done: the pages of deleted grants, and a
+	 * table replaced by a fresh copy. */
+	void *unmap[CTRL_GREF_TABLE_MAX];
+	unsigned nunmap;
+	struct dp_gref_table *old;
+	/* The budget: credit in units (may go below 0 by one request),
+	 * as of credit_ms; waiting: requests left in the ring for it. */
+	int64_t credit;
+	uint64_t credit_ms;
+	bool waiting;
+	bool told; /* the log heard of it (once a connection) */
 };
 
 /* ---- the hash configuration, published to workers ---- */
@@ -99,19 +127,62 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 	return 0;
 }
 
+static void grefs_commit(struct nb_daemon *d, struct ctl_vif *v);
+
 static int
 gref_del(void *arg, uint32_t gref)
 {
 	struct ctrl_ctx *c = arg;
-	void *addr = dp_gref_unpublish(c->v->dp.grefs, gref);
+	struct ctl_ctrl *cc = c->v->ctrl;
+	void *addr;
 
+	/* One request deletes at most a page of entries; should one ever
+	 * delete more, its unmaps so far go first. */
+	if (cc->nunmap == CTRL_GREF_TABLE_MAX)
+		grefs_commit(c->d, c->v);
+	addr = dp_gref_unpublish(c->v->dp.grefs, gref);
 	if (!addr)
 		return -ENOENT;
-	/* Workers that found it finish before the unmap. */
-	if (c->d->dp.rcu)
-		rte_rcu_qsbr_synchronize(c->d->dp.rcu, RTE_QSBR_THRID_INVALID);
-	hv_unmap(c->d->dp.hv, addr, 1);
+	/* Unmapped after the request, one grace period for all of them:
+	 * workers that found it finish first. */
+	cc->unmap[cc->nunmap++] = addr;
 	return 0;
+}
+
+/*
+ * After each request: a table worn by deletions is replaced by a fresh
+ * copy, then one grace period covers what the request unpublished
+ * before the pages and the old table go. Slots freed by the request are
+ * not filled again before this (a request either adds or deletes, and
+ * an add undone is not retried in the same request).
+ */
+static void
+grefs_commit(struct nb_daemon *d, struct ctl_vif *v)
+{
+	struct ctl_ctrl *c = v->ctrl;
+	struct dp_gref_table *t = v->dp.grefs;
+
+	if (t && dp_gref_worn(t)) {
+		struct dp_gref_table *nt = grefs_new();
+
+		if (nt && dp_gref_copy(nt, t) == 0) {
+			atomic_store_explicit(&v->dp.grefs, nt,
+					      memory_order_release);
+			c->old = t;
+		} else {
+			/* Kept as it is; the next request tries again. */
+			rte_free(nt);
+		}
+	}
+	if (!c->nunmap && !c->old)
+		return;
+	if (d->dp.rcu)
+		rte_rcu_qsbr_synchronize(d->dp.rcu, RTE_QSBR_THRID_INVALID);
+	for (unsigned i = 0; i < c->nunmap; i++)
+		hv_unmap(d->dp.hv, c->unmap[i], 1);
+	c->nunmap = 0;
+	rte_free(c->old);
+	c->old = NULL;
 }
 
 static void
@@ -213,6 +284,8 @@ ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err, size_t el)
 	}
 	c->port = -1;
 	ctrl_hash_init(&c->cfg);
+	c->credit = CTRL_BUDGET_BURST;
+	c->credit_ms = nb_now_ms();
 	uint32_t gref = ref;
 	c->page = hv_map(d->dp.hv, v->dp.domid, 1, &gref, true);
 	if (!c->page) {
@@ -275,37 +348,78 @@ ctl_ctrl_evtchn(const struct ctl_vif *v)
 	return v->ctrl ? v->ctrl->port : -1;
 }
 
+/* What req costs of the budget (see CTRL_BUDGET_PER_S). */
+static int64_t
+ctrl_cost(const struct xen_netif_ctrl_request *req)
+{
+	int64_t n = CTRL_REQ_COST;
+
+	if (req->type == XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING ||
+	    req->type == XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING)
+		n += RTE_MIN(req->data[2], CTRL_GREF_TABLE_MAX);
+	return n;
+}
+
+/* The credit now; true if it lets a request through. */
+static bool
+ctrl_budget(struct ctl_ctrl *c)
+{
+	uint64_t now = nb_now_ms();
+
+	if (c->credit < CTRL_BUDGET_BURST) {
+		c->credit += (int64_t)((now - c->credit_ms) *
+				       CTRL_BUDGET_PER_S / 1000);
+		c->credit = RTE_MIN(c->credit, (int64_t)CTRL_BUDGET_BURST);
+	}
+	c->credit_ms = now;
+	return c->credit > 0;
+}
+
 int
 ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 {
 	struct ctl_ctrl *c = v->ctrl;
-	struct xen_netif_ctrl_request req[16];
+	struct xen_netif_ctrl_request req;
 	struct ctrl_ctx cx = { .d = d, .v = v };
 	const struct ctrl_ops ops = {
 		.read = op_read, .write = op_write,
 		.gref_add = gref_add, .gref_del = gref_del, .arg = &cx,
 	};
 	bool notify = false;
+	int n = 0;
 
 	if (!c)
 		return 0;
+	c->waiting = false;
 	do {
-		int n;
+		/* One at a time: each is paid for before the next. */
+		while (ctrl_budget(c) &&
+		       (n = ctrl_ring_take(&c->ring, &req, 1)) > 0) {
+			struct xen_netif_ctrl_response rsp;
 
-		while ((n = ctrl_ring_take(&c->ring, req, 16)) > 0) {
-			for (int i = 0; i < n; i++) {
-				struct xen_netif_ctrl_response rsp;
-
-				ctrl_handle(&c->cfg, v->dp.nqueues, &ops, &req[i],
-					    &rsp);
-				if (ctrl_ring_respond(&c->ring, &rsp) < 0)
-					return -EPROTO;
-				nb_vif_debug(&v->dp, "ctrl request %u type %u: "
-					     "status %u", req[i].id,
-					     req[i].type, rsp.status);
-			}
+			c->credit -= ctrl_cost(&req);
+			ctrl_handle(&c->cfg, v->dp.nqueues, &ops, &req, &rsp);
+			grefs_commit(d, v);
+			if (ctrl_ring_respond(&c->ring, &rsp) < 0)
+				return -EPROTO;
+			nb_vif_debug(&v->dp, "ctrl request %u type %u: "
+				     "status %u", req.id, req.type,
+				     rsp.status);
 			hash_publish(v, &c->cfg);
 			notify |= ctrl_ring_push(&c->ring);
+		}
+		if (c->credit <= 0) {
+			/* Left in the ring; ctl_ctrl_tick() comes back. */
+			c->waiting = true;
+			/* Once: the per-vif rate limit would let the
+			 * debug lines of its requests drown it. */
+			if (!c->told)
+				nb_info("%s: control ring over its budget "
+					"(%u grant operations a second): "
+					"requests wait", v->dp.name,
+					CTRL_BUDGET_PER_S);
+			c->told = true;
+			break;
 		}
 		if (n < 0)
 			return n;
@@ -313,4 +427,14 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 	if (notify)
 		hv_evtchn_notify(d->ctl_evh, (uint32_t)c->port);
 	return 0;
+}
+
+int
+ctl_ctrl_tick(struct nb_daemon *d, struct ctl_vif *v)
+{
+	struct ctl_ctrl *c = v->ctrl;
+
+	if (!c || !c->waiting || !ctrl_budget(c))
+		return 0;
+	return ctl_ctrl_serve(d, v);
 }

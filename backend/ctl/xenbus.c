@@ -646,6 +646,11 @@ ctl_xenbus_tick(struct nb_daemon *d)
 
 	for (v = LIST_FIRST(&d->vifs); v; v = next) {
 		next = LIST_NEXT(v, link);
+		/* Control rings whose requests wait for their budget. */
+		if (ctl_ctrl_tick(d, v) < 0)
+			vif_fail(d, v, "protocol violation, disconnected: "
+				 "control ring request producer beyond the "
+				 "ring");
 		if (!v->remove_at_ms || now < v->remove_at_ms || d->xs_lost)
 			continue;
 		nb_info("%s: closed and offline: removing %s", v->dp.name, v->be);
