@@ -274,7 +274,9 @@ struct dp_vif {
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
 	X(TX_DROP_FULL, "tx_drop_full")                                     \
-	X(TX_DROP_LINK, "tx_drop_link_down")
+	X(TX_DROP_LINK, "tx_drop_link_down")                                \
+	X(TX_DROP_GSO, "tx_drop_bad_gso")                                   \
+	X(TX_DROP_PREPARE, "tx_drop_prepare")
 
 enum dp_estat {
 #define DP_X_ENUM(e, s) DP_E_##e,

@@ -199,53 +199,134 @@ dp_gso_split(struct dp_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
 }
 
 /*
- * Offloads of a burst the port is about to send: GSO packets go to the
- * port's TSO or are segmented here, blank checksums are completed.
- * False when a GSO packet had to be segmented: the burst has then been
- * sent, in order, in pieces.
+ * The smallest MSS a GSO packet may ask of a port (the guest picks it,
+ * 1..65535): TCP's own floor (RFC 9293's 536 less what options take,
+ * Linux's TCP_MIN_MSS). Below it NICs misbehave, and software
+ * segmentation would turn 64 KiB into thousands of frames.
  */
-static bool
+#define DP_GSO_MSS_MIN 88u
+
+enum gso_verdict { GSO_DROP, GSO_PLAIN, GSO_TSO, GSO_SPLIT };
+
+/* What becomes of GSO packet m on its way out of port e. */
+static enum gso_verdict
+gso_check(const struct dp_eth *e, struct rte_mbuf *m)
+{
+	uint32_t hdrs, payload, mss = m->tso_segsz;
+
+	if (!parse_tcp(m))
+		return GSO_DROP;
+	hdrs = m->l2_len + m->l3_len + m->l4_len;
+	payload = m->pkt_len > hdrs ? m->pkt_len - hdrs : 0;
+	/* One segment's worth (an MSS as large as the packet, or
+	 * larger): a frame like any other. */
+	if (payload <= mss)
+		return payload + hdrs - m->l2_len <= e->mtu ? GSO_PLAIN
+							    : GSO_DROP;
+	if (mss < DP_GSO_MSS_MIN || m->l3_len + m->l4_len + mss > e->mtu)
+		return GSO_DROP;
+	if (e->tso)
+		return GSO_TSO;
+	return (payload + mss - 1) / mss <= DP_GSO_MAX_SEGS ? GSO_SPLIT
+							   : GSO_DROP;
+}
+
+/* The port's TSO wants the headers' lengths and the TCP checksum field
+ * holding the pseudo-header sum, as netfront and the kernel leave it. */
+static void
+tso_flags(const struct dp_eth *e, struct rte_mbuf *m)
+{
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+	m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (e->ip_csum && (m->ol_flags & RTE_MBUF_F_TX_IPV4)) {
+		struct rte_ipv4_hdr *ip =
+		    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+
+		ip->hdr_checksum = 0;
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	}
+}
+
+/*
+ * Offloads of a burst the port is about to send: GSO packets go to the
+ * port's TSO or are segmented here, blank checksums are completed, and a
+ * GSO packet the port cannot take as it is (an MSS below DP_GSO_MSS_MIN,
+ * segments above its MTU, or what rte_eth_tx_prepare refuses) is dropped
+ * and counted. Returns how many frames are left at the front of pkts,
+ * in order, *bytes less what was dropped; -1 when a GSO packet had to be
+ * segmented: the burst has then been sent, in order, in pieces.
+ */
+static int
 tx_prepare(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
-	   unsigned n)
+	   unsigned n, uint64_t *bytes)
 {
 	struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
+	unsigned i, k = 0, tso = 0;
 
 	/* Uplinks get wire-size frames: segment GSO packets first, unless
-	 * the port does (its TSO wants the headers' lengths and the TCP
-	 * checksum field holding the pseudo-header sum, as netfront and
-	 * the kernel leave it). */
-	for (unsigned i = 0; i < n; i++) {
-		if (!dp_is_gso(pkts[i]))
-			continue;
-		if (e->tso && parse_tcp(pkts[i]) && pkts[i]->tso_segsz) {
-			struct rte_mbuf *m = pkts[i];
+	 * the port does. */
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
 
-			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
-			m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
-			if (e->ip_csum && (m->ol_flags & RTE_MBUF_F_TX_IPV4)) {
-				struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
-				    m, struct rte_ipv4_hdr *, m->l2_len);
-
-				ip->hdr_checksum = 0;
-				m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+		if (dp_is_gso(m)) {
+			switch (gso_check(e, m)) {
+			case GSO_DROP:
+				e->stats[w->id][DP_E_TX_DROP_GSO]++;
+				*bytes -= m->pkt_len;
+				rte_pktmbuf_free(m);
+				continue;
+			case GSO_PLAIN:
+				m->ol_flags &= ~(RTE_MBUF_F_TX_TCP_SEG |
+						 RTE_MBUF_F_TX_IPV4 |
+						 RTE_MBUF_F_TX_IPV6);
+				break;
+			case GSO_TSO:
+				tso_flags(e, m);
+				tso++;
+				break;
+			case GSO_SPLIT:
+				goto split;
 			}
-			continue;
 		}
-		/* In order: what came before, the segments, the rest. */
-		if (i)
-			dp_deliver_eth(w, e, pkts, i, NULL);
-		unsigned k = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
-		if (k)
-			dp_deliver_eth(w, e, segs, k, NULL);
-		if (i + 1 < n)
-			dp_deliver_eth(w, e, &pkts[i + 1], n - i - 1, NULL);
-		return false;
+		pkts[k++] = m;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (i = 0; i < k; i++)
 		if ((pkts[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 		    RTE_MBUF_F_RX_L4_CKSUM_NONE)
 			dp_csum_complete(pkts[i]);
-	return true;
+	if (!tso)
+		return (int)k;
+	/* The port's own checks of its offloads (a minimum MSS, segment
+	 * counts, header fix-ups): what it refuses is dropped here rather
+	 * than handed to the device. */
+	for (i = 0; i < k;) {
+		uint16_t ok = rte_eth_tx_prepare(e->port_id,
+						 (uint16_t)(w->id % e->ntxq),
+						 &pkts[i], (uint16_t)(k - i));
+
+		i += ok;
+		if (i == k)
+			break;
+		e->stats[w->id][DP_E_TX_DROP_PREPARE]++;
+		*bytes -= pkts[i]->pkt_len;
+		rte_pktmbuf_free(pkts[i]);
+		memmove(&pkts[i], &pkts[i + 1], (k - i - 1) * sizeof(pkts[0]));
+		k--;
+	}
+	return (int)k;
+
+split:
+	/* In order: what came before, the segments, the rest. */
+	if (k)
+		dp_deliver_eth(w, e, pkts, k, NULL);
+	unsigned ns = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
+	if (ns)
+		dp_deliver_eth(w, e, segs, ns, NULL);
+	else
+		e->stats[w->id][DP_E_TX_DROP_GSO]++;
+	if (i + 1 < n)
+		dp_deliver_eth(w, e, &pkts[i + 1], n - i - 1, NULL);
+	return -1;
 }
 
 void
@@ -272,13 +353,17 @@ dp_deliver_eth(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 		}
 		sum = &here;
 	}
+	bytes = sum->bytes;
 	/* Offloads only when a frame has one: a GSO packet, or a checksum
 	 * to complete (the BAD bit is set in both NONE and BAD). */
 	if (unlikely(sum->ol &
-		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
-	    !tx_prepare(w, e, pkts, n))
-		return;
-	bytes = sum->bytes;
+		     (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_BAD))) {
+		int k = tx_prepare(w, e, pkts, n, &bytes);
+
+		if (k < 0)
+			return;
+		n = (unsigned)k;
+	}
 	sent = rte_eth_tx_burst(e->port_id, (uint16_t)(w->id % e->ntxq), pkts,
 				(uint16_t)n);
 	e->stats[w->id][DP_E_TX_PACKETS] += sent;

@@ -140,8 +140,11 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 				left -= chunk;
 			}
 		}
-		if (p->gso_size) {
-			/* ring/ let through only TCPv4/TCPv6 with an MSS. */
+		/* ring/ let through only TCPv4/TCPv6 with an MSS (not 0);
+		 * one at least as long as the packet cuts nothing: a plain
+		 * frame, no destination sees GSO on it. The MSS's floor is
+		 * the port's to enforce (dp/eth.c): guests take any. */
+		if (p->gso_size && p->gso_size < p->len) {
 			head->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
 			head->tso_segsz = p->gso_size;
 			head->packet_type = p->gso_type ==
