@@ -157,10 +157,10 @@ dp_gref_unpublish(struct dp_gref_table *t, uint32_t gref)
 bool
 dp_gref_worn(const struct dp_gref_table *t)
 {
-	/* A full table of live entries is half the slots; an eighth more
-	 * in tombstones keeps most chains short, and a copy every 512
-	 * deletions is cheap beside the 512 unmaps. */
-	return t->gone > DP_GREF_SLOTS / 8;
+	/* A full table of live entries is half the slots; a sixteenth
+	 * more in tombstones keeps chains well within DP_GREF_PROBE_MAX,
+	 * and a copy every 256 deletions is cheap beside their unmaps. */
+	return t->gone > DP_GREF_SLOTS / 16;
 }
 
 int

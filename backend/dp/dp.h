@@ -190,7 +190,10 @@ struct dp_hash_pub {
  */
 #define DP_GREF_SLOTS 4096u
 #define DP_GREF_SLOT_BITS 12
-#define DP_GREF_PROBE_MAX 32u
+/* Linear probing at the table's load (2048 live entries and up to 256
+ * tombstones in 4096 slots) puts random grefs at most ~64 slots from
+ * home: twice that refuses no honest set in practice. */
+#define DP_GREF_PROBE_MAX 128u
 #define DP_GREF_FREE 0u          /* never used: probe chains end here */
 #define DP_GREF_GONE 0xffffffffu /* deleted: probe chains go on */
 _Static_assert(DP_GREF_SLOTS == 1u << DP_GREF_SLOT_BITS, "slot bits");
