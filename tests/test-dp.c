@@ -3,7 +3,9 @@
  * The data path (backend/dp) alone, under DPDK's EAL but without a
  * hypervisor: delivery to a guest queue by two threads that play two
  * workers handing one queue frames at once, as the switch does when
- * guests on both send to one vif.
+ * guests on both send to one vif; the static-grant table's lookups
+ * whatever a guest adds and deletes; what a GSO packet's MSS lets
+ * through to a DPDK port (net_null).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -29,13 +32,13 @@ static struct dp_vif vif;
 static struct dp_queue queue;
 
 static void
-eal_up(void)
+eal_up_vdev(const char *vdev)
 {
 	/* No hugepages, devices or shared files: a test among others;
 	 * one lcore, on a CPU we may use. */
 	char *argv[] = { "test-worker", "--no-huge", "-m", "64", "--no-pci",
 			 "--no-shconf", "--no-telemetry", "--lcores", NULL,
-			 "--log-level", "lib.*:error", NULL };
+			 "--log-level", "lib.*:error", (char *)vdev, NULL };
 	char lcores[32];
 	cpu_set_t set;
 	int cpu = 0;
@@ -45,7 +48,8 @@ eal_up(void)
 		cpu++;
 	snprintf(lcores, sizeof(lcores), "0@%d", cpu);
 	argv[8] = lcores;
-	CHECK(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1,
+	CHECK(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) -
+				   (vdev ? 1 : 2),
 			   argv) >= 0);
 	/* the private area holds the destination queue (dp_mbuf_dest) */
 	for (unsigned i = 0; i < 2; i++) {
@@ -58,6 +62,12 @@ eal_up(void)
 							 "ring_sp_sc");
 		CHECK(pool[i] != NULL);
 	}
+}
+
+static void
+eal_up(void)
+{
+	eal_up_vdev(NULL);
 }
 
 /* A connected vif of one queue, which `owner` runs. */
@@ -151,6 +161,83 @@ TEST(drops_by_two_workers_all_counted)
 	}
 	CHECK_EQ(queue.bl_count, DP_RX_BACKLOG);
 	CHECK_EQ(accounted(), 2ull * ROUNDS * DP_BURST);
+	rte_eal_cleanup();
+}
+
+/* ---- GSO packets to a port ---- */
+
+/* A GSO TCP/IPv4 packet of plen payload bytes (one mbuf) with mss. */
+static struct rte_mbuf *
+gso_packet(struct rte_mempool *mp, unsigned plen, uint16_t mss)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *f;
+
+	CHECK(m != NULL);
+	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(54 + plen));
+	CHECK(f != NULL);
+	memset(f, 0, 54 + plen);
+	f[0] = 0x02;
+	f[12] = 0x08;                     /* IPv4 */
+	f[14] = 0x45;
+	f[16] = (uint8_t)((40 + plen) >> 8);
+	f[17] = (uint8_t)(40 + plen);
+	f[23] = 6;                        /* TCP */
+	f[46] = 0x50;                     /* 20-byte TCP header */
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	m->tso_segsz = mss;
+	m->packet_type = RTE_PTYPE_L3_IPV4;
+	return m;
+}
+
+/*
+ * A port whose TSO cuts what the guest asked (net_null standing in for
+ * a NIC with TSO): an MSS below what NICs take is not handed over but
+ * dropped and counted; a sane one is, and a packet no longer than its
+ * MSS goes as a plain frame.
+ */
+TEST(gso_to_tso_port_mss_checked)
+{
+	static const struct rte_eth_conf conf;
+	struct dp_eth *e = calloc(1, sizeof(*e));
+	struct rte_mempool *mp;
+	uint64_t c[DP_E_COUNT];
+	uint16_t port;
+
+	eal_up_vdev("--vdev=net_null0");
+	mp = rte_pktmbuf_pool_create("t_big", 255, 0, 0,
+				     RTE_PKTMBUF_HEADROOM + 2048,
+				     SOCKET_ID_ANY);
+	CHECK(mp != NULL);
+	owner.id = 0;
+	CHECK(e != NULL);
+	CHECK_EQ(rte_eth_dev_get_port_by_name("net_null0", &port), 0);
+	CHECK_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	CHECK_EQ(rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL,
+					pool[0]), 0);
+	CHECK_EQ(rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL),
+		 0);
+	CHECK_EQ(rte_eth_dev_start(port), 0);
+	e->port_id = port;
+	e->ntxq = 1;
+	e->mtu = 1500;
+	e->tso = true;
+	atomic_store(&e->link, DP_LINK_UP);
+	struct rte_mbuf *m[3] = {
+		gso_packet(mp, 160, 8),   /* 20 segments of 8 bytes */
+		gso_packet(mp, 160, 100), /* 2 segments */
+		gso_packet(mp, 160, 200), /* one: a plain frame */
+	};
+	dp_deliver_eth(&owner, e, m, 3, NULL);
+	dp_eth_counters(e, c);
+	printf("tx_packets %lu, tx_drop_bad_gso %lu\n",
+	       (unsigned long)c[DP_E_TX_PACKETS],
+	       (unsigned long)c[DP_E_TX_DROP_GSO]);
+	CHECK_EQ(c[DP_E_TX_PACKETS], 2);
+	CHECK_EQ(c[DP_E_TX_DROP_GSO], 1);
+	CHECK_EQ(c[DP_E_TX_BYTES], 2 * (54 + 160));
+	rte_eth_dev_stop(port);
+	free(e);
 	rte_eal_cleanup();
 }
 
