@@ -33,8 +33,10 @@
 /*
  * What a guest's control ring may make the control thread do, which
  * serves every vif's: in units of one grant mapped or unmapped, a
- * request costing CTRL_REQ_COST more (reading it, a grace period, now
- * and then a table copy). A frontend hands all its grants in a few
+ * request costing CTRL_REQ_COST more (reading and answering it), and
+ * CTRL_SYNC_COST more if it made the control thread wait for a grace
+ * period (a deletion, an add undone, a table copy): at most 32 such
+ * waits a second. A frontend hands all its grants in a few
  * requests (CTRL_GREF_MAX in four), well within the burst; one that
  * adds and deletes in a loop has its requests wait in its ring until
  * the budget comes back (netif.h lets a backend answer when it will).
@@ -42,6 +44,7 @@
 #define CTRL_BUDGET_PER_S (4 * CTRL_GREF_MAX)
 #define CTRL_BUDGET_BURST (4 * CTRL_GREF_MAX)
 #define CTRL_REQ_COST 64
+#define CTRL_SYNC_COST 256
 
 struct ctl_ctrl {
 	void *page;
@@ -127,7 +130,7 @@ gref_add(void *arg, uint32_t gref, bool readonly)
 	return 0;
 }
 
-static void grefs_commit(struct nb_daemon *d, struct ctl_vif *v);
+static bool grefs_commit(struct nb_daemon *d, struct ctl_vif *v);
 
 static int
 gref_del(void *arg, uint32_t gref)
@@ -139,7 +142,7 @@ gref_del(void *arg, uint32_t gref)
 	/* One request deletes at most a page of entries; should one ever
 	 * delete more, its unmaps so far go first. */
 	if (cc->nunmap == CTRL_GREF_TABLE_MAX)
-		grefs_commit(c->d, c->v);
+		(void)grefs_commit(c->d, c->v);
 	addr = dp_gref_unpublish(c->v->dp.grefs, gref);
 	if (!addr)
 		return -ENOENT;
@@ -154,9 +157,10 @@ gref_del(void *arg, uint32_t gref)
  * copy, then one grace period covers what the request unpublished
  * before the pages and the old table go. Slots freed by the request are
  * not filled again before this (a request either adds or deletes, and
- * an add undone is not retried in the same request).
+ * an add undone is not retried in the same request). True if it waited
+ * for a grace period.
  */
-static void
+static bool
 grefs_commit(struct nb_daemon *d, struct ctl_vif *v)
 {
 	struct ctl_ctrl *c = v->ctrl;
@@ -175,7 +179,7 @@ grefs_commit(struct nb_daemon *d, struct ctl_vif *v)
 		}
 	}
 	if (!c->nunmap && !c->old)
-		return;
+		return false;
 	if (d->dp.rcu)
 		rte_rcu_qsbr_synchronize(d->dp.rcu, RTE_QSBR_THRID_INVALID);
 	for (unsigned i = 0; i < c->nunmap; i++)
@@ -183,6 +187,7 @@ grefs_commit(struct nb_daemon *d, struct ctl_vif *v)
 	c->nunmap = 0;
 	rte_free(c->old);
 	c->old = NULL;
+	return true;
 }
 
 static void
@@ -399,7 +404,8 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 
 			c->credit -= ctrl_cost(&req);
 			ctrl_handle(&c->cfg, v->dp.nqueues, &ops, &req, &rsp);
-			grefs_commit(d, v);
+			if (grefs_commit(d, v))
+				c->credit -= CTRL_SYNC_COST;
 			if (ctrl_ring_respond(&c->ring, &rsp) < 0)
 				return -EPROTO;
 			nb_vif_debug(&v->dp, "ctrl request %u type %u: "
