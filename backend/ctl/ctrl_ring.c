@@ -415,6 +415,9 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 			notify |= ctrl_ring_push(&c->ring);
 		}
 		if (c->credit <= 0) {
+			/* Spent by the last one, nothing else asked. */
+			if (!ctrl_ring_more(&c->ring))
+				break;
 			/* Left in the ring; ctl_ctrl_tick() comes back. */
 			c->waiting = true;
 			/* Once: the per-vif rate limit would let the
