@@ -200,8 +200,8 @@ dp_gso_split(struct dp_worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
 
 /*
  * The smallest MSS a GSO packet may ask of a port (the guest picks it,
- * 1..65535): TCP's own floor (RFC 9293's 536 less what options take,
- * Linux's TCP_MIN_MSS). Below it NICs misbehave, and software
+ * 1..65535): Linux's TCP_MIN_MSS, the least its TCP itself accepts, so
+ * no honest guest goes below it. Below it NICs misbehave, and software
  * segmentation would turn 64 KiB into thousands of frames.
  */
 #define DP_GSO_MSS_MIN 88u
