@@ -176,9 +176,14 @@ flood(struct dp_worker *w, int in, struct rte_mbuf *m,
 	}
 	rte_mbuf_refcnt_update(m, (int16_t)(same - 1));
 	for (unsigned j = 0; j < ne; j++) {
+		/* Each destination gets its own pointer: a queue on another
+		 * worker swaps it for a private copy (to_queue), which must
+		 * not become what the next destination is given. */
+		struct rte_mbuf *one = m;
+
 		if (gso || needs_retag(tagged, vid, eg[j].tag))
 			continue;
-		deliver(w, eg[j].port, &m, 1, NULL);
+		deliver(w, eg[j].port, &one, 1, NULL);
 		if (j == last_same)
 			break;
 	}

@@ -369,7 +369,8 @@ wake(struct dp_worker *w)
 	}
 }
 
-/* Queue n (<= DP_BURST) mbufs for guest queue q, here or on its worker. */
+/* Queue n (<= DP_BURST) mbufs for guest queue q, here or on its worker.
+ * pkts[] is rewritten (a shared frame becomes a private copy). */
 static void
 to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 	 unsigned n)
