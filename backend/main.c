@@ -666,6 +666,8 @@ main(int argc, char **argv)
 	d->dp.poll_always = d->conf.poll_always;
 	d->dp.rx_drain_ms = d->conf.rx_drain_ms;
 	d->dp.rx_stall_ms = d->conf.rx_stall_ms;
+	d->dp.rx_queue_mbufs = d->conf.rx_queue_mbufs;
+	d->dp.rx_queue_bytes = d->conf.rx_queue_bytes;
 	r = dp_workers_start(&d->dp, d->eth, d->neth);
 	if (r < 0)
 		goto out_workers;

@@ -155,17 +155,30 @@ TEST(privilege_and_rx_timeouts)
 	CHECK_STREQ(c.user, "");
 	CHECK_EQ(c.rx_drain_ms, 10000);
 	CHECK_EQ(c.rx_stall_ms, 60000);
+	CHECK_EQ(c.rx_queue_mbufs, 0);
+	CHECK_EQ(c.rx_queue_bytes, 524288);
 	CHECK_EQ(parse(&c,
 		       "[netbackd]\n"
 		       "user = nobody\n"
 		       "sandbox = off\n"
 		       "rx-drain-timeout = 250\n"
-		       "rx-stall-timeout = 2000\n",
+		       "rx-stall-timeout = 2000\n"
+		       "rx-queue-mbufs = 128\n"
+		       "rx-queue-bytes = 65536\n",
 		       err), 0);
 	CHECK_STREQ(c.user, "nobody");
 	CHECK(!c.sandbox);
 	CHECK_EQ(c.rx_drain_ms, 250);
 	CHECK_EQ(c.rx_stall_ms, 2000);
+	CHECK_EQ(c.rx_queue_mbufs, 128);
+	CHECK_EQ(c.rx_queue_bytes, 65536);
+	/* Below one packet's worth, a queue's bound would make it deaf. */
+	bad("[netbackd]\nrx-queue-mbufs = 63\n",
+	    "t.conf:2: rx-queue-mbufs must be auto or 64..1048576");
+	CHECK_EQ(parse(&c, "[netbackd]\nrx-queue-mbufs = auto\n", err), 0);
+	CHECK_EQ(c.rx_queue_mbufs, 0);
+	bad("[netbackd]\nrx-queue-bytes = 1000\n",
+	    "t.conf:2: rx-queue-bytes must be 65536..1073741824");
 	bad("[netbackd]\nsandbox = maybe\n", "t.conf:2: sandbox must be on or off");
 	/* Driver domains without xl devd: netbackd plugs its vifs. */
 	CHECK(!c.hotplug_self);

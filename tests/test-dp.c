@@ -30,6 +30,7 @@ static struct rte_mempool *pool[2];
 static struct dp_worker owner, other;
 static struct dp_vif vif;
 static struct dp_queue queue;
+static struct dp dp;
 
 static void
 eal_up_vdev(const char *vdev)
@@ -82,6 +83,12 @@ vif_up(void)
 				     RING_F_SC_DEQ);
 	CHECK(owner.xfer != NULL && other.xfer != NULL);
 	owner.wakefd = other.wakefd = -1;
+	owner.dp = other.dp = &dp;
+	/* Bounds out of the way but the packet count's, unless a test
+	 * sets them: as a worker with a vast pool would. */
+	dp.rx_queue_bytes = 1u << 30;
+	dp.rx_queue_mbufs = 1u << 30;
+	atomic_store(&queue.rx_quota, 1u << 30);
 	queue.vif = &vif;
 	queue.worker = &owner;
 	vif.queues = &queue;
@@ -400,6 +407,67 @@ TEST(gref_lookups_bounded_for_colliding_grefs)
 	       "slots\n", added, m);
 	CHECK(m <= GREF_PROBES_OK);
 	free(t);
+}
+
+/* The owner takes what waits in its xfer ring, as drain_xfer() does. */
+static unsigned
+owner_drain(void)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+
+	while (rte_ring_sc_dequeue(owner.xfer, (void **)&m) == 0) {
+		dp_xfer_got(*dp_mbuf_dest(m), m->nb_segs);
+		dp_backlog_put(&queue, &m, 1, 0);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A queue's mbuf quota holds what waits in its backlog and what other
+ * workers put in flight to it together: nobody draining the xfer ring
+ * does not let them pile up more than the quota.
+ */
+TEST(frames_in_flight_count_against_the_quota)
+{
+	eal_up();
+	vif_up();
+	atomic_store(&queue.rx_quota, 64);
+	CHECK_EQ(deliver_n(&other, 4), 0);
+	CHECK_EQ(rte_ring_count(owner.xfer), 64);
+	CHECK_EQ(accounted(), 4 * DP_BURST);
+	/* Taken into the backlog: no longer in flight, still held. */
+	CHECK_EQ(owner_drain(), 64);
+	CHECK_EQ(queue.bl_count, 64);
+	CHECK_EQ(queue.bl_mbufs, 64);
+	CHECK_EQ(deliver_n(&other, 2), 0);
+	CHECK_EQ(rte_ring_count(owner.xfer), 0);
+	/* The owner's own frames meet the same quota. */
+	CHECK_EQ(deliver_n(&owner, 2), 0);
+	CHECK_EQ(queue.bl_count, 64);
+	CHECK_EQ(accounted(), 8 * DP_BURST);
+	rte_eal_cleanup();
+}
+
+/* Bytes bound a backlog too; an empty one takes any one packet. */
+TEST(backlog_bounded_in_bytes)
+{
+	struct rte_mbuf *m[DP_BURST];
+
+	eal_up();
+	vif_up();
+	dp.rx_queue_bytes = 100;
+	CHECK_EQ(rte_pktmbuf_alloc_bulk(pool[0], m, DP_BURST), 0);
+	CHECK(rte_pktmbuf_append(m[0], 120) != NULL);
+	for (unsigned k = 1; k < DP_BURST; k++)
+		rte_pktmbuf_append(m[k], 60);
+	dp_deliver_vif(&owner, &vif, m, DP_BURST);
+	/* The 120 bytes alone: the 60-byte frames find it full. */
+	CHECK_EQ(queue.bl_count, 1);
+	CHECK_EQ(queue.bl_bytes, 120);
+	CHECK_EQ(accounted(), DP_BURST);
+	rte_eal_cleanup();
 }
 
 TESTS_MAIN()

@@ -1044,9 +1044,12 @@ TEST(multicast_op_applied_when_mbufs_run_out)
 	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
 	fp = fopen(conf, "w");
 	CHECK(fp != NULL);
-	/* The smallest pool; backlogs kept for as long as the test runs. */
+	/* The smallest pool; backlogs kept for as long as the test runs,
+	 * each allowed 512 mbufs (rx-queue-mbufs = auto would keep them to
+	 * half the pool together, and the pool would never run dry). */
 	fprintf(fp, "[netbackd]\nmbufs = 1024\nrx-drain-timeout = 600000\n"
-		    "rx-stall-timeout = 600000\n[network xenbr0]\n");
+		    "rx-stall-timeout = 600000\nrx-queue-mbufs = 512\n"
+		    "[network xenbr0]\n");
 	fclose(fp);
 	const char *args[] = { "-c", conf, NULL };
 	simenv_start_netbackd(&e, args);

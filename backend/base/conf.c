@@ -18,6 +18,10 @@ nb_conf_defaults(struct nb_conf *c)
 	/* Kernel netback's rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
 	c->rx_drain_ms = 10000;
 	c->rx_stall_ms = 60000;
+	/* Kernel netback's XENVIF_RX_QUEUE_BYTES (half a ring of pages),
+	 * and as many mbufs as the backlog has packets. */
+	c->rx_queue_bytes = 524288;
+	c->rx_queue_mbufs = 0; /* auto: a share of the pool */
 	c->sandbox = true;
 	c->hotplug_self = false;
 	c->domid = -1;
@@ -258,6 +262,20 @@ set_global(struct nb_conf *c, const char *key, const char *val,
 				    "rx-stall-timeout must be 1..3600000 ms, "
 				    "not '%s'", val);
 		c->rx_stall_ms = v;
+	} else if (strcmp(key, "rx-queue-mbufs") == 0) {
+		if (strcmp(val, "auto") == 0)
+			v = 0;
+		else if (nb_parse_uint(val, 64, 1u << 20, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "rx-queue-mbufs must be auto or "
+				    "64..1048576, not '%s'", val);
+		c->rx_queue_mbufs = v;
+	} else if (strcmp(key, "rx-queue-bytes") == 0) {
+		if (nb_parse_uint(val, 65536, 1u << 30, &v) < 0)
+			return fail(err, errlen, name, line,
+				    "rx-queue-bytes must be 65536..1073741824, "
+				    "not '%s'", val);
+		c->rx_queue_bytes = v;
 	} else if (strcmp(key, "user") == 0) {
 		if (!val[0] || strlen(val) >= sizeof(c->user))
 			return fail(err, errlen, name, line,

@@ -13,6 +13,8 @@
  *   domid = 0                           # our domain (default: from xenstore)
  *   rx-drain-timeout = 10000            # ms a packet may wait for RX buffers
  *   rx-stall-timeout = 60000            # ms without buffers: carrier off
+ *   rx-queue-mbufs = auto | N           # mbufs an RX backlog holds at most
+ *   rx-queue-bytes = 524288             # bytes an RX backlog holds at most
  *   user = netbackd                     # run as this user once all is open
  *   sandbox = on | off                  # the seccomp filter (default on)
  *   hotplug = script | netbackd         # who plugs vifs (default script)
@@ -67,6 +69,8 @@ struct nb_conf {
 	bool poll_always;
 	unsigned mbufs;
 	unsigned rx_drain_ms, rx_stall_ms;
+	unsigned rx_queue_mbufs; /* 0: auto */
+	unsigned rx_queue_bytes;
 	char user[64];  /* empty: stay who we are */
 	bool sandbox;
 	/*

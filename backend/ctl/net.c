@@ -672,9 +672,12 @@ ctl_reload(struct nb_daemon *d, const char *path, const char *text,
 	/* What only a restart changes. */
 	if (nc->workers != d->conf.workers || strcmp(nc->eal, d->conf.eal) ||
 	    nc->mbufs != d->conf.mbufs || nc->poll_always != d->conf.poll_always ||
+	    nc->rx_queue_mbufs != d->conf.rx_queue_mbufs ||
+	    nc->rx_queue_bytes != d->conf.rx_queue_bytes ||
 	    strcmp(nc->user, d->conf.user) || nc->sandbox != d->conf.sandbox)
 		say(msg, len, "[netbackd] changes (workers, eal, mbufs, poll, "
-			      "user, sandbox) wait for a restart; ");
+			      "rx-queue-mbufs, rx-queue-bytes, user, sandbox) "
+			      "wait for a restart; ");
 	size_t n = strlen(msg);
 
 	if (n == 0)

@@ -58,6 +58,24 @@ _Static_assert(DP_BURST <= SW_MAX_BURST,
 #define DP_DEVARGS_MAX 256u
 /* Packets waiting for RX buffers, per queue (kernel netback: ~ring size). */
 #define DP_RX_BACKLOG 512u
+/*
+ * The RX backlog is bounded in packets, in bytes (rx-queue-bytes, as
+ * kernel netback since XSA-392) and in mbufs, the shared pool's unit:
+ * a 64 KiB packet holds 33 of them, so 512 packets could hold more than
+ * the whole pool and starve every other guest's TX. A queue's mbuf
+ * quota (rx-queue-mbufs = auto) is its worker's share of the pool split
+ * between the worker's queues, at most DP_RX_QUEUE_MBUFS and at least
+ * DP_RX_MIN_MBUFS (one 64 KiB packet fits): the backlogs of all workers
+ * together hold at most 1/DP_RX_POOL_SHARE of the pool however many
+ * guests stop taking RX, and the rest stays for TX, flooding and
+ * segmentation. A quota, not a reserve or pools of their own: it costs
+ * a compare per packet on the owner, and needs no pool per guest sized
+ * for its worst case. rx-queue-mbufs = N gives every queue N instead:
+ * the operator then sizes the pool for it.
+ */
+#define DP_RX_POOL_SHARE 2u
+#define DP_RX_MIN_MBUFS 64u
+#define DP_RX_QUEUE_MBUFS DP_RX_BACKLOG
 /* Grant-copy segments a worker gathers before one hv_copy(). */
 #define DP_COPY_BATCH 2048u
 /* Local event-channel ports a worker can look up directly. */
@@ -131,6 +149,17 @@ struct dp_queue {
 	unsigned bl_head, bl_count;
 	struct rte_mbuf *backlog[DP_RX_BACKLOG];
 	uint64_t bl_ms[DP_RX_BACKLOG];
+	/* What the backlog holds, against its bounds (see DP_RX_BACKLOG):
+	 * mbufs (segments) and bytes (pkt_len). The owner's. */
+	unsigned bl_mbufs;
+	uint64_t bl_bytes;
+	/* Written by the owner alone (plain stores: relaxed, no
+	 * read-modify-write), read by the workers that queue frames to
+	 * it through its xfer ring: the mbuf quota (set when the owner's
+	 * queues change), bl_mbufs as of its last burst, and the mbufs
+	 * of xfer frames it took so far (xfer_sent below less this is
+	 * what is in flight to the queue). */
+	_Atomic uint32_t rx_quota, bl_mbufs_pub, xfer_got;
 	/* Last time the guest took a packet (or the backlog started). No
 	 * room for rx-stall-timeout: stalled (carrier off), everything
 	 * for the queue is dropped until buffers come back. */
@@ -147,6 +176,9 @@ struct dp_queue {
 	 * added atomically, and on a line of its own so that their adds
 	 * leave the owner's counters in its cache. */
 	_Atomic uint64_t rx_drop_xfer __rte_cache_aligned;
+	/* mbufs other workers put in the owner's xfer ring for this
+	 * queue, ever (wraps; only differences count). */
+	_Atomic uint32_t xfer_sent;
 };
 
 /* One of q's counters, whoever counted it (readers: control thread). */
@@ -336,6 +368,10 @@ struct dp {
 	/* Settings (configuration, fixed before the workers start). */
 	bool poll_always;
 	unsigned rx_drain_ms, rx_stall_ms;
+	/* A queue's RX backlog bounds: rx-queue-mbufs (0: auto, a share
+	 * of the pool), rx-queue-bytes. */
+	unsigned rx_queue_mbufs;
+	uint32_t rx_queue_bytes;
 	/* Workers poke control here when a queue turns fatal. */
 	int ctl_wakefd;
 	/* Switch port -> vif or DPDK port, read by workers under RCU. */

@@ -57,6 +57,9 @@ struct dp_worker {
 	struct rte_ring *cmds; /* struct dp_cmd *, control -> worker */
 	struct rte_ring *xfer; /* mbufs for our queues from other workers */
 	struct rte_mempool *pool;
+	/* mbufs the RX backlogs of our queues may hold together (the
+	 * pool / DP_RX_POOL_SHARE / workers), shared out in quotas. */
+	unsigned rx_budget;
 	unsigned nq;
 	struct dp_queue **queues;   /* owned, at most DP_MAX_QUEUES_W */
 	struct dp_queue **by_evtchn; /* local event channel -> queue */
@@ -105,10 +108,23 @@ unsigned dp_tx_queue(struct dp_worker *w, struct dp_queue *q);
 /* rx.c: guest RX, backlog -> grant copies into posted buffers. Packets
  * handed to the guest. */
 unsigned dp_rx_queue(struct dp_worker *w, struct dp_queue *q);
-/* Put n mbufs into q's RX backlog (q is ours); what does not fit is
- * dropped and counted. */
+/* Put n mbufs into q's RX backlog (q is ours); what does not fit (in
+ * packets, mbufs or bytes) is dropped and counted. */
 void dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
 		    uint64_t now_ms);
+/* Free q's whole backlog (q leaves its worker). */
+void dp_backlog_flush(struct dp_queue *q);
+/* Share the worker's RX budget between its queues (they changed). */
+void dp_rx_quotas(struct dp_worker *w);
+/* Take an xfer frame's mbufs off what is in flight to q (owner). */
+static inline void
+dp_xfer_got(struct dp_queue *q, uint32_t segs)
+{
+	uint32_t v = atomic_load_explicit(&q->xfer_got, memory_order_relaxed);
+
+	/* Release: a sender that sees this sees the mbufs left the ring. */
+	atomic_store_explicit(&q->xfer_got, v + segs, memory_order_release);
+}
 /* Frames for guest vif v: segmented if it cannot take GSO, spread over
  * its queues by flow, queued here or on the owning worker. */
 void dp_deliver_vif(struct dp_worker *w, struct dp_vif *v,

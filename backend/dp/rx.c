@@ -35,15 +35,58 @@ rx_extras(const struct rte_mbuf *m, uint16_t headroom, bool hash, bool *gso)
 	return (*gso ? 1u : 0u) + (hash ? 1u : 0u) + (headroom ? 1u : 0u);
 }
 
+/* Tell the workers that queue to q through xfer what its backlog holds. */
+static inline void
+bl_publish(struct dp_queue *q)
+{
+	atomic_store_explicit(&q->bl_mbufs_pub, q->bl_mbufs,
+			      memory_order_relaxed);
+}
+
+/* m leaves the backlog: its mbufs and bytes no longer count. */
+static inline void
+bl_uncharge(struct dp_queue *q, const struct rte_mbuf *m)
+{
+	q->bl_mbufs -= m->nb_segs;
+	q->bl_bytes -= m->pkt_len;
+}
+
 static void
 backlog_drop_head(struct dp_queue *q, unsigned n, enum dp_qstat why)
 {
 	for (unsigned i = 0; i < n; i++) {
+		bl_uncharge(q, q->backlog[q->bl_head]);
 		rte_pktmbuf_free(q->backlog[q->bl_head]);
 		q->bl_head = (q->bl_head + 1) % DP_RX_BACKLOG;
 	}
 	q->bl_count -= n;
 	q->stats[why] += n;
+	bl_publish(q);
+}
+
+void
+dp_backlog_flush(struct dp_queue *q)
+{
+	for (; q->bl_count; q->bl_count--) {
+		bl_uncharge(q, q->backlog[q->bl_head]);
+		rte_pktmbuf_free(q->backlog[q->bl_head]);
+		q->bl_head = (q->bl_head + 1) % DP_RX_BACKLOG;
+	}
+	bl_publish(q);
+}
+
+void
+dp_rx_quotas(struct dp_worker *w)
+{
+	const struct dp *d = w->dp;
+	unsigned share = w->nq ? w->rx_budget / w->nq : w->rx_budget;
+
+	share = RTE_MIN(RTE_MAX(share, DP_RX_MIN_MBUFS), DP_RX_QUEUE_MBUFS);
+	if (d->rx_queue_mbufs)
+		share = d->rx_queue_mbufs; /* the operator's, as it is */
+	for (unsigned i = 0; i < w->nq; i++)
+		atomic_store_explicit(&w->queues[i]->rx_quota, share,
+				      memory_order_relaxed);
 }
 
 /*
@@ -322,6 +365,9 @@ dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
 		hv_copy(w->dp->hv, pl.nsegs, w->segs);
 	}
 	rx_respond(w, q, &pl);
+	for (unsigned i = 0; i < pl.npk; i++)
+		bl_uncharge(q, pl.pkt[i]);
+	bl_publish(q);
 	q->bl_head = (q->bl_head + pl.npk) % DP_RX_BACKLOG;
 	q->bl_count -= pl.npk;
 	q->rx_progress_ms = dp_tsc_ms(w->tsc);
@@ -346,16 +392,41 @@ dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
 	}
 	if (q->bl_count == 0)
 		q->rx_progress_ms = now;
+	/* The owner reads only its own counters: frames in flight to q
+	 * were held to the quota by their senders (to_queue) and meet
+	 * it again here when they arrive. */
+	uint32_t quota = atomic_load_explicit(&q->rx_quota,
+					      memory_order_relaxed);
+	uint64_t max_bytes = q->worker->dp->rx_queue_bytes;
+	unsigned k = 0;
+
 	for (; i < n && q->bl_count < DP_RX_BACKLOG; i++) {
+		struct rte_mbuf *m = pkts[i];
 		unsigned at = (q->bl_head + q->bl_count) % DP_RX_BACKLOG;
 
-		q->backlog[at] = pkts[i];
+		/* An empty backlog takes any one packet: a bound below a
+		 * packet's size must not make a queue deaf. */
+		if (q->bl_count &&
+		    (q->bl_mbufs + m->nb_segs > quota ||
+		     q->bl_bytes + m->pkt_len > max_bytes)) {
+			/* Dropped, and the packets after it still get
+			 * their chance: a smaller one may fit. */
+			pkts[k++] = m;
+			continue;
+		}
+		q->backlog[at] = m;
 		q->bl_ms[at] = now;
 		q->bl_count++;
+		q->bl_mbufs += m->nb_segs;
+		q->bl_bytes += m->pkt_len;
 	}
-	if (i < n) {
-		q->stats[DP_Q_RX_DROP_BACKLOG] += n - i;
-		rte_pktmbuf_free_bulk(&pkts[i], n - i);
+	/* What the packet bound left, after what the others refused. */
+	for (; i < n; i++)
+		pkts[k++] = pkts[i];
+	bl_publish(q);
+	if (k) {
+		q->stats[DP_Q_RX_DROP_BACKLOG] += k;
+		rte_pktmbuf_free_bulk(pkts, k);
 	}
 }
 
@@ -379,29 +450,67 @@ to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 		dp_backlog_put(q, pkts, n, dp_tsc_ms(w->tsc));
 		return;
 	}
+	/* What is queued to q and not yet taken by its owner counts
+	 * against q's quota: it holds the pool's mbufs all the same. The
+	 * counts are read without a lock, so workers queueing to q at
+	 * once may pass it by a burst each; the owner checks again. */
+	uint32_t got = atomic_load_explicit(&q->xfer_got,
+					    memory_order_acquire);
+	uint32_t held = atomic_load_explicit(&q->bl_mbufs_pub,
+					     memory_order_relaxed) +
+			(atomic_load_explicit(&q->xfer_sent,
+					      memory_order_relaxed) -
+			 got);
+	uint32_t quota = atomic_load_explicit(&q->rx_quota,
+					      memory_order_relaxed);
+	uint32_t segs = 0;
+	unsigned k = 0, drop = 0;
+
+	/* Compacted in order, not swapped with the last: a drop must not
+	 * reorder the frames that go on. */
 	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (held + segs + m->nb_segs > quota && held + segs != 0) {
+			rte_pktmbuf_free(m);
+			drop++;
+			continue;
+		}
 		/* A flooded frame is shared: the destination rides in the
 		 * mbuf, so another worker gets its own copy. */
-		if (rte_mbuf_refcnt_read(pkts[i]) > 1) {
-			struct rte_mbuf *c = rte_pktmbuf_copy(pkts[i], w->pool,
-							      0, UINT32_MAX);
+		if (rte_mbuf_refcnt_read(m) > 1) {
+			struct rte_mbuf *c = rte_pktmbuf_copy(m, w->pool, 0,
+							      UINT32_MAX);
 
-			rte_pktmbuf_free(pkts[i]);
-			pkts[i] = c;
+			rte_pktmbuf_free(m);
 			if (!c) {
-				/* q's worker owns q->stats */
-				atomic_fetch_add_explicit(&q->rx_drop_xfer, 1,
-							  memory_order_relaxed);
-				pkts[i] = pkts[--n];
-				i--;
+				drop++;
 				continue;
 			}
+			m = c;
 		}
-		*dp_mbuf_dest(pkts[i]) = q;
+		*dp_mbuf_dest(m) = q;
+		segs += m->nb_segs;
+		pkts[k++] = m;
 	}
+	n = k;
+	if (drop)
+		atomic_fetch_add_explicit(&q->rx_drop_xfer, drop,
+					  memory_order_relaxed);
+	if (n == 0)
+		return;
+	/* Counted before the owner can take them: in flight never goes
+	 * below zero. */
+	atomic_fetch_add_explicit(&q->xfer_sent, segs, memory_order_relaxed);
 	unsigned sent = rte_ring_mp_enqueue_burst(q->worker->xfer,
 						  (void **)pkts, n, NULL);
 	if (sent < n) {
+		uint32_t back = 0;
+
+		for (unsigned i = sent; i < n; i++)
+			back += pkts[i]->nb_segs;
+		atomic_fetch_sub_explicit(&q->xfer_sent, back,
+					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&q->rx_drop_xfer, n - sent,
 					  memory_order_relaxed);
 		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);

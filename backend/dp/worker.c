@@ -112,6 +112,8 @@ add_queue(struct dp_worker *w, struct dp_queue *q)
 	w->queues[w->nq++] = q;
 	w->by_evtchn[q->tx_evtchn] = q;
 	w->by_evtchn[q->rx_evtchn] = q;
+	/* One more queue: every queue's share of the budget shrinks. */
+	dp_rx_quotas(w);
 	/* The loop looks at every ring at once: the frontend may have
 	 * queued work before we were bound to hear about it. */
 	return 0;
@@ -142,12 +144,8 @@ del_queue(struct dp_worker *w, struct dp_queue *q)
 	if (q->tx_evtchn >= 0)
 		hv_evtchn_unbind(w->evh, (uint32_t)q->tx_evtchn);
 	q->tx_evtchn = q->rx_evtchn = -1;
-	if (q->bl_count) {
-		for (unsigned i = 0; i < q->bl_count; i++)
-			rte_pktmbuf_free(
-			    q->backlog[(q->bl_head + i) % DP_RX_BACKLOG]);
-		q->bl_count = 0;
-	}
+	dp_backlog_flush(q);
+	dp_rx_quotas(w);
 }
 
 static void
@@ -163,6 +161,8 @@ drain_xfer(struct dp_worker *w)
 		for (unsigned i = 0; i < n; i++) {
 			struct dp_queue *q = *dp_mbuf_dest(mb[i]);
 
+			/* No longer in flight, whatever becomes of it. */
+			dp_xfer_got(q, mb[i]->nb_segs);
 			/* The queue may have left us since: RCU keeps it
 			 * allocated, its worker field says who owns it. */
 			if (q->worker == w && !atomic_load(&q->fatal))
@@ -632,6 +632,7 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 	w->lcore = lcore;
 	w->dp = d;
 	w->pool = d->pool;
+	w->rx_budget = d->pool->size / DP_RX_POOL_SHARE / d->nworkers;
 	w->nap_ms = 1;
 	w->epfd = w->wakefd = -1;
 	w->gso.direct_pool = d->pool;
