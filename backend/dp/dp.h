@@ -91,6 +91,21 @@ _Static_assert(DP_BURST <= SW_MAX_BURST,
 #define DP_MAX_XDP_HEADROOM 2048u
 /* Longest nap of a worker polling ports without RX interrupts, idle. */
 #define DP_NAP_MAX_MS 16u
+/*
+ * Event storms (XSA-332): a worker takes at most DP_EVT_BURST event
+ * ports from its handle a pass (the rest stay readable for the next).
+ * A queue that brought DP_EVT_STORM_MIN events or more in a window of
+ * DP_EVT_WINDOW_MS, over DP_EVT_STORM_RATIO times the requests it
+ * consumed (+1), is a guest ringing for nothing: its ports stay masked
+ * for a hold of 1 ms, doubled while it goes on, DP_EVT_HOLD_MAX_MS at
+ * most, while the worker polls its rings. An honest netfront notifies
+ * once per batch of new requests (req_event), far below the ratio.
+ */
+#define DP_EVT_BURST 64u
+#define DP_EVT_WINDOW_MS 10u
+#define DP_EVT_STORM_MIN 16u
+#define DP_EVT_STORM_RATIO 4u
+#define DP_EVT_HOLD_MAX_MS 64u
 /* Capture sessions at once. */
 #define DP_MAX_TAPS 4u
 
@@ -113,7 +128,8 @@ _Static_assert(DP_BURST <= SW_MAX_BURST,
 	X(TX_THROTTLED, "tx_throttled")                                     \
 	X(RX_DROP_EXPIRED, "rx_drop_expired")                               \
 	X(RX_DROP_STALLED, "rx_drop_stalled")                               \
-	X(RX_STALLS, "rx_stalls")
+	X(RX_STALLS, "rx_stalls")                                           \
+	X(EVTCHN_THROTTLED, "evtchn_throttled")
 
 enum dp_qstat {
 #define DP_X_ENUM(e, s) DP_Q_##e,
@@ -169,6 +185,12 @@ struct dp_queue {
 	 * next credit comes (TSC). */
 	uint64_t credit, credit_at;
 	bool throttled;
+	/* Event storm accounting (worker only, DP_EVT_*): the window's
+	 * start and the hold's end (TSC), events taken and requests
+	 * consumed in the window, the next hold's length. */
+	uint64_t evt_window, evt_hold_until;
+	uint32_t evt_count, evt_work, evt_hold_ms;
+	bool evt_held;
 	/* Written by the owning worker only: plain adds on its fast path. */
 	uint64_t stats[DP_Q_COUNT];
 	/* RX_DROP_BACKLOG counted by the other workers, which hand this
