@@ -7,9 +7,13 @@
  *  - nb_sandbox_user(): become an unprivileged user (and its group);
  *    every thread follows, and with the uid every capability goes.
  *  - nb_sandbox_seccomp(): from then on, every thread may make only the
- *    system calls the data path and the control thread use; any other
- *    fails with EPERM (not executed), so a compromised netbackd cannot
- *    open files, execute programs, make new sockets or trace others.
+ *    system calls the data path and the control thread use, ioctl only
+ *    with the request numbers they use; any other fails with EPERM (not
+ *    executed), so a compromised netbackd cannot open files, execute
+ *    programs, make new sockets, send to an address of its choosing,
+ *    trace others, or reach another ioctl of the devices it holds. The
+ *    caller closes privcmd first (hv_drop_privileges()): its hypercall
+ *    ioctl would be any hypercall as dom0.
  *
  * What stays open stays usable: that is why the user needs no access
  * to the /dev/xen devices of its own (see the README on permissions).
@@ -18,15 +22,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <linux/vfio.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <seccomp.h>
+#include <xen/xen.h>
+#include <xen/sys/evtchn.h>
+#include <xen/sys/gntdev.h>
 
 #include "sandbox.h"
 
@@ -59,19 +71,20 @@ nb_sandbox_user(const char *user, char *err, size_t el)
  * hypervisor devices' ioctls), memory (grant maps, malloc), threads'
  * waiting and waking, time, and the way out. The simulated hypervisor
  * additionally opens a domain's memory file on first use (openat, for
- * reading and writing only: no O_CREAT) and rings doorbells (sendto).
+ * reading and writing only: no O_CREAT) and rings doorbells (sendto to
+ * an address). ioctl, sendto: see nb_ioctls and nb_sandbox_seccomp().
  */
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(close),
-	SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(fstat),
+	SCMP_SYS(fcntl), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(fsync),
 	SCMP_SYS(fdatasync),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
 	SCMP_SYS(pselect6), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),
-	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
-	SCMP_SYS(recvmsg), SCMP_SYS(accept), SCMP_SYS(accept4),
+	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(accept),
+	SCMP_SYS(accept4),
 	SCMP_SYS(shutdown),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
 	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
@@ -88,6 +101,34 @@ static const int allowed[] = {
 	/* glibc's threads (libxenstore's reader, DPDK's helpers) */
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity),
+};
+
+/*
+ * The ioctls netbackd makes once running, by request number; any other
+ * fails with EPERM whatever the descriptor. With privcmd closed before
+ * (hv_drop_privileges()) no hypercall is left but grant operations and
+ * event channels, through what libxengnttab and libxenevtchn 4.17 issue
+ * for the calls hv_xen.c makes (their disassembly holds these numbers):
+ */
+static const uint32_t nb_ioctls[] = {
+	/* xengnttab_map_domain_grant_refs(), xengnttab_unmap() */
+	IOCTL_GNTDEV_MAP_GRANT_REF, IOCTL_GNTDEV_UNMAP_GRANT_REF,
+	IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR,
+	/* xengnttab_grant_copy() */
+	IOCTL_GNTDEV_GRANT_COPY,
+	/* xenevtchn_bind_interdomain(), _unbind(), _notify(); pending and
+	 * unmask are read() and write() */
+	IOCTL_EVTCHN_BIND_INTERDOMAIN, IOCTL_EVTCHN_UNBIND,
+	IOCTL_EVTCHN_NOTIFY,
+	/* Interfaces of DPDK's ports at run time (link state, a
+	 * net_af_packet port added by netbackctl, promiscuous mode, MAC,
+	 * MTU) and the tap PMD's queues; what the sim suite's vdev and
+	 * HVM tap tests were seen to make. */
+	SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFINDEX, SIOCGIFHWADDR,
+	SIOCSIFHWADDR, SIOCGIFMTU, SIOCSIFMTU, TUNSETIFF, TUNGETFEATURES,
+	TUNSETQUEUE,
+	/* A vfio-pci port's INTx is unmasked through its device fd. */
+	VFIO_DEVICE_SET_IRQS,
 };
 
 /* What a net_af_packet port's probe needs besides socket(AF_PACKET). */
@@ -147,6 +188,24 @@ nb_sandbox_seccomp(bool sim, char *err, size_t el)
 	for (size_t i = 0; r == 0 && i < sizeof(packet_calls) /
 					       sizeof(packet_calls[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, packet_calls[i], 0);
+	/* ioctl by request number: the kernel reads only the low 32 bits
+	 * of it, so that is what is compared. */
+	for (size_t i = 0; r == 0 && i < sizeof(nb_ioctls) /
+					       sizeof(nb_ioctls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					     nb_ioctls[i]));
+	/* Sending on what is connected (xenstore, netbackctl's clients, a
+	 * packet socket's TX kick), never to an address of one's choosing:
+	 * the datagram socket kept for interface ioctls must not carry
+	 * UDP anywhere (connect is not allowed either). sendmsg, whose
+	 * address the filter cannot see, is not needed once running. The
+	 * simulated hypervisor's doorbells are datagrams to a path. */
+	if (r == 0 && sim)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 0);
+	else if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+				     SCMP_A4(SCMP_CMP_EQ, 0));
 	/* Files: opened for reading and writing, never created. */
 	if (r == 0 && sim)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

@@ -11,7 +11,7 @@
 
 int nb_sandbox_user(const char *user, char *err, size_t errlen);
 /* sim: the simulated hypervisor's extra calls (opening domain memory
- * files). */
+ * files, doorbells sent to a socket path). */
 int nb_sandbox_seccomp(bool sim, char *err, size_t errlen);
 
 #endif

@@ -36,6 +36,8 @@ struct hv_ops {
 		    xengnttab_grant_copy_segment_t *segs);
 	/* 1 running, 0 dying or gone, negative errno if unknown. */
 	int (*domain_alive)(struct hv *hv, uint16_t domid);
+	/* Close what only start-up needs (may be NULL: nothing to drop). */
+	void (*drop_privileges)(struct hv *hv);
 	struct hv_evtchn *(*evtchn_open)(struct hv *hv);
 	void (*evtchn_close)(struct hv_evtchn *h);
 	int (*evtchn_fd)(struct hv_evtchn *h);
@@ -108,6 +110,22 @@ static inline int
 hv_domain_alive(struct hv *hv, uint16_t domid)
 {
 	return hv->ops->domain_alive(hv, domid);
+}
+
+/*
+ * Before the sandbox: close the hypervisor handles the running daemon
+ * must not keep. On Xen that is libxenctrl (privcmd and the hypercall
+ * buffers): its only use, domain_alive(), is a sysctl issued through
+ * IOCTL_PRIVCMD_HYPERCALL, whose argument (which hypercall) a seccomp
+ * filter cannot read, so while privcmd is open a compromised netbackd
+ * could make any hypercall as dom0. domain_alive() answers -ENOSYS
+ * afterwards and liveness comes from xenstore, as in a driver domain.
+ */
+static inline void
+hv_drop_privileges(struct hv *hv)
+{
+	if (hv->ops->drop_privileges)
+		hv->ops->drop_privileges(hv);
 }
 
 /* ---- event channels: Linux evtchn-driver semantics ---- */

@@ -5,7 +5,9 @@
  *
  * libxenctrl needs a privileged domain (domctl); in a driver domain it is
  * not available and domain_alive() answers -ENOSYS, so the caller falls
- * back on xenstore (@releaseDomain and the domain's directory).
+ * back on xenstore (@releaseDomain and the domain's directory). It is
+ * closed before the sandbox (hv_drop_privileges()): the same fallback
+ * then serves dom0 too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +94,16 @@ xen_domain_alive(struct hv *hv, uint16_t domid)
 	if (n != 1 || info.domain != domid)
 		return 0;
 	return (info.flags & XEN_DOMINF_dying) ? 0 : 1;
+}
+
+static void
+xen_drop_privileges(struct hv *hv)
+{
+	struct hv_xen *x = to_xen(hv);
+
+	if (x->xc)
+		xc_interface_close(x->xc);
+	x->xc = NULL;
 }
 
 static struct hv_evtchn *
@@ -191,6 +203,7 @@ static const struct hv_ops xen_ops = {
 	.unmap = xen_unmap,
 	.copy = xen_copy,
 	.domain_alive = xen_domain_alive,
+	.drop_privileges = xen_drop_privileges,
 	.evtchn_open = xen_evtchn_open,
 	.evtchn_close = xen_evtchn_close,
 	.evtchn_fd = xen_evtchn_fd,
