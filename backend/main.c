@@ -467,6 +467,11 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 		};
 		unsigned nm = mgmt_pollfds(d, pfd + 4, 32);
 		int tmo = mgmt_timeout(d);
+		/* Control rings whose hold ended or with requests left. */
+		int ct = ctl_xenbus_ctrl_tick(d);
+
+		if (ct >= 0 && (tmo < 0 || ct < tmo))
+			tmo = ct;
 		int r = poll(pfd, 4 + nm, tmo >= 0 && tmo < 200 ? tmo : 200);
 
 		if (r < 0 && errno != EINTR) {
@@ -508,13 +513,18 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 			ctl_xenbus_check_fatal(d);
 		}
 		if (pfd[3].revents & POLLIN) {
+			unsigned k = 0;
 			int p;
 
-			/* Control rings: rare requests, answered here. */
-			while ((p = hv_evtchn_pending(d->ctl_evh)) >= 0) {
-				ctl_xenbus_ctrl_event(d, p);
-				hv_evtchn_unmask(d->ctl_evh, (uint32_t)p);
-			}
+			/* Control rings: rare requests, answered here, a
+			 * bounded number of ports a loop (the rest keep the
+			 * fd readable); a storming ring's port stays masked
+			 * until ctl_xenbus_ctrl_tick(). */
+			while (k++ < CTL_EVT_BURST &&
+			       (p = hv_evtchn_pending(d->ctl_evh)) >= 0)
+				if (ctl_xenbus_ctrl_event(d, p))
+					hv_evtchn_unmask(d->ctl_evh,
+							 (uint32_t)p);
 		}
 		if (pfd[2].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -32,9 +32,11 @@ struct bed {
 	struct simtool_vif tv[8];
 };
 
+/* With a control ring (bed_up_args: every guest, or none). */
+static bool bed_ctrl;
+
 static struct simfront *
-up_ctrl(struct bed *b, unsigned i, uint16_t domid, bool ctrl)
-up_queues(struct bed *b, unsigned i, uint16_t domid, unsigned queues)
+up_opts(struct bed *b, unsigned i, uint16_t domid, unsigned queues, bool ctrl)
 {
 	struct simfront_conf c;
 	struct simfront *f;
@@ -46,8 +48,8 @@ up_queues(struct bed *b, unsigned i, uint16_t domid, unsigned queues)
 	memcpy(b->tv[i].mac, mac, 6);
 	CHECK_EQ(simtool_vif_add(b->e.xs, &b->tv[i]), 0);
 	simfront_conf_default(&c, b->e.hv, domid, 0);
-	c.ctrl_ring = ctrl;
 	c.queues = queues;
+	c.ctrl_ring = ctrl;
 	f = simfront_new(&c, b->e.xs);
 	CHECK(f != NULL);
 	CHECK_EQ(simfront_connect(f, 10000), 0);
@@ -55,11 +57,20 @@ up_queues(struct bed *b, unsigned i, uint16_t domid, unsigned queues)
 }
 
 static struct simfront *
-up(struct bed *b, unsigned i, uint16_t domid)
+up_ctrl(struct bed *b, unsigned i, uint16_t domid, bool ctrl)
 {
-	return up_ctrl(b, i, domid, false);
+	return up_opts(b, i, domid, 1, ctrl);
 }
 
+static struct simfront *
+up_queues(struct bed *b, unsigned i, uint16_t domid, unsigned queues)
+{
+	return up_opts(b, i, domid, queues, bed_ctrl);
+}
+
+static struct simfront *
+up(struct bed *b, unsigned i, uint16_t domid)
+{
 	return up_queues(b, i, domid, 1);
 }
 
@@ -481,7 +492,25 @@ pings(struct bed *b, struct storm *s, uint64_t *med, uint64_t *p90,
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (!one_way(b, 0, (uint8_t)i) || !one_way(b, 1, (uint8_t)i)) {
+		if (s->ctrl) {
+			/* The control thread's latency: a request from each
+			 * honest guest's control ring. */
+			for (int g = 0; g < 2; g++) {
+				uint32_t flags;
+				int r = simfront_ctrl(
+				    b->good[g],
+				    XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0,
+				    0, &flags, 2000);
+
+				if (r != XEN_NETIF_CTRL_STATUS_SUCCESS) {
+					atomic_store(&s->stop, true);
+					pthread_join(t, NULL);
+					FAIL("control request %u of good[%d]: "
+					     "%d", i, g, r);
+				}
+			}
+		} else if (!one_way(b, 0, (uint8_t)i) ||
+			   !one_way(b, 1, (uint8_t)i)) {
 			atomic_store(&s->stop, true);
 			pthread_join(t, NULL);
 			FAIL("ping %u lost (storm: %d)", i, s->notify);
@@ -573,6 +602,21 @@ TEST(event_storm_beside_honest_pings)
 	bed_up_args(&b, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? pinned : unpinned,
 		    8);
 	storm_vs_baseline(&b, false);
+	simenv_fini(&b.e);
+}
+
+/* The same on the control thread: a guest ringing its control ring
+ * beside two that ask theirs (on CPU 0 with the storm, then). */
+TEST(control_ring_storm_beside_honest_requests)
+{
+	struct bed b;
+
+	bed_ctrl = true;
+	bed_up_args(&b, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? pinned : unpinned,
+		    1);
+	bed_ctrl = false;
+	CHECK(simfront_has_ctrl(b.evil));
+	storm_vs_baseline(&b, true);
 	simenv_fini(&b.e);
 }
 
@@ -1065,14 +1109,6 @@ honest_ping(struct bed *b, int dir, unsigned seq, size_t len)
 		simfront_poll(from, 0);
 	}
 	return 0;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*

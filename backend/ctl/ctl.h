@@ -67,11 +67,23 @@ int ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err,
 void ctl_ctrl_disconnect(struct nb_daemon *d, struct ctl_vif *v);
 /* Our event channel of the vif's control ring, -1 if none. */
 int ctl_ctrl_evtchn(const struct ctl_vif *v);
-/* Answer what the frontend asked; -EPROTO: disconnect it. */
+/* Answer what the frontend asked, a burst at most: how many requests,
+ * or -EPROTO: disconnect it. Requests left: ctl_ctrl_due() says 0. */
 int ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v);
 /* Serves again a control ring whose requests waited for its budget
  * (-EPROTO as ctl_ctrl_serve); often, from the control loop. */
 int ctl_ctrl_tick(struct nb_daemon *d, struct ctl_vif *v);
+/*
+ * An event on the vif's control ring that brought `served` requests:
+ * true when the frontend rings far more than it asks, and the port is
+ * to stay masked until ctl_ctrl_due() unmasks it.
+ */
+bool ctl_ctrl_storm(struct ctl_vif *v, unsigned served);
+/* ms until the vif's control ring needs serving without an event (a
+ * hold ends, requests left), 0 now, -1 never; unmasks at a hold's end. */
+int ctl_ctrl_due(struct nb_daemon *d, struct ctl_vif *v, uint64_t now);
+/* Control-ring ports read per loop of the control thread at most. */
+#define CTL_EVT_BURST 64u
 
 /* xenbus.c: the backend state machines and xenstore */
 char *ctl_xs_read(struct nb_daemon *d, const char *fmt, ...)
@@ -86,8 +98,11 @@ void ctl_xenbus_check_fatal(struct nb_daemon *d);
 void ctl_xenbus_tick(struct nb_daemon *d);
 /* Is xenstore still answering? (A round trip; false once lost.) */
 bool ctl_xenbus_alive(struct nb_daemon *d);
-/* An event on a control ring's event channel. */
-void ctl_xenbus_ctrl_event(struct nb_daemon *d, int evtchn);
+/* An event on a control ring's event channel: false to leave the port
+ * masked (ctl_xenbus_ctrl_tick() unmasks it). */
+bool ctl_xenbus_ctrl_event(struct nb_daemon *d, int evtchn);
+/* Control rings to serve without an event: ms until the next, -1 none. */
+int ctl_xenbus_ctrl_tick(struct nb_daemon *d);
 void ctl_xenbus_stop(struct nb_daemon *d);
 /* The vif named name ("vifD.N"), or NULL. */
 struct ctl_vif *ctl_vif_by_name(struct nb_daemon *d, const char *name);

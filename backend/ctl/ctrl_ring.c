@@ -46,6 +46,22 @@
 #define CTRL_REQ_COST 64
 #define CTRL_SYNC_COST 256
 
+/*
+ * A frontend's control-ring events cost the control thread, which
+ * serves every vif's xenstore and netbackctl: requests are served
+ * CTL_CTRL_BURST at a time (the rest at the next loop), and, as in the
+ * data path (dp.h, DP_EVT_*), a ring whose events outnumber its
+ * requests CTL_EVT_STORM_RATIO to one (CTL_EVT_STORM_MIN events or more
+ * in CTL_EVT_WINDOW_MS) has its port left masked, 1 ms then twice as
+ * long each time up to CTL_EVT_HOLD_MAX_MS, and is served when the
+ * hold ends. A frontend sends a request and waits for its answer.
+ */
+#define CTL_CTRL_BURST 64u
+#define CTL_EVT_WINDOW_MS 100u
+#define CTL_EVT_STORM_MIN 16u
+#define CTL_EVT_STORM_RATIO 4u
+#define CTL_EVT_HOLD_MAX_MS 1000u
+
 struct ctl_ctrl {
 	void *page;
 	struct ctrl_ring ring;
@@ -64,6 +80,12 @@ struct ctl_ctrl {
 	uint64_t credit_ms;
 	bool waiting;
 	bool told; /* the log heard of it (once a connection) */
+	bool more; /* requests left after a burst */
+	/* Event storms: the window's start and the hold's end (ms),
+	 * events and requests in the window, the next hold's length. */
+	uint64_t evt_window, hold_until;
+	uint32_t events, requests, hold_ms;
+	bool held; /* port left masked until hold_until */
 };
 
 /* ---- the hash configuration, published to workers ---- */
@@ -391,17 +413,26 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 		.gref_add = gref_add, .gref_del = gref_del, .arg = &cx,
 	};
 	bool notify = false;
+	unsigned served = 0;
 	int n = 0;
 
 	if (!c)
 		return 0;
 	c->waiting = false;
+	c->more = false;
 	do {
+		if (served >= CTL_CTRL_BURST) {
+			/* A frontend that keeps producing must not keep the
+			 * control thread: the rest at the next loop. */
+			c->more = true;
+			break;
+		}
 		/* One at a time: each is paid for before the next. */
-		while (ctrl_budget(c) &&
+		while (served < CTL_CTRL_BURST && ctrl_budget(c) &&
 		       (n = ctrl_ring_take(&c->ring, &req, 1)) > 0) {
 			struct xen_netif_ctrl_response rsp;
 
+			served++;
 			c->credit -= ctrl_cost(&req);
 			ctrl_handle(&c->cfg, v->dp.nqueues, &ops, &req, &rsp);
 			if (grefs_commit(d, v))
@@ -435,7 +466,61 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 	} while (ctrl_ring_more(&c->ring));
 	if (notify)
 		hv_evtchn_notify(d->ctl_evh, (uint32_t)c->port);
-	return 0;
+	return (int)served;
+}
+
+bool
+ctl_ctrl_storm(struct ctl_vif *v, unsigned served)
+{
+	struct ctl_ctrl *c = v->ctrl;
+	uint64_t now = nb_now_ms();
+	uint32_t min;
+
+	if (!c)
+		return false;
+	if (now - c->evt_window >= CTL_EVT_WINDOW_MS) {
+		/* A calm window forgives earlier holds. */
+		if (c->events < CTL_EVT_STORM_MIN)
+			c->hold_ms = 0;
+		c->evt_window = now;
+		c->events = c->requests = 0;
+	}
+	c->events++;
+	c->requests += served;
+	/* On probation after a hold, a few events for nothing will do. */
+	min = c->hold_ms ? CTL_EVT_STORM_RATIO : CTL_EVT_STORM_MIN;
+	if (c->events < min ||
+	    c->events <= CTL_EVT_STORM_RATIO * (c->requests + 1))
+		return false;
+	if (!c->hold_ms)
+		nb_vif_warn(&v->dp, "control ring event storm (%u events, %u "
+			    "requests): its event channel is held", c->events,
+			    c->requests);
+	c->hold_ms = c->hold_ms ? RTE_MIN(c->hold_ms * 2, CTL_EVT_HOLD_MAX_MS)
+				: 1;
+	c->hold_until = now + c->hold_ms;
+	c->held = true;
+	return true;
+}
+
+int
+ctl_ctrl_due(struct nb_daemon *d, struct ctl_vif *v, uint64_t now)
+{
+	struct ctl_ctrl *c = v->ctrl;
+
+	if (!c)
+		return -1;
+	if (c->held) {
+		if (now < c->hold_until)
+			return (int)(c->hold_until - now);
+		c->held = false;
+		c->evt_window = now;
+		c->events = c->requests = 0;
+		hv_evtchn_unmask(d->ctl_evh, (uint32_t)c->port);
+		/* What came while held is served without an event. */
+		c->more = true;
+	}
+	return c->more ? 0 : -1;
 }
 
 int

@@ -683,20 +683,52 @@ ctl_xenbus_check_fatal(struct nb_daemon *d)
 	}
 }
 
-void
+static void
+ctrl_fail(struct nb_daemon *d, struct ctl_vif *v)
+{
+	vif_fail(d, v, "protocol violation, disconnected: control ring "
+		 "request producer beyond the ring");
+}
+
+bool
 ctl_xenbus_ctrl_event(struct nb_daemon *d, int port)
 {
 	struct ctl_vif *v;
 
 	LIST_FOREACH(v, &d->vifs, link) {
+		int n;
+
 		if (ctl_ctrl_evtchn(v) != port)
 			continue;
-		if (ctl_ctrl_serve(d, v) < 0)
-			vif_fail(d, v, "protocol violation, disconnected: "
-				 "control ring request producer beyond the "
-				 "ring");
-		return;
+		n = ctl_ctrl_serve(d, v);
+		if (n < 0) {
+			ctrl_fail(d, v);
+			return true;
+		}
+		return !ctl_ctrl_storm(v, (unsigned)n);
 	}
+	return true;
+}
+
+int
+ctl_xenbus_ctrl_tick(struct nb_daemon *d)
+{
+	uint64_t now = nb_now_ms();
+	struct ctl_vif *v;
+	int next = -1;
+
+	LIST_FOREACH(v, &d->vifs, link) {
+		int t = ctl_ctrl_due(d, v, now);
+
+		if (t == 0) {
+			if (ctl_ctrl_serve(d, v) < 0)
+				ctrl_fail(d, v);
+			t = ctl_ctrl_due(d, v, now);
+		}
+		if (t >= 0 && (next < 0 || t < next))
+			next = t;
+	}
+	return next;
 }
 
 int
