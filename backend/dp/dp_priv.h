@@ -61,6 +61,7 @@ struct dp_worker {
 	 * pool / DP_RX_POOL_SHARE / workers), shared out in quotas. */
 	unsigned rx_budget;
 	unsigned nq;
+	unsigned rr;    /* the queue served first this pass (round robin) */
 	unsigned nheld; /* queues whose event channels are held masked */
 	struct dp_queue **queues;   /* owned, at most DP_MAX_QUEUES_W */
 	struct dp_queue **by_evtchn; /* local event channel -> queue */

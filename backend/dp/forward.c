@@ -174,7 +174,11 @@ flood(struct dp_worker *w, int in, struct rte_mbuf *m,
 			rte_pktmbuf_free(m);
 		return;
 	}
-	rte_mbuf_refcnt_update(m, (int16_t)(same - 1));
+	/* A reference per destination on every segment: freeing a chain
+	 * frees each segment whose own count falls to zero, so a count on
+	 * the first alone let the first destination done free the rest
+	 * under the others. */
+	rte_pktmbuf_refcnt_update(m, (int16_t)(same - 1));
 	for (unsigned j = 0; j < ne; j++) {
 		/* Each destination gets its own pointer: a queue on another
 		 * worker swaps it for a private copy (to_queue), which must

@@ -487,10 +487,12 @@ worker_pass(struct dp_worker *w, bool woke, unsigned idle)
 	if (unlikely(w->nheld))
 		evt_release_due(w);
 	drain_xfer(w);
-	/* A burst each way per queue and pass: no queue waits for another
-	 * by more than one burst of each. */
-	for (unsigned i = 0; i < w->nq; i++) {
-		struct dp_queue *q = w->queues[i];
+	/* A burst each, from a different first queue every pass: no queue
+	 * waits for another by more than one burst of each. */
+	unsigned nq = w->nq, first = nq ? w->rr++ % nq : 0;
+
+	for (unsigned k = 0; k < nq; k++) {
+		struct dp_queue *q = w->queues[(first + k) % nq];
 		unsigned n;
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
@@ -499,8 +501,8 @@ worker_pass(struct dp_worker *w, bool woke, unsigned idle)
 		q->evt_work += n;
 		work += n;
 	}
-	for (unsigned i = 0; i < w->nq; i++) {
-		struct dp_queue *q = w->queues[i];
+	for (unsigned k = 0; k < nq; k++) {
+		struct dp_queue *q = w->queues[(first + k) % nq];
 		unsigned n;
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
