@@ -104,6 +104,12 @@ dp_mbuf_dest(struct rte_mbuf *m)
 	return (struct dp_queue **)rte_mbuf_to_priv(m);
 }
 
+/* evtchn.c: read up to DP_EVT_BURST delivered ports, count them and
+ * unmask them unless their queue storms (then held masked); the count.
+ * dp_evt_release_due() unmasks the queues whose hold is over. */
+unsigned dp_evt_drain(struct dp_worker *w);
+void dp_evt_release_due(struct dp_worker *w);
+
 /* tx.c: guest TX, ring -> mbufs -> switch. Requests handled. */
 unsigned dp_tx_queue(struct dp_worker *w, struct dp_queue *q);
 

@@ -78,10 +78,6 @@ dp_notify(struct dp_worker *w, int evtchn)
 	w->notifies++;
 }
 
-/* ---- guest TX: ring -> mbufs -> switch ---- */
-
-/* ---- guest RX: backlog -> grant copy into posted buffers ---- */
-
 
 /* ---- commands from the control thread ---- */
 
@@ -368,104 +364,6 @@ ports_disarm(struct dp_worker *w)
 }
 
 /*
- * One more event from q: true when its guest rings far more than it
- * sends (DP_EVT_*). A window that ended calm forgives earlier holds;
- * until then (on probation after a hold) a few events for nothing are
- * enough, or a storm would have DP_EVT_STORM_MIN events after each.
- */
-static bool
-evt_storm(struct dp_worker *w, struct dp_queue *q)
-{
-	uint64_t tsc_ms = rte_get_tsc_hz() / 1000;
-	uint32_t min = q->evt_hold_ms ? DP_EVT_STORM_RATIO : DP_EVT_STORM_MIN;
-
-	if (w->tsc - q->evt_window >= DP_EVT_WINDOW_MS * tsc_ms) {
-		if (q->evt_count < DP_EVT_STORM_MIN)
-			q->evt_hold_ms = 0;
-		q->evt_window = w->tsc;
-		q->evt_count = q->evt_work = 0;
-	}
-	q->evt_count++;
-	return q->evt_count >= min &&
-	       q->evt_count > DP_EVT_STORM_RATIO * (q->evt_work + 1);
-}
-
-/* Leave q's ports masked for a while: its rings are polled meanwhile. */
-static void
-evt_hold(struct dp_worker *w, struct dp_queue *q)
-{
-	uint64_t tsc_ms = rte_get_tsc_hz() / 1000;
-
-	q->evt_hold_ms = q->evt_hold_ms
-			     ? RTE_MIN(q->evt_hold_ms * 2, DP_EVT_HOLD_MAX_MS)
-			     : 1;
-	q->evt_hold_until = w->tsc + q->evt_hold_ms * tsc_ms;
-	q->evt_held = true;
-	q->stats[DP_Q_EVTCHN_THROTTLED]++;
-	w->nheld++;
-}
-
-/*
- * Unmask the ports of q (both: the one not delivered while held is
- * unmasked already, and unmasking it again is harmless), and start a
- * fresh window, so that a storm that goes on is held again, longer.
- */
-static void
-evt_release(struct dp_worker *w, struct dp_queue *q)
-{
-	q->evt_held = false;
-	w->nheld--;
-	q->evt_window = w->tsc;
-	q->evt_count = q->evt_work = 0;
-	hv_evtchn_unmask(w->evh, (uint32_t)q->tx_evtchn);
-	if (q->rx_evtchn != q->tx_evtchn)
-		hv_evtchn_unmask(w->evh, (uint32_t)q->rx_evtchn);
-}
-
-static void
-evt_release_due(struct dp_worker *w)
-{
-	for (unsigned i = 0; i < w->nq && w->nheld; i++) {
-		struct dp_queue *q = w->queues[i];
-
-		if (q->evt_held && w->tsc >= q->evt_hold_until)
-			evt_release(w, q);
-	}
-}
-
-/*
- * Read up to DP_EVT_BURST delivered ports, count them, unmask them
- * unless their queue storms: a guest that notifies again as soon as it
- * is unmasked kept this loop going for good (one ran 59,216 times), and
- * every other queue of the worker waited. What is left stays readable
- * on the handle's fd for the next pass.
- */
-static unsigned
-drain_events(struct dp_worker *w)
-{
-	unsigned n = 0;
-	int p;
-
-	while (n < DP_EVT_BURST && (p = hv_evtchn_pending(w->evh)) >= 0) {
-		struct dp_queue *q = (unsigned)p < DP_MAX_EVTCHN ? w->by_evtchn[p]
-								: NULL;
-
-		n++;
-		if (q) {
-			q->stats[DP_Q_EVENTS]++;
-			if (q->evt_held)
-				continue; /* unmasked at the hold's end */
-			if (evt_storm(w, q)) {
-				evt_hold(w, q);
-				continue;
-			}
-		}
-		hv_evtchn_unmask(w->evh, (uint32_t)p);
-	}
-	return n;
-}
-
-/*
  * One pass over everything the worker owns: events (after a sleep),
  * frames from other workers, each queue's TX then RX, the ports' RX
  * queues. idle: passes without work so far (while spinning before a
@@ -483,9 +381,9 @@ worker_pass(struct dp_worker *w, bool woke, unsigned idle)
 	 * indices say what to do and reading the event fd would be a
 	 * system call per loop. */
 	if (woke)
-		work += drain_events(w);
+		work += dp_evt_drain(w);
 	if (unlikely(w->nheld))
-		evt_release_due(w);
+		dp_evt_release_due(w);
 	drain_xfer(w);
 	/* A burst each, from a different first queue every pass: no queue
 	 * waits for another by more than one burst of each. */
@@ -604,7 +502,7 @@ worker_main(void *arg)
 			continue;
 		/* Unmask what was delivered while we were busy, so the next
 		 * notification wakes us. */
-		drain_events(w);
+		dp_evt_drain(w);
 		/* A port without RX interrupts (net_af_packet, net_pcap...)
 		 * is looked at after a nap: 1 ms while traffic is recent,
 		 * doubling to DP_NAP_MAX_MS while all stays quiet, so an
