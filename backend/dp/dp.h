@@ -442,6 +442,9 @@ struct dp_worker_totals {
 };
 void dp_worker_totals(const struct dp *dp, unsigned i,
 		      struct dp_worker_totals *t);
+/* The same summed over every worker (id, lcore and the queue counts
+ * then mean nothing). */
+void dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum);
 /* Hand a connected queue to worker `worker` (an index, taken modulo
  * the count) / take it back; each waits for the worker. Before taking
  * it back, control has made it unreachable (its vif off the switch) and

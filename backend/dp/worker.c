@@ -615,6 +615,23 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->busy_cycles = w->busy_cycles;
 }
 
+void
+dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker_totals t;
+
+		dp_worker_totals(dp, i, &t);
+		sum->copy_calls += t.copy_calls;
+		sum->copy_segs += t.copy_segs;
+		sum->copy_static += t.copy_static;
+		sum->notifies += t.notifies;
+		sum->wakeups += t.wakeups;
+		sum->busy_cycles += t.busy_cycles;
+	}
+}
+
 static void
 worker_fini(struct dp_worker *w)
 {

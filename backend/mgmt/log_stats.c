@@ -115,22 +115,13 @@ mgmt_log_stats(struct nb_daemon *d)
 			c[DP_E_TX_DROP_FULL], drops, dp_link_name(p->link),
 			p->link_changes, c[DP_E_TX_DROP_LINK]);
 	}
-	uint64_t calls = 0, segs = 0, notifies = 0, wakeups = 0, st = 0;
-	uint64_t busy = 0;
-	for (unsigned i = 0; i < d->dp.nworkers; i++) {
-		struct dp_worker_totals w;
+	struct dp_worker_totals w;
 
-		dp_worker_totals(&d->dp, i, &w);
-		busy += w.busy_cycles;
-		calls += w.copy_calls;
-		segs += w.copy_segs;
-		st += w.copy_static;
-		notifies += w.notifies;
-		wakeups += w.wakeups;
-	}
+	dp_workers_total(&d->dp, &w);
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
 		"%lu static-grant copies, %lu notifications, %lu worker "
 		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles",
-		d->nvifs, calls, segs, st, notifies, wakeups, d->dp.hv->maps,
-		d->dp.hv->ports, busy);
+		d->nvifs, w.copy_calls, w.copy_segs, w.copy_static, w.notifies,
+		w.wakeups, d->dp.hv->maps,
+		d->dp.hv->ports, w.busy_cycles);
 }

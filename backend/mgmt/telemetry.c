@@ -105,16 +105,9 @@ tel_answer(struct nb_daemon *d, const char *cmd, const char *params,
 		return 0;
 	}
 	if (strcmp(cmd, "/netbackd/status") == 0) {
-		uint64_t calls = 0, segs = 0, notifies = 0;
+		struct dp_worker_totals w;
 
-		for (unsigned i = 0; i < d->dp.nworkers; i++) {
-			struct dp_worker_totals w;
-
-			dp_worker_totals(&d->dp, i, &w);
-			calls += w.copy_calls;
-			segs += w.copy_segs;
-			notifies += w.notifies;
-		}
+		dp_workers_total(&d->dp, &w);
 		rte_tel_data_start_dict(t);
 		rte_tel_data_add_dict_string(t, "version", NB_VERSION);
 		rte_tel_data_add_dict_u64(t, "uptime_s",
@@ -123,9 +116,10 @@ tel_answer(struct nb_daemon *d, const char *cmd, const char *params,
 		rte_tel_data_add_dict_u64(t, "networks", d->conf.nnets);
 		rte_tel_data_add_dict_u64(t, "dpdk_ports", d->neth);
 		rte_tel_data_add_dict_u64(t, "workers", d->dp.nworkers);
-		rte_tel_data_add_dict_u64(t, "grant_copy_calls", calls);
-		rte_tel_data_add_dict_u64(t, "grant_copy_segments", segs);
-		rte_tel_data_add_dict_u64(t, "notifications", notifies);
+		rte_tel_data_add_dict_u64(t, "grant_copy_calls", w.copy_calls);
+		rte_tel_data_add_dict_u64(t, "grant_copy_segments",
+					  w.copy_segs);
+		rte_tel_data_add_dict_u64(t, "notifications", w.notifies);
 		return 0;
 	}
 	if (!params || !*params)
