@@ -120,6 +120,10 @@ fi
 #                              mbit N" (the receiver's figure)
 #   udp TAG PEER SECS LEN      iperf3 UDP, LEN-byte payloads, as fast as it
 #                              sends: "cost TAG done pps N received N"
+#   flood TAG PEER SECS FLOWS  iperf3 TCP with FLOWS parallel flows, the
+#                              result ignored: "cost TAG done|FAILED"
+#   ping TAG PEER COUNT        COUNT pings: "cost TAG done sent N received N
+#                              avg_ms A" (FAILED when none came back)
 # A command that fails says "cost TAG FAILED".
 lab_command() {
 	case "$1" in
@@ -149,6 +153,23 @@ lab_command() {
 		else
 			say "cost $2 FAILED"
 			cat /tmp/cost
+		fi ;;
+	flood)
+		if iperf3 -c "$3" -t "$4" -P "$5" -f m >/tmp/flood 2>&1; then
+			say "cost $2 done"
+		else
+			say "cost $2 FAILED"
+		fi ;;
+	ping)
+		ping -c "$4" -W 5 "$3" >/tmp/cping 2>&1
+		sent=$(awk '/transmitted/ {print $1}' /tmp/cping)
+		got=$(awk '/transmitted/ {print $4}' /tmp/cping)
+		avg=$(awk -F/ '/round-trip/ {print $4}' /tmp/cping)
+		if [ "${got:-0}" -gt 0 ]; then
+			say "cost $2 done sent $sent received $got avg_ms $avg"
+		else
+			say "cost $2 FAILED"
+			cat /tmp/cping
 		fi ;;
 	"") ;;
 	*) say "unknown command $1" ;;
