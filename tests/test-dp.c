@@ -542,4 +542,45 @@ TEST(flooded_chain_referenced_per_destination)
 	rte_eal_cleanup();
 }
 
+/* The storm rule workers and control rings share (dp_storm_event). */
+TEST(storm_held_doubled_and_forgiven)
+{
+	const struct dp_storm_rule r = { .window = 10, .min = 16,
+					 .ratio = 4, .hold_first = 1,
+					 .hold_max = 4 };
+	struct dp_storm s = { 0 };
+	unsigned i;
+
+	/* Events that bring work are no storm, however many. */
+	for (i = 0; i < 100; i++)
+		CHECK(!dp_storm_event(&s, &r, 0, 1));
+	/* A fresh window: the 16th event for nothing is a storm. */
+	for (i = 1; i < 16; i++)
+		CHECK(!dp_storm_event(&s, &r, 10, 0));
+	CHECK(dp_storm_event(&s, &r, 10, 0));
+	CHECK(s.held);
+	CHECK_EQ(s.until, 11);
+	/* Released, on probation: more than 4 events for nothing, held
+	 * twice as long, then up to hold_max. */
+	dp_storm_release(&s, 11);
+	for (i = 0; i < 4; i++)
+		CHECK(!dp_storm_event(&s, &r, 11, 0));
+	CHECK(dp_storm_event(&s, &r, 11, 0));
+	CHECK_EQ(s.hold, 2);
+	dp_storm_release(&s, 13);
+	for (i = 0; i < 5; i++)
+		dp_storm_event(&s, &r, 13, 0);
+	dp_storm_release(&s, 17);
+	for (i = 0; i < 5; i++)
+		dp_storm_event(&s, &r, 17, 0);
+	CHECK_EQ(s.hold, 4);
+	/* A calm window forgives: next time it takes min events again. */
+	dp_storm_release(&s, 21);
+	CHECK(!dp_storm_event(&s, &r, 40, 0));
+	for (i = 1; i < 15; i++)
+		CHECK(!dp_storm_event(&s, &r, 40, 0));
+	CHECK(dp_storm_event(&s, &r, 40, 0));
+	CHECK_EQ(s.hold, 1);
+}
+
 TESTS_MAIN()

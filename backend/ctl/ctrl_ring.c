@@ -83,9 +83,9 @@ struct ctl_ctrl {
 	bool more; /* requests left after a burst */
 	/* Event storms: the window's start and the hold's end (ms),
 	 * events and requests in the window, the next hold's length. */
-	uint64_t evt_window, hold_until;
-	uint32_t events, requests, hold_ms;
-	bool held; /* port left masked until hold_until */
+	/* Its events against the requests they brought (ms, CTL_EVT_*);
+	 * while held, its port is left masked until storm.until. */
+	struct dp_storm storm;
 };
 
 /* ---- the hash configuration, published to workers ---- */
@@ -469,37 +469,27 @@ ctl_ctrl_serve(struct nb_daemon *d, struct ctl_vif *v)
 	return (int)served;
 }
 
+static const struct dp_storm_rule ctrl_storm_rule = {
+	.window = CTL_EVT_WINDOW_MS, .min = CTL_EVT_STORM_MIN,
+	.ratio = CTL_EVT_STORM_RATIO, .hold_first = 1,
+	.hold_max = CTL_EVT_HOLD_MAX_MS,
+};
+
 bool
 ctl_ctrl_storm(struct ctl_vif *v, unsigned served)
 {
 	struct ctl_ctrl *c = v->ctrl;
-	uint64_t now = nb_now_ms();
-	uint32_t min;
+	bool first;
 
 	if (!c)
 		return false;
-	if (now - c->evt_window >= CTL_EVT_WINDOW_MS) {
-		/* A calm window forgives earlier holds. */
-		if (c->events < CTL_EVT_STORM_MIN)
-			c->hold_ms = 0;
-		c->evt_window = now;
-		c->events = c->requests = 0;
-	}
-	c->events++;
-	c->requests += served;
-	/* On probation after a hold, a few events for nothing will do. */
-	min = c->hold_ms ? CTL_EVT_STORM_RATIO : CTL_EVT_STORM_MIN;
-	if (c->events < min ||
-	    c->events <= CTL_EVT_STORM_RATIO * (c->requests + 1))
+	first = c->storm.hold == 0;
+	if (!dp_storm_event(&c->storm, &ctrl_storm_rule, nb_now_ms(), served))
 		return false;
-	if (!c->hold_ms)
+	if (first)
 		nb_vif_warn(&v->dp, "control ring event storm (%u events, %u "
-			    "requests): its event channel is held", c->events,
-			    c->requests);
-	c->hold_ms = c->hold_ms ? RTE_MIN(c->hold_ms * 2, CTL_EVT_HOLD_MAX_MS)
-				: 1;
-	c->hold_until = now + c->hold_ms;
-	c->held = true;
+			    "requests): its event channel is held",
+			    c->storm.events, c->storm.work);
 	return true;
 }
 
@@ -510,12 +500,10 @@ ctl_ctrl_due(struct nb_daemon *d, struct ctl_vif *v, uint64_t now)
 
 	if (!c)
 		return -1;
-	if (c->held) {
-		if (now < c->hold_until)
-			return (int)(c->hold_until - now);
-		c->held = false;
-		c->evt_window = now;
-		c->events = c->requests = 0;
+	if (c->storm.held) {
+		if (now < c->storm.until)
+			return (int)(c->storm.until - now);
+		dp_storm_release(&c->storm, now);
 		hv_evtchn_unmask(d->ctl_evh, (uint32_t)c->port);
 		/* What came while held is served without an event. */
 		c->more = true;

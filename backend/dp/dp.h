@@ -106,6 +106,37 @@ _Static_assert(DP_BURST <= SW_MAX_BURST,
 #define DP_EVT_STORM_MIN 16u
 #define DP_EVT_STORM_RATIO 4u
 #define DP_EVT_HOLD_MAX_MS 64u
+
+/*
+ * A notifier that rings for nothing (XSA-332 class), in the caller's
+ * time unit: events are counted against the work they brought, per
+ * window; min events or more, over ratio times the work (+1), are a
+ * storm, held off for hold_first, doubled while it goes on, hold_max
+ * at most. A window that ended calm forgives earlier holds; until then
+ * (on probation after a hold) ratio events for nothing are enough.
+ * Pure: the caller masks and unmasks. Workers count in TSC cycles and
+ * DP_EVT_*, the control thread its control rings in ms.
+ */
+struct dp_storm_rule {
+	uint64_t window;
+	uint32_t min, ratio;
+	uint64_t hold_first, hold_max;
+};
+
+struct dp_storm {
+	uint64_t window, until; /* this window's start; the hold's end */
+	uint32_t events, work;  /* in this window */
+	uint64_t hold;          /* the last hold, 0: none since a calm one */
+	bool held;
+};
+
+/* One more event at now, which brought work (or the caller adds to
+ * s->work as work is done): true when it makes a storm, then held until
+ * s->until. */
+bool dp_storm_event(struct dp_storm *s, const struct dp_storm_rule *r,
+		    uint64_t now, uint32_t work);
+/* The hold is over (the caller unmasks): a fresh window from now. */
+void dp_storm_release(struct dp_storm *s, uint64_t now);
 /* Capture sessions at once. */
 #define DP_MAX_TAPS 4u
 
@@ -185,12 +216,9 @@ struct dp_queue {
 	 * next credit comes (TSC). */
 	uint64_t credit, credit_at;
 	bool throttled;
-	/* Event storm accounting (worker only, DP_EVT_*): the window's
-	 * start and the hold's end (TSC), events taken and requests
-	 * consumed in the window, the next hold's length. */
-	uint64_t evt_window, evt_hold_until;
-	uint32_t evt_count, evt_work, evt_hold_ms;
-	bool evt_held;
+	/* Its guest's events against the requests they brought (worker
+	 * only, TSC, DP_EVT_*). */
+	struct dp_storm evt;
 	/* Written by the owning worker only: plain adds on its fast path. */
 	uint64_t stats[DP_Q_COUNT];
 	/* RX_DROP_BACKLOG counted by the other workers, which hand this

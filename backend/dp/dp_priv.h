@@ -63,6 +63,7 @@ struct dp_worker {
 	unsigned nq;
 	unsigned rr;    /* the queue served first this pass (round robin) */
 	unsigned nheld; /* queues whose event channels are held masked */
+	struct dp_storm_rule evt_rule; /* DP_EVT_* in TSC cycles */
 	struct dp_queue **queues;   /* owned, at most DP_MAX_QUEUES_W */
 	struct dp_queue **by_evtchn; /* local event channel -> queue */
 	atomic_bool asleep;

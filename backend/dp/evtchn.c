@@ -10,56 +10,44 @@
 
 #include "dp_priv.h"
 
-/*
- * One more event from q: true when its guest rings far more than it
- * sends (DP_EVT_*). A window that ended calm forgives earlier holds;
- * until then (on probation after a hold) a few events for nothing are
- * enough, or a storm would have DP_EVT_STORM_MIN events after each.
- */
-static bool
-evt_storm(struct dp_worker *w, struct dp_queue *q)
+bool
+dp_storm_event(struct dp_storm *s, const struct dp_storm_rule *r,
+	       uint64_t now, uint32_t work)
 {
-	uint64_t tsc_ms = rte_get_tsc_hz() / 1000;
-	uint32_t min = q->evt_hold_ms ? DP_EVT_STORM_RATIO : DP_EVT_STORM_MIN;
-
-	if (w->tsc - q->evt_window >= DP_EVT_WINDOW_MS * tsc_ms) {
-		if (q->evt_count < DP_EVT_STORM_MIN)
-			q->evt_hold_ms = 0;
-		q->evt_window = w->tsc;
-		q->evt_count = q->evt_work = 0;
+	if (now - s->window >= r->window) {
+		if (s->events < r->min)
+			s->hold = 0;
+		s->window = now;
+		s->events = s->work = 0;
 	}
-	q->evt_count++;
-	return q->evt_count >= min &&
-	       q->evt_count > DP_EVT_STORM_RATIO * (q->evt_work + 1);
+	s->events++;
+	s->work += work;
+	if (s->events < (s->hold ? r->ratio : r->min) ||
+	    s->events <= r->ratio * (s->work + 1))
+		return false;
+	s->hold = s->hold ? RTE_MIN(s->hold * 2, r->hold_max) : r->hold_first;
+	s->until = now + s->hold;
+	s->held = true;
+	return true;
 }
 
-/* Leave q's ports masked for a while: its rings are polled meanwhile. */
-static void
-evt_hold(struct dp_worker *w, struct dp_queue *q)
+void
+dp_storm_release(struct dp_storm *s, uint64_t now)
 {
-	uint64_t tsc_ms = rte_get_tsc_hz() / 1000;
-
-	q->evt_hold_ms = q->evt_hold_ms
-			     ? RTE_MIN(q->evt_hold_ms * 2, DP_EVT_HOLD_MAX_MS)
-			     : 1;
-	q->evt_hold_until = w->tsc + q->evt_hold_ms * tsc_ms;
-	q->evt_held = true;
-	q->stats[DP_Q_EVTCHN_THROTTLED]++;
-	w->nheld++;
+	s->held = false;
+	s->window = now;
+	s->events = s->work = 0;
 }
 
 /*
- * Unmask the ports of q (both: the one not delivered while held is
- * unmasked already, and unmasking it again is harmless), and start a
- * fresh window, so that a storm that goes on is held again, longer.
+ * q's hold is over: unmask both its ports (the one not delivered while
+ * held is unmasked already, and unmasking it again is harmless).
  */
 static void
 evt_release(struct dp_worker *w, struct dp_queue *q)
 {
-	q->evt_held = false;
+	dp_storm_release(&q->evt, w->tsc);
 	w->nheld--;
-	q->evt_window = w->tsc;
-	q->evt_count = q->evt_work = 0;
 	hv_evtchn_unmask(w->evh, (uint32_t)q->tx_evtchn);
 	if (q->rx_evtchn != q->tx_evtchn)
 		hv_evtchn_unmask(w->evh, (uint32_t)q->rx_evtchn);
@@ -71,7 +59,7 @@ dp_evt_release_due(struct dp_worker *w)
 	for (unsigned i = 0; i < w->nq && w->nheld; i++) {
 		struct dp_queue *q = w->queues[i];
 
-		if (q->evt_held && w->tsc >= q->evt_hold_until)
+		if (q->evt.held && w->tsc >= q->evt.until)
 			evt_release(w, q);
 	}
 }
@@ -96,10 +84,13 @@ dp_evt_drain(struct dp_worker *w)
 		n++;
 		if (q) {
 			q->stats[DP_Q_EVENTS]++;
-			if (q->evt_held)
+			if (q->evt.held)
 				continue; /* unmasked at the hold's end */
-			if (evt_storm(w, q)) {
-				evt_hold(w, q);
+			if (dp_storm_event(&q->evt, &w->evt_rule, w->tsc, 0)) {
+				/* Left masked: its rings are polled
+				 * meanwhile. */
+				q->stats[DP_Q_EVTCHN_THROTTLED]++;
+				w->nheld++;
 				continue;
 			}
 		}

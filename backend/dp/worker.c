@@ -105,9 +105,7 @@ add_queue(struct dp_worker *w, struct dp_queue *q)
 		r = -ERANGE;
 		goto unbind;
 	}
-	q->evt_held = false;
-	q->evt_count = q->evt_work = q->evt_hold_ms = 0;
-	q->evt_window = 0;
+	memset(&q->evt, 0, sizeof(q->evt));
 	w->queues[w->nq++] = q;
 	w->by_evtchn[q->tx_evtchn] = q;
 	w->by_evtchn[q->rx_evtchn] = q;
@@ -134,8 +132,8 @@ del_queue(struct dp_worker *w, struct dp_queue *q)
 			break;
 		}
 	}
-	if (q->evt_held) {
-		q->evt_held = false;
+	if (q->evt.held) {
+		q->evt.held = false;
 		w->nheld--;
 	}
 	if (w->by_evtchn[q->tx_evtchn] == q)
@@ -296,11 +294,11 @@ arm_and_check(struct dp_worker *w, int *timeout_ms)
 		} else if (ring_tx_final_check(&q->tx)) {
 			more = true;
 		}
-		if (q->evt_held) {
+		if (q->evt.held) {
 			/* Its ports stay masked: poll it when the hold
 			 * ends (every pass meanwhile, while busy). */
-			uint64_t ms = q->evt_hold_until > tsc
-					  ? (q->evt_hold_until - tsc) / tsc_ms + 1
+			uint64_t ms = q->evt.until > tsc
+					  ? (q->evt.until - tsc) / tsc_ms + 1
 					  : 0;
 
 			if (ms == 0)
@@ -387,26 +385,27 @@ worker_pass(struct dp_worker *w, bool woke, unsigned idle)
 	drain_xfer(w);
 	/* A burst each, from a different first queue every pass: no queue
 	 * waits for another by more than one burst of each. */
-	unsigned nq = w->nq, first = nq ? w->rr++ % nq : 0;
+	unsigned nq = w->nq, first = nq ? w->rr++ % nq : 0, i = first;
 
-	for (unsigned k = 0; k < nq; k++) {
-		struct dp_queue *q = w->queues[(first + k) % nq];
+	for (unsigned k = 0; k < nq; k++, i = i + 1 == nq ? 0 : i + 1) {
+		struct dp_queue *q = w->queues[i];
 		unsigned n;
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
 			continue;
 		n = dp_tx_queue(w, q);
-		q->evt_work += n;
+		q->evt.work += n;
 		work += n;
 	}
-	for (unsigned k = 0; k < nq; k++) {
-		struct dp_queue *q = w->queues[(first + k) % nq];
+	i = first;
+	for (unsigned k = 0; k < nq; k++, i = i + 1 == nq ? 0 : i + 1) {
+		struct dp_queue *q = w->queues[i];
 		unsigned n;
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
 			continue;
 		n = dp_rx_queue(w, q);
-		q->evt_work += n;
+		q->evt.work += n;
 		work += n;
 	}
 	for (unsigned i = 0; i < w->nrxq; i++)
@@ -660,6 +659,12 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 	w->dp = d;
 	w->pool = d->pool;
 	w->rx_budget = d->pool->size / DP_RX_POOL_SHARE / d->nworkers;
+	uint64_t tsc_ms = rte_get_tsc_hz() / 1000;
+	w->evt_rule = (struct dp_storm_rule){
+		.window = DP_EVT_WINDOW_MS * tsc_ms,
+		.min = DP_EVT_STORM_MIN, .ratio = DP_EVT_STORM_RATIO,
+		.hold_first = tsc_ms, .hold_max = DP_EVT_HOLD_MAX_MS * tsc_ms,
+	};
 	w->nap_ms = 1;
 	w->epfd = w->wakefd = -1;
 	w->gso.direct_pool = d->pool;
