@@ -159,17 +159,23 @@ drain_xfer(struct dp_worker *w)
 					      NULL)) > 0) {
 		uint64_t now = dp_tsc_ms(w->tsc); /* once per burst */
 
-		for (unsigned i = 0; i < n; i++) {
+		for (unsigned i = 0, j; i < n; i = j) {
 			struct dp_queue *q = *dp_mbuf_dest(mb[i]);
+			uint32_t segs = 0;
 
-			/* No longer in flight, whatever becomes of it. */
-			dp_xfer_got(q, mb[i]->nb_segs);
+			/* A run of frames for one queue (the usual burst)
+			 * is taken and put at once: one store to the line
+			 * its senders read, not one a frame. */
+			for (j = i; j < n && *dp_mbuf_dest(mb[j]) == q; j++)
+				segs += mb[j]->nb_segs;
+			/* No longer in flight, whatever becomes of them. */
+			dp_xfer_got(q, segs);
 			/* The queue may have left us since: RCU keeps it
 			 * allocated, its worker field says who owns it. */
 			if (q->worker == w && !atomic_load(&q->fatal))
-				dp_backlog_put(q, &mb[i], 1, now);
+				dp_backlog_put(q, &mb[i], j - i, now);
 			else
-				rte_pktmbuf_free(mb[i]);
+				rte_pktmbuf_free_bulk(&mb[i], j - i);
 		}
 	}
 }
