@@ -513,18 +513,20 @@ control_loop(struct nb_daemon *d, const struct opts *o, int sfd)
 			ctl_xenbus_check_fatal(d);
 		}
 		if (pfd[3].revents & POLLIN) {
-			unsigned k = 0;
-			int p;
+			uint32_t ports[CTL_EVT_BURST], unmask[CTL_EVT_BURST];
+			unsigned nu = 0;
+			int n;
 
 			/* Control rings: rare requests, answered here, a
 			 * bounded number of ports a loop (the rest keep the
 			 * fd readable); a storming ring's port stays masked
 			 * until ctl_xenbus_ctrl_tick(). */
-			while (k++ < CTL_EVT_BURST &&
-			       (p = hv_evtchn_pending(d->ctl_evh)) >= 0)
-				if (ctl_xenbus_ctrl_event(d, p))
-					hv_evtchn_unmask(d->ctl_evh,
-							 (uint32_t)p);
+			n = hv_evtchn_pending(d->ctl_evh, ports,
+					      CTL_EVT_BURST);
+			for (int i = 0; i < n; i++)
+				if (ctl_xenbus_ctrl_event(d, (int)ports[i]))
+					unmask[nu++] = ports[i];
+			hv_evtchn_unmask(d->ctl_evh, unmask, nu);
 		}
 		if (pfd[2].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -9,7 +9,9 @@
 # (both guests hand their buffer grants over the control ring, netif.h's
 # ADD_GREF_MAPPING), the saving printed side by side. Then guest ->
 # DPDK null port. Cycles per packet: the worker's TSC cycles spent in
-# loop passes that moved packets (netbackctl status), per packet.
+# loop passes that moved packets (netbackctl status), per packet. System
+# calls and grant-copy hypercalls per packet: what the
+# same work would cost on Xen (each seam call is a system call there).
 #   usage: bench/sim-vif2vif.sh [BUILD_DIR] [FRAMES]
 set -u
 . "$(dirname "$0")/sim-lib.sh"
@@ -55,6 +57,12 @@ out(f"vif2vif_{size}B_rx_rate", rx["rx_mpps"], "Mpps")
 out(f"vif2vif_{size}B_copy_calls_per_packet", stats["copy_calls"] / max(pkts, 1), "calls/packet")
 out(f"vif2vif_{size}B_grant_ops_per_packet", stats["copy_segs"] / max(pkts, 1), "grant copy segments/packet")
 out(f"vif2vif_{size}B_notifies_per_packet", stats["notifies"] / max(pkts, 1), "notifications/packet")
+# what the same work costs on Xen in system calls and hypercalls
+ws = status["workers"]
+# (per packet only: the worker polls always here, so it never sleeps)
+sysc = sum(w["system_calls"] for w in ws)
+out(f"vif2vif_{size}B_system_calls_per_packet", sysc / max(pkts, 1), "calls/packet")
+out(f"vif2vif_{size}B_copy_hypercalls_per_packet", sum(w["grant_copy_hypercalls"] for w in ws) / max(pkts, 1), "hypercalls/packet")
 # the worker's cycles in loop passes that moved packets, per frame forwarded
 busy = sum(w["busy_cycles"] for w in status["workers"])
 out(f"vif2vif_{size}B_worker_cycles_per_packet", busy / max(rx["received"], 1), "cycles/packet")

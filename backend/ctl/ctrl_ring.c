@@ -504,7 +504,7 @@ ctl_ctrl_due(struct nb_daemon *d, struct ctl_vif *v, uint64_t now)
 		if (now < c->storm.until)
 			return (int)(c->storm.until - now);
 		dp_storm_release(&c->storm, now);
-		hv_evtchn_unmask(d->ctl_evh, (uint32_t)c->port);
+		hv_evtchn_unmask1(d->ctl_evh, (uint32_t)c->port);
 		/* What came while held is served without an event. */
 		c->more = true;
 	}

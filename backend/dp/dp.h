@@ -467,6 +467,10 @@ struct dp_worker_totals {
 	bool asleep;
 	uint64_t copy_calls, copy_segs, copy_static, notifies, wakeups;
 	uint64_t busy_cycles;
+	/* Costs on Xen: the hypercalls the copies take, the evtchn
+	 * device's calls (reads, unmask writes, notifies), and every
+	 * system call of the worker (these, the copies, epoll_wait...). */
+	uint64_t copy_hypercalls, evtchn_calls, sys_calls;
 };
 void dp_worker_totals(const struct dp *dp, unsigned i,
 		      struct dp_worker_totals *t);

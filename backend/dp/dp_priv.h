@@ -79,6 +79,12 @@ struct dp_worker {
 	/* Totals for status and benchmarks (dp_worker_totals). */
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
+	/* What the copies cost on Xen in hypercalls (gntdev issues one per
+	 * DP_GNTDEV_BATCH segments), and the other system calls a worker
+	 * makes there: reading its wake-up eventfd, arming and disarming
+	 * the ports' RX interrupts. With the evtchn handle's and one
+	 * epoll_wait per wake-up, every system call of the data path. */
+	uint64_t copy_hypercalls, wakefd_reads, intr_calls;
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */
 };
@@ -92,6 +98,20 @@ struct dp_burst_sum {
 	uint64_t bytes;
 	uint64_t ol;
 };
+
+/* Linux gntdev splits a grant-copy ioctl into hypercalls of this many
+ * segments (drivers/xen/gntdev.c, its copy batch). */
+#define DP_GNTDEV_BATCH 16u
+
+/* Copy w->segs[0..n): one hv_copy() call, counted. */
+static inline void
+dp_copy(struct dp_worker *w, uint32_t n)
+{
+	w->copy_calls++;
+	w->copy_segs += n;
+	w->copy_hypercalls += (n + DP_GNTDEV_BATCH - 1) / DP_GNTDEV_BATCH;
+	hv_copy(w->dp->hv, n, w->segs);
+}
 
 /* worker.c */
 /* Mark q broken (the guest violated the protocol); control disconnects

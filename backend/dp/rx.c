@@ -360,9 +360,7 @@ dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
 		return 0;
 	}
 	if (pl.nsegs) {
-		w->copy_calls++;
-		w->copy_segs += pl.nsegs;
-		hv_copy(w->dp->hv, pl.nsegs, w->segs);
+		dp_copy(w, pl.nsegs);
 	}
 	rx_respond(w, q, &pl);
 	for (unsigned i = 0; i < pl.npk; i++)

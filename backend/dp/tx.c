@@ -259,9 +259,7 @@ dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
 
 	nsegs = tx_build(w, q, n, heads, seg_end);
 	if (nsegs > 0) {
-		w->copy_calls++;
-		w->copy_segs += (unsigned)nsegs;
-		hv_copy(w->dp->hv, (uint32_t)nsegs, w->segs);
+		dp_copy(w, (uint32_t)nsegs);
 	}
 	nout = tx_respond(w, q, n, heads, seg_end, nsegs == -ENOMEM);
 	if (ring_tx_push(&q->tx)) {

@@ -352,6 +352,7 @@ ports_arm(struct dp_worker *w)
 		if (rq->intr_fd < 0)
 			continue;
 		rte_eth_dev_rx_intr_enable(rq->eth->port_id, rq->qid);
+		w->intr_calls++;
 		if (rte_eth_rx_queue_count(rq->eth->port_id, rq->qid) > 0)
 			return false;
 	}
@@ -362,9 +363,11 @@ static void
 ports_disarm(struct dp_worker *w)
 {
 	for (unsigned i = 0; i < w->nrxq; i++)
-		if (w->rxq[i].intr_fd >= 0)
+		if (w->rxq[i].intr_fd >= 0) {
 			rte_eth_dev_rx_intr_disable(w->rxq[i].eth->port_id,
 						    w->rxq[i].qid);
+			w->intr_calls++;
+		}
 }
 
 /*
@@ -454,6 +457,7 @@ worker_sleep(struct dp_worker *w, int timeout)
 		if (ev[i].data.fd == w->wakefd) {
 			uint64_t v;
 
+			w->wakefd_reads++;
 			if (read(w->wakefd, &v, sizeof(v)) < 0) {
 				/* spurious: nothing to clear */
 			}
@@ -618,6 +622,11 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->notifies = w->notifies;
 	t->wakeups = w->wakeups;
 	t->busy_cycles = w->busy_cycles;
+	t->copy_hypercalls = w->copy_hypercalls;
+	t->evtchn_calls = w->evh ? w->evh->calls : 0;
+	/* One epoll_wait per wake-up. */
+	t->sys_calls = w->wakeups + t->evtchn_calls + w->copy_calls +
+		       w->wakefd_reads + w->intr_calls;
 }
 
 void
@@ -634,6 +643,9 @@ dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
 		sum->notifies += t.notifies;
 		sum->wakeups += t.wakeups;
 		sum->busy_cycles += t.busy_cycles;
+		sum->copy_hypercalls += t.copy_hypercalls;
+		sum->evtchn_calls += t.evtchn_calls;
+		sum->sys_calls += t.sys_calls;
 	}
 }
 

@@ -48,17 +48,22 @@ hv_evtchn_unbind(struct hv_evtchn *h, uint32_t port)
 int
 hv_evtchn_notify(struct hv_evtchn *h, uint32_t port)
 {
+	h->calls++;
 	return h->hv->ops->evtchn_notify(h, port);
 }
 
 int
-hv_evtchn_pending(struct hv_evtchn *h)
+hv_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max)
 {
-	return h->hv->ops->evtchn_pending(h);
+	h->calls++;
+	return h->hv->ops->evtchn_pending(h, ports, max);
 }
 
 int
-hv_evtchn_unmask(struct hv_evtchn *h, uint32_t port)
+hv_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n)
 {
-	return h->hv->ops->evtchn_unmask(h, port);
+	if (n == 0)
+		return 0;
+	h->calls++;
+	return h->hv->ops->evtchn_unmask(h, ports, n);
 }

@@ -44,8 +44,10 @@ struct hv_ops {
 	int (*evtchn_bind)(struct hv_evtchn *h, uint16_t domid, uint32_t rport);
 	int (*evtchn_unbind)(struct hv_evtchn *h, uint32_t port);
 	int (*evtchn_notify)(struct hv_evtchn *h, uint32_t port);
-	int (*evtchn_pending)(struct hv_evtchn *h);
-	int (*evtchn_unmask)(struct hv_evtchn *h, uint32_t port);
+	int (*evtchn_pending)(struct hv_evtchn *h, uint32_t *ports,
+			      unsigned max);
+	int (*evtchn_unmask)(struct hv_evtchn *h, const uint32_t *ports,
+			     unsigned n);
 	void (*close)(struct hv *hv);
 };
 
@@ -136,13 +138,30 @@ int hv_evtchn_fd(struct hv_evtchn *h);
 int hv_evtchn_bind(struct hv_evtchn *h, uint16_t domid, uint32_t rport);
 int hv_evtchn_unbind(struct hv_evtchn *h, uint32_t port);
 int hv_evtchn_notify(struct hv_evtchn *h, uint32_t port);
-/* A delivered (and now masked) port, or -EAGAIN. Never blocks. */
-int hv_evtchn_pending(struct hv_evtchn *h);
-int hv_evtchn_unmask(struct hv_evtchn *h, uint32_t port);
+/*
+ * Up to max delivered (and now masked) ports into ports: how many, 0 if
+ * none. Never blocks. On Xen one read() of the evtchn device, however
+ * many ports it returns (the device hands out every pending port it
+ * has, up to the buffer's size).
+ */
+int hv_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max);
+/* Unmask n ports; on Xen one write() of them all. */
+int hv_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n);
+static inline int
+hv_evtchn_unmask1(struct hv_evtchn *h, uint32_t port)
+{
+	return hv_evtchn_unmask(h, &port, 1);
+}
 
-/* Every handle starts with its owning hv, so the wrappers can count. */
+/*
+ * Every handle starts with its owning hv, so the wrappers can count;
+ * `calls`: the system calls made through this handle on Xen (reads,
+ * unmask writes, notify ioctls), for the figures per wake and per
+ * packet. A handle is one thread's, so a plain count.
+ */
 struct hv_evtchn {
 	struct hv *hv;
+	uint64_t calls;
 };
 
 #endif

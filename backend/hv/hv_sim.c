@@ -110,16 +110,31 @@ sim_evtchn_notify(struct hv_evtchn *h, uint32_t port)
 	return simhv_evtchn_notify(to_e(h), port);
 }
 
+/* The simulator's calls are one port each; counted as one call a
+ * burst, as on Xen. */
 static int
-sim_evtchn_pending(struct hv_evtchn *h)
+sim_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max)
 {
-	return simhv_evtchn_pending(to_e(h));
+	unsigned n = 0;
+	int p;
+
+	while (n < max && (p = simhv_evtchn_pending(to_e(h))) >= 0)
+		ports[n++] = (uint32_t)p;
+	return (int)n;
 }
 
 static int
-sim_evtchn_unmask(struct hv_evtchn *h, uint32_t port)
+sim_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n)
 {
-	return simhv_evtchn_unmask(to_e(h), port);
+	int r = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int e = simhv_evtchn_unmask(to_e(h), ports[i]);
+
+		if (e < 0 && r == 0)
+			r = e;
+	}
+	return r;
 }
 
 static void

@@ -305,6 +305,9 @@ cmd_status(struct req *r)
 		o_u64(o, "static_grant_copies", w->copy_static);
 		o_u64(o, "notifications", w->notifies);
 		o_u64(o, "busy_cycles", w->busy_cycles);
+		o_u64(o, "grant_copy_hypercalls", w->copy_hypercalls);
+		o_u64(o, "evtchn_calls", w->evtchn_calls);
+		o_u64(o, "system_calls", w->sys_calls);
 		o_close(o);
 	}
 	o_close(o);

@@ -120,8 +120,11 @@ mgmt_log_stats(struct nb_daemon *d)
 	dp_workers_total(&d->dp, &w);
 	nb_info("totals: %u vifs, %lu grant-copy calls, %lu segments, "
 		"%lu static-grant copies, %lu notifications, %lu worker "
-		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles",
+		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles, "
+		"%lu worker system calls (%lu evtchn), %lu grant-copy "
+		"hypercalls",
 		d->nvifs, w.copy_calls, w.copy_segs, w.copy_static, w.notifies,
 		w.wakeups, d->dp.hv->maps,
-		d->dp.hv->ports, w.busy_cycles);
+		d->dp.hv->ports, w.busy_cycles, w.sys_calls, w.evtchn_calls,
+		w.copy_hypercalls);
 }

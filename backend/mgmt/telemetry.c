@@ -120,6 +120,9 @@ tel_answer(struct nb_daemon *d, const char *cmd, const char *params,
 		rte_tel_data_add_dict_u64(t, "grant_copy_segments",
 					  w.copy_segs);
 		rte_tel_data_add_dict_u64(t, "notifications", w.notifies);
+		rte_tel_data_add_dict_u64(t, "worker_wakeups", w.wakeups);
+		rte_tel_data_add_dict_u64(t, "worker_system_calls",
+					  w.sys_calls);
 		return 0;
 	}
 	if (!params || !*params)
