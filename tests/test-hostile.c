@@ -674,9 +674,14 @@ storm_vs_baseline(struct bed *b, bool ctrl)
 	}
 	printf("# %lu storm rounds; worker wake-ups: %lu baseline, %lu "
 	       "storm\n", s.rung, bwake, swake);
+	/* The tail against the run's noisiest baseline tail: a moment of
+	 * a busy machine lands in either pair's 90th percentile. */
+	uint64_t noise = 0;
+	for (unsigned p = 0; p < PAIRS; p++)
+		noise = bp90[p] > noise ? bp90[p] : noise;
 	for (unsigned p = 0; p < PAIRS; p++)
 		if (smed[p] > STORM_FACTOR * (bmed[p] + 1) ||
-		    sp90[p] > STORM_FACTOR * (bp90[p] + 1))
+		    sp90[p] > STORM_FACTOR * (noise + 1))
 			FAIL("pair %u's latency under storm: median %lu us "
 			     "p90 %lu us, baseline %lu / %lu us", p, smed[p],
 			     sp90[p], bmed[p], bp90[p]);
