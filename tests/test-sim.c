@@ -3191,8 +3191,9 @@ ctl_u64(struct simenv *e, const char *expr)
  * in one: on Xen each call is a system call, in a PV dom0 a trap
  * through Xen. A guest with 8 queues rings all 16 of its ports, round
  * after round: the evtchn calls per wake-up (notifications aside) stay
- * at a read and an unmask after the wake and before the next sleep,
- * whatever the number of ports (one port at a time made it 34).
+ * at one read and one unmask, whatever the number of ports (one port at
+ * a time, read after the wake-up and again before the next sleep, made
+ * it 34).
  */
 TEST(event_ports_read_and_unmasked_a_burst_at_once)
 {
@@ -3224,7 +3225,9 @@ TEST(event_ports_read_and_unmasked_a_burst_at_once)
 	/* Each round woke the worker at least once (a status request
 	 * wakes it too): the ports were all unmasked again. */
 	CHECK(w1 - w0 >= 40);
-	if (c1 - c0 > 4 * (w1 - w0))
+	/* One read and one unmask a wake-up, before the next sleep (two
+	 * more at most for the sleep the measurement began in). */
+	if (c1 - c0 > 2 * (w1 - w0) + 2)
 		FAIL("%lu evtchn calls in %lu wake-ups", c1 - c0, w1 - w0);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);

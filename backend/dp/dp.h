@@ -471,6 +471,7 @@ struct dp_worker_totals {
 	 * device's calls (reads, unmask writes, notifies), and every
 	 * system call of the worker (these, the copies, epoll_wait...). */
 	uint64_t copy_hypercalls, evtchn_calls, sys_calls;
+	uint64_t intr_arms; /* RX interrupts armed and disarmed (PMD calls) */
 };
 void dp_worker_totals(const struct dp *dp, unsigned i,
 		      struct dp_worker_totals *t);

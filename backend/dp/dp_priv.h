@@ -80,10 +80,12 @@ struct dp_worker {
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
 	/* What the copies cost on Xen in hypercalls (gntdev issues one per
-	 * DP_GNTDEV_BATCH segments), and the other system calls a worker
-	 * makes there: reading its wake-up eventfd, arming and disarming
-	 * the ports' RX interrupts. With the evtchn handle's and one
-	 * epoll_wait per wake-up, every system call of the data path. */
+	 * DP_GNTDEV_BATCH segments), and the other system call a worker
+	 * makes there: reading its wake-up eventfd. With the evtchn
+	 * handle's calls, the copies and one epoll_wait per wake-up, every
+	 * system call of the data path. Arming and disarming the ports' RX
+	 * interrupts (intr_calls) is a memory write with tap and
+	 * virtio-user, a system call with some PMDs: counted apart. */
 	uint64_t copy_hypercalls, wakefd_reads, intr_calls;
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */

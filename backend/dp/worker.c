@@ -371,24 +371,21 @@ ports_disarm(struct dp_worker *w)
 }
 
 /*
- * One pass over everything the worker owns: events (after a sleep),
- * frames from other workers, each queue's TX then RX, the ports' RX
+ * One pass over everything the worker owns: frames from other workers, each queue's TX then RX, the ports' RX
  * queues. idle: passes without work so far (while spinning before a
  * sleep, a port that will wake us anyway, a tap whose every poll is a
  * read() and in a PV dom0 a trap through Xen, is looked at every 16th
  * pass only). The work done.
  */
 static unsigned
-worker_pass(struct dp_worker *w, bool woke, unsigned idle)
+worker_pass(struct dp_worker *w, unsigned idle)
 {
 	struct dp *d = w->dp;
 	unsigned work = 0;
 
-	/* Events are read only after a sleep: while busy the rings'
-	 * indices say what to do and reading the event fd would be a
-	 * system call per loop. */
-	if (woke)
-		work += dp_evt_drain(w);
+	/* Events are not read here: the rings' indices say what to do,
+	 * and every queue is looked at each pass. They are read once a
+	 * wake-up, before the next sleep (dp_evt_drain). */
 	if (unlikely(w->nheld))
 		dp_evt_release_due(w);
 	drain_xfer(w);
@@ -475,7 +472,7 @@ worker_main(void *arg)
 	uint64_t spin_from = 0,
 		 spin_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_SPIN_US;
 	uint64_t prev = rte_rdtsc();
-	bool woke = true, was_busy = false;
+	bool was_busy = false;
 
 	rte_rcu_qsbr_thread_register(d->rcu, w->id);
 	rte_rcu_qsbr_thread_online(d->rcu, w->id);
@@ -491,9 +488,8 @@ worker_main(void *arg)
 		was_busy = false;
 		if (handle_cmds(w))
 			break;
-		unsigned work = worker_pass(w, woke, idle);
+		unsigned work = worker_pass(w, idle);
 
-		woke = false;
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
 		if (work) {
 			was_busy = true;
@@ -509,8 +505,9 @@ worker_main(void *arg)
 			spin_from = w->tsc;
 		if (d->poll_always || w->tsc - spin_from < spin_tsc)
 			continue;
-		/* Unmask what was delivered while we were busy, so the next
-		 * notification wakes us. */
+		/* Read (and unmask) what was delivered since the last
+		 * sleep, so the next notification wakes us: one read and one
+		 * write a wake-up, however many ports rang. */
 		dp_evt_drain(w);
 		/* A port without RX interrupts (net_af_packet, net_pcap...)
 		 * is looked at after a nap: 1 ms while traffic is recent,
@@ -521,7 +518,7 @@ worker_main(void *arg)
 			idle = 0;
 			continue;
 		}
-		woke = worker_sleep(w, timeout);
+		worker_sleep(w, timeout);
 		idle = 0;
 	}
 	rte_rcu_qsbr_thread_offline(d->rcu, w->id);
@@ -626,7 +623,8 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->evtchn_calls = w->evh ? w->evh->calls : 0;
 	/* One epoll_wait per wake-up. */
 	t->sys_calls = w->wakeups + t->evtchn_calls + w->copy_calls +
-		       w->wakefd_reads + w->intr_calls;
+		       w->wakefd_reads;
+	t->intr_arms = w->intr_calls;
 }
 
 void
@@ -646,6 +644,7 @@ dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
 		sum->copy_hypercalls += t.copy_hypercalls;
 		sum->evtchn_calls += t.evtchn_calls;
 		sum->sys_calls += t.sys_calls;
+		sum->intr_arms += t.intr_arms;
 	}
 }
 

@@ -308,6 +308,7 @@ cmd_status(struct req *r)
 		o_u64(o, "grant_copy_hypercalls", w->copy_hypercalls);
 		o_u64(o, "evtchn_calls", w->evtchn_calls);
 		o_u64(o, "system_calls", w->sys_calls);
+		o_u64(o, "rx_interrupt_arms", w->intr_arms);
 		o_close(o);
 	}
 	o_close(o);
