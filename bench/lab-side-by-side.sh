@@ -123,11 +123,18 @@ cost() {
 		for (i = 1; i <= nu; i++) {
 			t = udp[i]; kp = v[t, "rx_packets"] / 1e3
 			up[i] = pps[t]; uk[i] = (kp > 0) ? net(t) * 1e3 / kp : 0; uc[i] = net(t)
+			p = v[t, "rx_packets"]; wk = v[t, "nb_wakeups"]
+			sp[i] = p > 0 ? v[t, "nb_syscalls"] / p : 0
+			hp[i] = p > 0 ? v[t, "nb_hypercalls"] / p : 0
+			pw[i] = wk > 0 ? p / wk : 0
+			sw[i] = wk > 0 ? v[t, "nb_syscalls"] / wk : 0
 			rounds = rounds sprintf(" %s %s pkt/s %.1f CPU-ms/kpkt;", t, up[i], uk[i])
 		}
 		printf "lab-side-by-side: %s: idle %.4f CPU-s/s;%s\n", name, idle, rounds > "/dev/stderr"
-		printf "%.4f %s %.2f %s %.1f %.2f %.2f\n", idle, med(tm, nt),
-			med(tg, nt), med(up, nu), med(uk, nu), med(tc, nt), med(uc, nu)
+		printf "%.4f %s %.2f %s %.1f %.2f %.2f %.3f %.3f %.2f %.2f\n", idle,
+			med(tm, nt), med(tg, nt), med(up, nu), med(uk, nu),
+			med(tc, nt), med(uc, nu), med(sp, nu), med(hp, nu),
+			med(pw, nu), med(sw, nu)
 	}'
 }
 cost kernel-cpu-cost >"$work/kc.fig" || exit 1
@@ -141,6 +148,17 @@ cnames=(dom0_cpu_idle tcp_guest_to_guest dom0_cpu_per_gb_tcp_guest_to_guest
 	dom0_cpu_tcp_guest_to_guest dom0_cpu_udp18_guest_to_guest)
 cunits=("CPU-s/s" "Mbit/s" "CPU-s/GB" "packets/s" "CPU-ms/1000 packets"
 	"CPU-s" "CPU-s")
+# netbackd's own counts in the UDP phases (netbackctl status in dom0;
+# none for the kernel, nor for netbackd in the driver domain, out of
+# dom0's reach): worker system calls and grant-copy hypercalls per
+# packet the guests received, packets and system calls per wake-up.
+nnames=(system_calls_per_packet_udp18 copy_hypercalls_per_packet_udp18
+	packets_per_wakeup_udp18 system_calls_per_wakeup_udp18)
+nunits=("calls/packet" "hypercalls/packet" "packets/wake-up"
+	"calls/wake-up")
+for i in "${!nnames[@]}"; do
+	json "netbackd_${nnames[$i]}" "${nc[$((7 + i))]}" "${nunits[$i]}"
+done
 # netbackd_dd_*: netbackd in a driver domain; its CPU figures are
 # Domain-0's and the driver domain's together (dom0_dd_cpu).
 for i in "${!cnames[@]}"; do

@@ -165,6 +165,19 @@ cost_stats() {
 		END { if (n) print rb, rp, tb, tp }'
 }
 
+# nb_counts: netbackd's worker counters now, summed over the workers
+# (netbackctl status): "system_calls wakeups grant_copy_hypercalls
+# notifications"; nothing when netbackd does not run here.
+nb_counts() {
+	pgrep -x netbackd >/dev/null || return 0
+	/lab/netbackctl status 2>/dev/null | awk '
+	$1 == "system_calls:" { s += $2 }
+	$1 == "wakeups:" { w += $2 }
+	$1 == "grant_copy_hypercalls:" { h += $2 }
+	$1 == "notifications:" { n += $2 }
+	END { print s + 0, w + 0, h + 0, n + 0 }'
+}
+
 # cost_phase TAG SECS GUEST COMMAND GUEST...: dom0's CPU cost of one
 # phase. COMMAND (a lab_command of SECS seconds that ends by saying "cost
 # TAG done ...") runs on the first GUEST's console while dom0 sleeps
@@ -173,15 +186,19 @@ cost_stats() {
 # driver domain's name when netbackd runs there) and dom0's uptime are
 # read, and the other GUESTs' eth0 counters. Prints
 #   LAB-COST TAG cpu_s C wall_s W rx_bytes N rx_packets N tx_bytes N
-#     tx_packets N [cpu_<domain> C ...] result <the guest's "done" line>
-# (cpu_<domain>: each domain's share, when COST_DOMS names several)
+#     tx_packets N [cpu_<domain> C ...] [nb_syscalls N nb_wakeups N
+#     nb_hypercalls N nb_notifies N] result <the guest's "done" line>
+# (cpu_<domain>: each domain's share, when COST_DOMS names several;
+# nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls and
+# notifications in the phase, when it runs in this domain)
 # rx: what the backend delivered to the guests during the phase (their
 # counters' increase, summed); an idle phase gives the baseline.
 cost_phase() {
-	local tag=$1 secs=$2 g=$3 cmd=$4 a b tty c0 c1 t0 t1 res
+	local tag=$1 secs=$2 g=$3 cmd=$4 a b tty c0 c1 t0 t1 res n0 n1
 	shift 4
 	a=$(cost_stats $tag-before "$@") && [ -n "$a" ] || return 1
 	tty=$(xenstore-read /local/domain/$(xl domid $g)/console/tty)
+	n0=$(nb_counts)
 	c0=$(dom_cpu ${COST_DOMS:-Domain-0})
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	echo "$cmd" >"$tty"
@@ -189,17 +206,24 @@ cost_phase() {
 	cost_wait $g "cost $tag \(done\|FAILED\)" 300 || return 1
 	c1=$(dom_cpu ${COST_DOMS:-Domain-0})
 	t1=$(cut -d' ' -f1 /proc/uptime)
+	n1=$(nb_counts)
 	b=$(cost_stats $tag-after "$@") && [ -n "$b" ] || return 1
 	res=$(grep -a "GUEST $g: cost $tag " /var/log/xen/console/guest-$g.log |
 		tail -1 | tr -d '\r' | sed 's/.*: cost [^ ]* //')
 	echo "$a $b" | awk -v tag=$tag -v c0="$c0" -v c1="$c1" -v t0=$t0 \
-		-v t1=$t1 -v doms="${COST_DOMS:-Domain-0}" -v res="$res" '{
+		-v t1=$t1 -v doms="${COST_DOMS:-Domain-0}" -v res="$res" \
+		-v n0="$n0" -v n1="$n1" '{
 		split(c0, x, " "); split(c1, y, " ")
 		printf "LAB-COST %s cpu_s %.1f wall_s %.2f rx_bytes %d rx_packets %d tx_bytes %d tx_packets %d",
 			tag, y[1] - x[1], t1 - t0, $5 - $1, $6 - $2, $7 - $3, $8 - $4
 		n = split(doms, d, " ")
 		for (i = 1; n > 1 && i <= n; i++)
 			printf " cpu_%s %.1f", d[i], y[i + 1] - x[i + 1]
+		if (n0 != "" && n1 != "") {
+			split(n0, p, " "); split(n1, q, " ")
+			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d",
+				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4]
+		}
 		printf " result %s\n", res }'
 	case "$res" in done*) return 0 ;; esac
 	why "guest $g: cost $tag: $res"
