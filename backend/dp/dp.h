@@ -472,6 +472,7 @@ struct dp_worker_totals {
 	 * system call of the worker (these, the copies, epoll_wait...). */
 	uint64_t copy_hypercalls, evtchn_calls, sys_calls;
 	uint64_t intr_arms; /* RX interrupts armed and disarmed (PMD calls) */
+	uint64_t port_polls; /* RX bursts asked of ports (tap: a read each) */
 };
 void dp_worker_totals(const struct dp *dp, unsigned i,
 		      struct dp_worker_totals *t);

@@ -30,7 +30,16 @@ struct dp_eth_rxq {
 	struct dp_eth *eth;
 	uint16_t qid;
 	int intr_fd; /* readable when packets wait, or -1: polled */
+	/* A port with RX interrupts that keeps coming back empty is
+	 * polled ever less often while the worker is awake (1, 3, 7, then
+	 * every DP_PORT_SKIP_MAX + 1 passes): with net_tap each poll is a
+	 * read(), in a PV dom0 a trap through Xen, and a worker busy with
+	 * guest-to-guest traffic polled an idle tap at every pass. A poll
+	 * that brings packets, or a sleep (its interrupt wakes us), starts
+	 * over at every pass. */
+	uint8_t skip, wait;
 };
+#define DP_PORT_SKIP_MAX 15u
 
 enum dp_cmd_op {
 	DP_CMD_ADD_QUEUE = 1,
@@ -87,6 +96,7 @@ struct dp_worker {
 	 * interrupts (intr_calls) is a memory write with tap and
 	 * virtio-user, a system call with some PMDs: counted apart. */
 	uint64_t copy_hypercalls, wakefd_reads, intr_calls;
+	uint64_t port_polls; /* rte_eth_rx_burst calls (with tap, reads) */
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */
 };

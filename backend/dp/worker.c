@@ -359,11 +359,14 @@ ports_arm(struct dp_worker *w)
 	return true;
 }
 
+/* After a sleep: interrupts off, and every port polled at once (its
+ * interrupt may be what woke us). */
 static void
 ports_disarm(struct dp_worker *w)
 {
 	for (unsigned i = 0; i < w->nrxq; i++)
 		if (w->rxq[i].intr_fd >= 0) {
+			w->rxq[i].skip = w->rxq[i].wait = 0;
 			rte_eth_dev_rx_intr_disable(w->rxq[i].eth->port_id,
 						    w->rxq[i].qid);
 			w->intr_calls++;
@@ -371,14 +374,12 @@ ports_disarm(struct dp_worker *w)
 }
 
 /*
- * One pass over everything the worker owns: frames from other workers, each queue's TX then RX, the ports' RX
- * queues. idle: passes without work so far (while spinning before a
- * sleep, a port that will wake us anyway, a tap whose every poll is a
- * read() and in a PV dom0 a trap through Xen, is looked at every 16th
- * pass only). The work done.
+ * One pass over everything the worker owns: frames from other workers,
+ * each queue's TX then RX, the ports' RX queues (those with interrupts
+ * less often while they stay empty: dp_eth_rxq.skip). The work done.
  */
 static unsigned
-worker_pass(struct dp_worker *w, unsigned idle)
+worker_pass(struct dp_worker *w)
 {
 	struct dp *d = w->dp;
 	unsigned work = 0;
@@ -414,10 +415,27 @@ worker_pass(struct dp_worker *w, unsigned idle)
 		q->evt.work += n;
 		work += n;
 	}
-	for (unsigned i = 0; i < w->nrxq; i++)
-		if (w->rxq[i].intr_fd < 0 || (idle & 15) == 0 ||
-		    d->poll_always)
-			work += dp_eth_poll(w, &w->rxq[i]);
+	for (unsigned i = 0; i < w->nrxq; i++) {
+		struct dp_eth_rxq *rq = &w->rxq[i];
+		unsigned n;
+
+		if (rq->intr_fd < 0 || d->poll_always) {
+			work += dp_eth_poll(w, rq);
+			w->port_polls++;
+			continue;
+		}
+		if (rq->wait) {
+			rq->wait--;
+			continue;
+		}
+		n = dp_eth_poll(w, rq);
+		w->port_polls++;
+		rq->skip = n ? 0
+			     : (uint8_t)RTE_MIN(rq->skip * 2u + 1,
+						DP_PORT_SKIP_MAX);
+		rq->wait = rq->skip;
+		work += n;
+	}
 	return work;
 }
 
@@ -488,7 +506,7 @@ worker_main(void *arg)
 		was_busy = false;
 		if (handle_cmds(w))
 			break;
-		unsigned work = worker_pass(w, idle);
+		unsigned work = worker_pass(w);
 
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
 		if (work) {
@@ -625,6 +643,7 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->sys_calls = w->wakeups + t->evtchn_calls + w->copy_calls +
 		       w->wakefd_reads;
 	t->intr_arms = w->intr_calls;
+	t->port_polls = w->port_polls;
 }
 
 void
@@ -645,6 +664,7 @@ dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
 		sum->evtchn_calls += t.evtchn_calls;
 		sum->sys_calls += t.sys_calls;
 		sum->intr_arms += t.intr_arms;
+		sum->port_polls += t.port_polls;
 	}
 }
 

@@ -309,6 +309,7 @@ cmd_status(struct req *r)
 		o_u64(o, "evtchn_calls", w->evtchn_calls);
 		o_u64(o, "system_calls", w->sys_calls);
 		o_u64(o, "rx_interrupt_arms", w->intr_arms);
+		o_u64(o, "port_polls", w->port_polls);
 		o_close(o);
 	}
 	o_close(o);

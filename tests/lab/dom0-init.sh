@@ -167,7 +167,7 @@ cost_stats() {
 
 # nb_counts: netbackd's worker counters now, summed over the workers
 # (netbackctl status): "system_calls wakeups grant_copy_hypercalls
-# notifications"; nothing when netbackd does not run here.
+# notifications port_polls"; nothing when netbackd does not run here.
 nb_counts() {
 	pgrep -x netbackd >/dev/null || return 0
 	/lab/netbackctl status 2>/dev/null | awk '
@@ -175,7 +175,8 @@ nb_counts() {
 	$1 == "wakeups:" { w += $2 }
 	$1 == "grant_copy_hypercalls:" { h += $2 }
 	$1 == "notifications:" { n += $2 }
-	END { print s + 0, w + 0, h + 0, n + 0 }'
+	$1 == "port_polls:" { p += $2 }
+	END { print s + 0, w + 0, h + 0, n + 0, p + 0 }'
 }
 
 # cost_phase TAG SECS GUEST COMMAND GUEST...: dom0's CPU cost of one
@@ -187,10 +188,12 @@ nb_counts() {
 # read, and the other GUESTs' eth0 counters. Prints
 #   LAB-COST TAG cpu_s C wall_s W rx_bytes N rx_packets N tx_bytes N
 #     tx_packets N [cpu_<domain> C ...] [nb_syscalls N nb_wakeups N
-#     nb_hypercalls N nb_notifies N] result <the guest's "done" line>
+#     nb_hypercalls N nb_notifies N nb_port_polls N] result <the guest's
+#     "done" line>
 # (cpu_<domain>: each domain's share, when COST_DOMS names several;
-# nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls and
-# notifications in the phase, when it runs in this domain)
+# nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls,
+# notifications and uplink polls (net_tap: a read() each) in the phase,
+# when it runs in this domain)
 # rx: what the backend delivered to the guests during the phase (their
 # counters' increase, summed); an idle phase gives the baseline.
 cost_phase() {
@@ -221,8 +224,9 @@ cost_phase() {
 			printf " cpu_%s %.1f", d[i], y[i + 1] - x[i + 1]
 		if (n0 != "" && n1 != "") {
 			split(n0, p, " "); split(n1, q, " ")
-			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d",
-				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4]
+			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d nb_port_polls %d",
+				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4],
+				q[5] - p[5]
 		}
 		printf " result %s\n", res }'
 	case "$res" in done*) return 0 ;; esac
