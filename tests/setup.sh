@@ -3,12 +3,15 @@
 # Debian packages that are missing (as root, or through sudo), then
 # configures ./build (or re-configures it if it exists) and ./build-san,
 # the same under ASan + UBSan (any report fails the run), where CI runs
-# the unit and sim suites again.
+# the unit and sim suites again. (build-essential, debhelper and
+# debootstrap: the package suite builds the Debian package and installs
+# it in a fresh chroot.)
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc clang libc6-dev libxen-dev libdpdk-dev
 dpdk dpdk-dev xenstore-utils libpcap-dev libseccomp-dev python3 procps
-systemd man-db groff-base tshark"
+systemd man-db groff-base tshark
+build-essential debhelper debootstrap"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
