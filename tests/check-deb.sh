@@ -13,8 +13,8 @@
 #   - reinstalling keeps an edited configuration and only try-restarts;
 #     removing stops the service and keeps the configuration;
 #   - purging leaves the chroot as it was before the install: every
-#     path, mode, owner and file content outside dpkg's and apt's own
-#     records, caches and logs.
+#     path, mode, owner and file content outside dpkg's, apt's and
+#     man-db's own records, caches and logs.
 # Needs root (debootstrap, chroot) and the mirror. The chroot's mounts
 # live in a mount namespace of its own, gone when the test ends.
 #
@@ -163,14 +163,18 @@ in_root() {
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		DEBIAN_FRONTEND=noninteractive "$@"
 }
-# Everything but dpkg's and apt's own records, caches and logs: path,
-# type, mode, owner, link target, and each file's content (not the
-# shadow tools' backups, passwd- ...).
+# Everything but dpkg's, apt's and man-db's own records, caches and
+# logs (and the mounts, /tmp, /run): path, type, mode, owner, link
+# target, and each file's content (not the shadow tools' backups,
+# passwd- ...).
 snapshot() {
 	in_root sh -c '
 	skip="-path /proc -o -path /sys -o -path /dev -o -path /run -o
-	      -path /tmp -o -path /var/log -o -path /var/cache -o
-	      -path /var/lib/apt -o -path /var/lib/dpkg"
+	      -path /tmp -o -path /var/lib/apt -o -path /var/lib/dpkg -o
+	      -path /var/cache/apt -o -path /var/cache/debconf -o
+	      -path /var/cache/man -o -path /var/log/apt -o
+	      -path /var/log/dpkg.log -o -path /var/log/alternatives.log -o
+	      -path /var/log/policy-rc.d.log"
 	find / -xdev \( $skip \) -prune -o -printf "%p %y %m %u:%g %l\n"
 	find / -xdev \( $skip \) -prune -o -type f \
 		! -regex "/etc/g?shadow-\|/etc/passwd-\|/etc/group-" \
