@@ -3164,4 +3164,121 @@ TEST(gso_tiny_mss_to_uplink_dropped_and_counted)
 	simenv_fini(&e);
 }
 
+/*
+ * virtio-user, the exception path towards the host's stack or OVS-DPDK,
+ * with fewer queue pairs than workers (its default is one) must carry
+ * traffic: the workers share its TX queue. netbackd itself
+ * plays the vhost-user end (net_vhost, the uplink of network lan), so
+ * frames go guest -> xenbr0 -> virtio-user -> vhost -> lan -> guest.
+ * Guests a and b are on workers 0 and 1 and send to d at once: with one
+ * queue pair, both send on the one TX queue (shared under its lock);
+ * every frame must reach d byte for byte, in order per sender.
+ */
+static void
+virtio_user_carries(unsigned queues)
+{
+	struct simenv e;
+	struct guest a, b, d;
+	char conf[300], log[200];
+	static uint8_t f[2048], r[65536];
+	unsigned got[2] = { 0, 0 }, sent = 0;
+	const unsigned n = 256;
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	/* The vhost-user server first: virtio-user connects when probed. */
+	fprintf(fp, "[netbackd]\nworkers = 2\n"
+		    "[network lan]\npif = net_vhost0,iface=%s/vu.sock,queues=%u\n"
+		    "[network xenbr0]\n"
+		    "pif = net_virtio_user0,path=%s/vu.sock,queues=%u\n",
+		e.dir, queues, e.dir, queues);
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	snprintf(log, sizeof(log), "pif net_virtio_user0: port %u, %u rx / "
+		 "%u tx queues%s", 1u, queues, queues,
+		 queues < 2 ? " (shared)" : "");
+	if (!simenv_log_contains(&e, log))
+		FAIL("no '%s' in the log", log);
+	guest_ip = "bridge=xenbr0";
+	guest_up(&e, &a, 1, NULL, true);
+	guest_ip = "bridge=xenbr0";
+	guest_up(&e, &b, 2, NULL, true);
+	guest_ip = "bridge=lan";
+	guest_up(&e, &d, 3, NULL, true);
+	CHECK(ctl_json(&e, "vifs", "sorted((v['name'], v['queues'][0]"
+		       "['worker']) for v in d['vifs']) == [('vif1.0', 0), "
+		       "('vif2.0', 1), ('vif3.0', 0)]"));
+	snprintf(log, sizeof(log), "[(p['tx_queues'], "
+		 "p['tx_queues_shared']) for p in d['ports'] if p['name'] == "
+		 "'net_virtio_user0'] == [(%u, %s)]", queues,
+		 queues < 2 ? "True" : "False");
+	CHECK(ctl_json(&e, "ports", log));
+
+	/* d speaks first, so xenbr0 learns it behind its uplink: a
+	 * broadcast through vhost and virtio-user the other way. */
+	memset(f, 0xff, 6);
+	memcpy(f + 6, d.tv.mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (unsigned i = 14; i < 200; i++)
+		f[i] = (uint8_t)(i * 3);
+	CHECK_EQ(simfront_send(d.f, 0, f, 200, NULL), 0);
+	simfront_flush(d.f, 0);
+	CHECK_EQ(guest_recv_ours(a.f, r, sizeof(r)), 200);
+	CHECK(memcmp(r, f, 200) == 0);
+	CHECK_EQ(guest_recv_ours(b.f, r, sizeof(r)), 200);
+	CHECK(memcmp(r, f, 200) == 0);
+
+	/* a and b, on different workers, to d at once: 32 each, then
+	 * wait for them. */
+	time_t deadline = time(NULL) + 20;
+	while (got[0] < n || got[1] < n) {
+		if (time(NULL) > deadline)
+			FAIL("d got %u from a and %u from b of %u each (sent "
+			     "%u each)", got[0], got[1], n, sent);
+		for (; sent < n && sent < got[0] + 32 && sent < got[1] + 32;
+		     sent++) {
+			size_t len = 60 + (sent * 89) % 1455;
+
+			make_frame(f, len, &a, &d, sent);
+			CHECK_EQ(simfront_send(a.f, 0, f, len, NULL), 0);
+			make_frame(f, len, &b, &d, sent + n);
+			CHECK_EQ(simfront_send(b.f, 0, f, len, NULL), 0);
+		}
+		simfront_flush(a.f, 0);
+		simfront_flush(b.f, 0);
+		simfront_poll(a.f, 0);
+		simfront_poll(b.f, 0);
+		simfront_poll(d.f, 10);
+		int len;
+		while ((len = simfront_recv(d.f, 0, r, sizeof(r), NULL)) !=
+		       -EAGAIN) {
+			CHECK(len >= 14);
+			if (r[12] != 0x88 || r[13] != 0xb5)
+				continue;
+			unsigned who = memcmp(r + 6, a.tv.mac, 6) == 0 ? 0 : 1;
+			unsigned seq = got[who] + who * n;
+
+			CHECK(who == 0 || memcmp(r + 6, b.tv.mac, 6) == 0);
+			make_frame(f, 60 + (got[who] * 89) % 1455,
+				   who ? &b : &a, &d, seq);
+			if (len != (int)(60 + (got[who] * 89) % 1455) ||
+			    memcmp(r, f, (size_t)len) != 0)
+				FAIL("frame %u from %c: %d bytes, not as sent",
+				     got[who], who ? 'b' : 'a', len);
+			got[who]++;
+		}
+	}
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+TEST(virtio_user_one_queue_pair_two_workers)
+{
+	virtio_user_carries(1);
+}
+
 TESTS_MAIN()

@@ -2,9 +2,10 @@
 /*
  * Opening and closing DPDK ports (any ethdev named by devargs: net_tap,
  * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC), and
- * following their link. Each worker polls RX queue (worker id) when the
- * port has that many and transmits on its own TX queue, so no lock is
- * taken on the data path (dp/eth.c).
+ * following their link. A port gets a TX queue per worker when it has
+ * that many, so no lock is taken on the data path; with fewer, workers
+ * share them under a lock (dp/eth.c). It gets as many RX queues as it
+ * has, up to one per worker, each polled by one worker.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +23,13 @@
 
 #define NB_PIF_RXD 1024
 #define NB_PIF_TXD 1024
+
+static bool
+is_virtio_user(const char *name)
+{
+	return strncmp(name, "net_virtio_user", 15) == 0 ||
+	       strncmp(name, "virtio_user", 11) == 0;
+}
 
 int
 ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
@@ -52,11 +60,22 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return r;
 	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
 	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
-	if (p->nrxq == 0 || p->ntxq < nw) {
-		nb_err("pif %s: needs %u TX queues, has %u", p->name, nw,
-		       info.max_tx_queues);
+	if (p->nrxq == 0 || p->ntxq == 0) {
+		nb_err("pif %s: has %u RX and %u TX queues", p->name,
+		       info.max_rx_queues, info.max_tx_queues);
 		return -ENOTSUP;
 	}
+	p->txq_shared = p->ntxq < nw;
+	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
+		rte_spinlock_init(&p->txq_lock[q]);
+	if (p->txq_shared)
+		nb_info("pif %s: %u TX queue%s for %u workers, shared under a "
+			"lock%s", p->name, p->ntxq, p->ntxq == 1 ? "" : "s",
+			nw, is_virtio_user(p->name)
+				? " (queues=N in its devargs gives each "
+				  "worker its own, where the vhost backend "
+				  "serves N)"
+				: "");
 	if (p->nrxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
@@ -142,8 +161,9 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s%s%s",
-		p->name, p->port_id, p->nrxq, p->ntxq, p->mtu,
+	nb_info("pif %s: port %u, %u rx / %u tx queues%s, mtu %u, %s%s%s",
+		p->name, p->port_id, p->nrxq, p->ntxq,
+		p->txq_shared ? " (shared)" : "", p->mtu,
 		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
 		p->lro ? ", lro" : "");
 	return 0;

@@ -3,7 +3,9 @@
  * DPDK port I/O on the data path: RX bursts into the switch, TX bursts
  * with their offloads (TSO when the port has it, else software GSO;
  * checksums the guest left blank completed), one TX queue per worker so
- * no lock is taken. Opening and closing ports is control's (ctl/port.c).
+ * no lock is taken, or a shared queue under its lock where the port has
+ * fewer (eth_txq_lock). Opening and closing ports is control's
+ * (ctl/port.c).
  */
 /* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API
@@ -20,6 +22,38 @@
 #include "dp_priv.h"
 
 static bool parse_tcp(struct rte_mbuf *m);
+
+/*
+ * The TX queue worker w sends on. A port with a queue per worker is
+ * sent on without a lock. One with fewer (virtio-user's default single
+ * queue pair, af_packet's qpairs, a small VF) has each queue shared by
+ * the workers w with w % ntxq == q, and they take the queue's spinlock
+ * around each rte_eth_tx_prepare/rte_eth_tx_burst call (one per burst,
+ * not per frame): PMDs' TX paths are not thread-safe. A lock rather
+ * than handing the frames to the queue's owner over a ring: the sender
+ * keeps its burst, its counters and its order, no owner has to be woken
+ * (it may sleep in epoll), and the time held is one burst's descriptor
+ * writes, never a system call's wait. The price is a compare per burst
+ * when the queues suffice, and, when they do not, workers that wait for
+ * each other at that port: what README tells to avoid where the port can
+ * have more queues (queues=N).
+ */
+static inline uint16_t
+eth_txq_lock(struct dp_worker *w, struct dp_eth *e)
+{
+	uint16_t q = (uint16_t)(w->id % e->ntxq);
+
+	if (unlikely(e->txq_shared))
+		rte_spinlock_lock(&e->txq_lock[q]);
+	return q;
+}
+
+static inline void
+eth_txq_unlock(struct dp_eth *e, uint16_t q)
+{
+	if (unlikely(e->txq_shared))
+		rte_spinlock_unlock(&e->txq_lock[q]);
+}
 
 void
 dp_eth_counters(const struct dp_eth *e, uint64_t c[DP_E_COUNT])
@@ -300,9 +334,11 @@ tx_prepare(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 	 * counts, header fix-ups): what it refuses is dropped here rather
 	 * than handed to the device. */
 	for (i = 0; i < k;) {
-		uint16_t ok = rte_eth_tx_prepare(e->port_id,
-						 (uint16_t)(w->id % e->ntxq),
-						 &pkts[i], (uint16_t)(k - i));
+		uint16_t q = eth_txq_lock(w, e);
+		uint16_t ok = rte_eth_tx_prepare(e->port_id, q, &pkts[i],
+						 (uint16_t)(k - i));
+
+		eth_txq_unlock(e, q);
 
 		i += ok;
 		if (i == k)
@@ -364,8 +400,9 @@ dp_deliver_eth(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 			return;
 		n = (unsigned)k;
 	}
-	sent = rte_eth_tx_burst(e->port_id, (uint16_t)(w->id % e->ntxq), pkts,
-				(uint16_t)n);
+	uint16_t q = eth_txq_lock(w, e);
+	sent = rte_eth_tx_burst(e->port_id, q, pkts, (uint16_t)n);
+	eth_txq_unlock(e, q);
 	e->stats[w->id][DP_E_TX_PACKETS] += sent;
 	if (sent < n) {
 		for (unsigned i = sent; i < n; i++)
