@@ -3166,8 +3166,9 @@ TEST(gso_tiny_mss_to_uplink_dropped_and_counted)
 
 /*
  * virtio-user, the exception path towards the host's stack or OVS-DPDK,
- * with fewer queue pairs than workers (its default is one) must carry
- * traffic: the workers share its TX queue. netbackd itself
+ * with fewer queue pairs than workers (its default is one) or several
+ * without RSS (neither vhost-net nor a vhost-user backend offers it, and
+ * virtio refuses to be asked): both must carry traffic. netbackd itself
  * plays the vhost-user end (net_vhost, the uplink of network lan), so
  * frames go guest -> xenbr0 -> virtio-user -> vhost -> lan -> guest.
  * Guests a and b are on workers 0 and 1 and send to d at once: with one
@@ -3197,9 +3198,9 @@ virtio_user_carries(unsigned queues)
 	fclose(fp);
 	const char *args[] = { "-c", conf, NULL };
 	simenv_start_netbackd(&e, args);
-	snprintf(log, sizeof(log), "pif net_virtio_user0: port %u, %u rx / "
-		 "%u tx queues%s", 1u, queues, queues,
-		 queues < 2 ? " (shared)" : "");
+	snprintf(log, sizeof(log), "pif net_virtio_user0: port %u, %u rx%s / "
+		 "%u tx queues%s", 1u, queues, queues > 1 ? " (no rss)" : "",
+		 queues, queues < 2 ? " (shared)" : "");
 	if (!simenv_log_contains(&e, log))
 		FAIL("no '%s' in the log", log);
 	guest_ip = "bridge=xenbr0";
@@ -3211,9 +3212,9 @@ virtio_user_carries(unsigned queues)
 	CHECK(ctl_json(&e, "vifs", "sorted((v['name'], v['queues'][0]"
 		       "['worker']) for v in d['vifs']) == [('vif1.0', 0), "
 		       "('vif2.0', 1), ('vif3.0', 0)]"));
-	snprintf(log, sizeof(log), "[(p['tx_queues'], "
+	snprintf(log, sizeof(log), "[(p['rss'], p['tx_queues'], "
 		 "p['tx_queues_shared']) for p in d['ports'] if p['name'] == "
-		 "'net_virtio_user0'] == [(%u, %s)]", queues,
+		 "'net_virtio_user0'] == [(False, %u, %s)]", queues,
 		 queues < 2 ? "True" : "False");
 	CHECK(ctl_json(&e, "ports", log));
 
@@ -3279,6 +3280,11 @@ virtio_user_carries(unsigned queues)
 TEST(virtio_user_one_queue_pair_two_workers)
 {
 	virtio_user_carries(1);
+}
+
+TEST(virtio_user_two_queue_pairs_without_rss)
+{
+	virtio_user_carries(2);
 }
 
 TESTS_MAIN()

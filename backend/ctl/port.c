@@ -5,7 +5,8 @@
  * following their link. A port gets a TX queue per worker when it has
  * that many, so no lock is taken on the data path; with fewer, workers
  * share them under a lock (dp/eth.c). It gets as many RX queues as it
- * has, up to one per worker, each polled by one worker.
+ * has, up to one per worker, each polled by one worker, spread by RSS
+ * when the port offers it.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 #define NB_PIF_RXD 1024
 #define NB_PIF_TXD 1024
+/* What RSS may hash RX frames on, when the port offers it. */
+#define NB_PIF_RSS (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)
 
 static bool
 is_virtio_user(const char *name)
@@ -76,11 +79,16 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 				  "worker its own, where the vhost backend "
 				  "serves N)"
 				: "");
-	if (p->nrxq > 1) {
+	/* RSS only where the port offers it (virtio-user over vhost-net
+	 * or vhost-user does not, and refuses to be asked): otherwise
+	 * each queue is polled all the same and the device spreads
+	 * frames as it does (a multi-queue tap by flow, af_packet by its
+	 * fanout), or fills the first queue only. */
+	if (p->nrxq > 1 && (info.flow_type_rss_offloads & NB_PIF_RSS)) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
-		    info.flow_type_rss_offloads &
-		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+		    info.flow_type_rss_offloads & NB_PIF_RSS;
+		p->rss = true;
 	}
 	conf.rxmode.mtu = p->mtu;
 	/* Frames larger than one mbuf arrive as chains. */
@@ -161,8 +169,9 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx / %u tx queues%s, mtu %u, %s%s%s",
-		p->name, p->port_id, p->nrxq, p->ntxq,
+	nb_info("pif %s: port %u, %u rx%s / %u tx queues%s, mtu %u, %s%s%s",
+		p->name, p->port_id, p->nrxq,
+		p->nrxq > 1 ? (p->rss ? " (rss)" : " (no rss)") : "", p->ntxq,
 		p->txq_shared ? " (shared)" : "", p->mtu,
 		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
 		p->lro ? ", lro" : "");

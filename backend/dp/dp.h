@@ -390,6 +390,7 @@ struct dp_eth {
 	 */
 	bool txq_shared;
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
+	bool rss;         /* RX spread over nrxq queues by the port's RSS */
 	bool intr;        /* RX interrupts: workers may sleep */
 	bool tso, lro;    /* the port segments / coalesces TCP itself */
 	bool ip_csum;     /* and fills IPv4 header checksums */
