@@ -3287,4 +3287,37 @@ TEST(virtio_user_two_queue_pairs_without_rss)
 	virtio_user_carries(2);
 }
 
+/*
+ * A virtio-user port over vhost-net that says nothing of its queues is
+ * probed with queues=N, a queue pair per worker (the kernel's tap takes
+ * as many as asked); one that says, or one over vhost-user (whose other
+ * end decides), is probed as written. Whether the probe then succeeds
+ * depends on the machine (/dev/vhost-net, the sandbox): only the
+ * devargs used are checked, in the log.
+ */
+TEST(virtio_user_over_vhost_net_gets_a_queue_pair_per_worker)
+{
+	struct simenv e;
+	const char *const args[] = { "--workers", "2", NULL };
+
+	simenv_init(&e);
+	simenv_start_netbackd(&e, args);
+	ctl(&e, "port-add xenbr0 net_virtio_user7,path=/dev/vhost-net,"
+		"iface=nbq%u", (unsigned)getpid() % 100000);
+	ctl(&e, "port-del net_virtio_user7");
+	ctl(&e, "port-add xenbr0 net_virtio_user8,path=/dev/vhost-net,"
+		"queues=1,iface=nbr%u", (unsigned)getpid() % 100000);
+	ctl(&e, "port-del net_virtio_user8");
+	ctl(&e, "port-add xenbr0 net_virtio_user9,path=%s/vu.sock", e.dir);
+	ctl(&e, "port-del net_virtio_user9");
+	CHECK(simenv_log_contains(&e, "pif net_virtio_user7: probed as "
+				      "'net_virtio_user7,path=/dev/vhost-net,"
+				      "iface=nbq"));
+	CHECK(simenv_log_contains(&e, ",queues=2': a queue pair per worker"));
+	CHECK(!simenv_log_contains(&e, "pif net_virtio_user8: probed as"));
+	CHECK(!simenv_log_contains(&e, "pif net_virtio_user9: probed as"));
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
 TESTS_MAIN()

@@ -27,6 +27,20 @@
 /* What RSS may hash RX frames on, when the port offers it. */
 #define NB_PIF_RSS (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)
 
+/* The value of devargs key `key` (up to the next ','), or NULL. */
+static const char *
+devargs_value(const char *devargs, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *a = strchr(devargs, ','); a; a = strchr(a, ',')) {
+		a++;
+		if (strncmp(a, key, klen) == 0 && a[klen] == '=')
+			return a + klen + 1;
+	}
+	return NULL;
+}
+
 static bool
 is_virtio_user(const char *name)
 {
@@ -34,11 +48,33 @@ is_virtio_user(const char *name)
 	       strncmp(name, "virtio_user", 11) == 0;
 }
 
+/*
+ * The devargs netbackd probes with: the user's, plus queues=N for a
+ * virtio-user port over vhost-net that says nothing of its queues (one
+ * queue pair by default), so that each of N workers has its own: the
+ * kernel's tap takes as many queues as asked. Over vhost-user the
+ * other end decides how many it serves, so netbackd does not guess.
+ */
+static void
+probe_devargs(const struct dp_eth *p, unsigned nw, char *buf, size_t len)
+{
+	const char *path = devargs_value(p->devargs, "path");
+
+	if (nw > 1 && is_virtio_user(p->name) &&
+	    !devargs_value(p->devargs, "queues") && path &&
+	    strncmp(path, "/dev/vhost-net", 14) == 0 &&
+	    (path[14] == ',' || path[14] == '\0'))
+		snprintf(buf, len, "%s,queues=%u", p->devargs, nw);
+	else
+		snprintf(buf, len, "%s", p->devargs);
+}
+
 int
 ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf = { 0 };
+	char args[DP_DEVARGS_MAX + 16];
 	const char *comma = strchr(p->devargs, ',');
 	size_t len = comma ? (size_t)(comma - p->devargs) : strlen(p->devargs);
 	unsigned nw = d->dp.nworkers;
@@ -48,9 +84,13 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);
 	p->name[len] = '\0';
-	r = rte_dev_probe(p->devargs);
+	probe_devargs(p, nw, args, sizeof(args));
+	if (strcmp(args, p->devargs) != 0)
+		nb_info("pif %s: probed as '%s': a queue pair per worker",
+			p->name, args);
+	r = rte_dev_probe(args);
 	if (r < 0) {
-		nb_err("pif %s: cannot probe '%s': %s", p->name, p->devargs,
+		nb_err("pif %s: cannot probe '%s': %s", p->name, args,
 		       strerror(-r));
 		return r;
 	}
