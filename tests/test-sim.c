@@ -2263,6 +2263,114 @@ TEST(dpdk_vdev_ports_carry_guest_traffic)
 	veth_gone[0] = '\0';
 }
 
+/*
+ * net_af_packet has one queue pair unless qpairs= says more: with two
+ * workers, both send on its one TX queue (shared under its lock), and
+ * the log names qpairs=2 as the way to give each its own. Guests a and
+ * b, on workers 0 and 1, send to the wire at once; every frame must
+ * come out byte for byte, in order per sender. Needs root (the veth
+ * pair).
+ */
+TEST(af_packet_uplink_one_queue_two_workers)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[300], cmd[512], wa[16], wb[16];
+	static uint8_t f[2048], r[65536];
+	const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x98 };
+	unsigned got[2] = { 0, 0 }, sent = 0;
+	const unsigned n = 256;
+
+	if (geteuid() != 0)
+		FAIL("needs root for the veth pair (CI runs as root)");
+	snprintf(wa, sizeof(wa), "nbq%ua", (unsigned)getpid() % 100000);
+	snprintf(wb, sizeof(wb), "nbq%ub", (unsigned)getpid() % 100000);
+	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null", wa);
+	atexit(veth_del);
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add %s type veth peer name %s && "
+		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 "
+		 "net.ipv6.conf.%s.disable_ipv6=1 && "
+		 "ip link set %s up && ip link set %s up", wa, wb, wa, wb, wa,
+		 wb);
+	CHECK_EQ(system(cmd), 0);
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[netbackd]\nworkers = 2\n"
+		    "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	CHECK(simenv_log_contains(&e, "pif net_af_packet0: 1 TX queue for 2 "
+				      "workers, shared under a lock (qpairs=2"));
+	CHECK(simenv_log_contains(&e, "1 rx / 1 tx queues (shared)"));
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	CHECK(fd >= 0);
+	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = (int)if_nametoindex(wb) };
+	CHECK(sl.sll_ifindex > 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sl, sizeof(sl)), 0);
+	int rcvbuf = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+
+	/* Frame i of guest g: to the host, g's source, a payload of its
+	 * own. */
+#define AF_LEN(i) (60 + ((i) * 89) % 1455)
+#define AF_FRAME(buf, g, i)                                               \
+	do {                                                              \
+		memcpy(buf, host, 6);                                     \
+		memcpy(buf + 6, (g)->tv.mac, 6);                          \
+		buf[12] = 0x88;                                           \
+		buf[13] = 0xb5;                                           \
+		for (size_t k = 14; k < AF_LEN(i); k++)                   \
+			buf[k] = (uint8_t)(k * 3 + (i) + (g)->domid);     \
+	} while (0)
+	time_t deadline = time(NULL) + 20;
+	while (got[0] < n || got[1] < n) {
+		if (time(NULL) > deadline)
+			FAIL("the wire got %u from a and %u from b of %u each "
+			     "(sent %u each)", got[0], got[1], n, sent);
+		for (; sent < n && sent < got[0] + 32 && sent < got[1] + 32;
+		     sent++) {
+			AF_FRAME(f, &a, sent);
+			CHECK_EQ(simfront_send(a.f, 0, f, AF_LEN(sent), NULL),
+				 0);
+			AF_FRAME(f, &b, sent);
+			CHECK_EQ(simfront_send(b.f, 0, f, AF_LEN(sent), NULL),
+				 0);
+		}
+		simfront_flush(a.f, 0);
+		simfront_flush(b.f, 0);
+		simfront_poll(a.f, 0);
+		simfront_poll(b.f, 0);
+		int len = raw_recv(fd, r, sizeof(r), 10);
+		if (len < 0)
+			continue;
+		unsigned who = memcmp(r + 6, a.tv.mac, 6) == 0 ? 0 : 1;
+
+		CHECK(who == 0 || memcmp(r + 6, b.tv.mac, 6) == 0);
+		AF_FRAME(f, who ? &b : &a, got[who]);
+		if (len != (int)AF_LEN(got[who]) ||
+		    memcmp(r, f, (size_t)len) != 0)
+			FAIL("frame %u from %c: %d bytes, not as sent",
+			     got[who], who ? 'b' : 'a', len);
+		got[who]++;
+	}
+#undef AF_FRAME
+#undef AF_LEN
+	close(fd);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
+}
+
 /* ------------------------------------------------- netbackctl, telemetry */
 
 static char ctl_out[1 << 18];

@@ -48,6 +48,30 @@ is_virtio_user(const char *name)
 	       strncmp(name, "virtio_user", 11) == 0;
 }
 
+/* The devargs key that gives a virtual device more queue pairs, and
+ * what else it takes, when the driver has one. */
+static const char *
+queues_hint(const char *name, const char **where)
+{
+	static const char vhost[] = ", where its vhost end serves them";
+	static const struct {
+		const char *prefix, *key, *where;
+	} k[] = {
+		{ "net_virtio_user", "queues", vhost },
+		{ "virtio_user", "queues", vhost },
+		{ "net_af_packet", "qpairs", "" },
+		{ "eth_af_packet", "qpairs", "" },
+		{ "net_af_xdp", "queue_count", ", where the NIC has them" },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (strncmp(name, k[i].prefix, strlen(k[i].prefix)) == 0) {
+			*where = k[i].where;
+			return k[i].key;
+		}
+	return NULL;
+}
+
 /*
  * The devargs netbackd probes with: the user's, plus queues=N for a
  * virtio-user port over vhost-net that says nothing of its queues (one
@@ -111,14 +135,19 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	p->txq_shared = p->ntxq < nw;
 	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
 		rte_spinlock_init(&p->txq_lock[q]);
-	if (p->txq_shared)
-		nb_info("pif %s: %u TX queue%s for %u workers, shared under a "
-			"lock%s", p->name, p->ntxq, p->ntxq == 1 ? "" : "s",
-			nw, is_virtio_user(p->name)
-				? " (queues=N in its devargs gives each "
-				  "worker its own, where the vhost backend "
-				  "serves N)"
-				: "");
+	if (p->txq_shared) {
+		const char *where, *key = queues_hint(p->name, &where);
+
+		if (key)
+			nb_info("pif %s: %u TX queue%s for %u workers, shared "
+				"under a lock (%s=%u in its devargs gives each "
+				"worker its own%s)", p->name, p->ntxq,
+				p->ntxq == 1 ? "" : "s", nw, key, nw, where);
+		else
+			nb_info("pif %s: %u TX queue%s for %u workers, shared "
+				"under a lock", p->name, p->ntxq,
+				p->ntxq == 1 ? "" : "s", nw);
+	}
 	/* RSS only where the port offers it (virtio-user over vhost-net
 	 * or vhost-user does not, and refuses to be asked): otherwise
 	 * each queue is polled all the same and the device spreads
