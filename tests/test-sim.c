@@ -3325,6 +3325,18 @@ virtio_user_carries(unsigned queues)
 		 "'net_virtio_user0'] == [(False, %u, %s)]", queues,
 		 queues < 2 ? "True" : "False");
 	CHECK(ctl_json(&e, "ports", log));
+	/* virtio-user knows no speed (RTE_ETH_SPEED_NUM_UNKNOWN): said
+	 * so, not as 4294967295 Mbit/s, and 0 in netbackctl ports. */
+	for (int t = 0; t < 300 && !simenv_log_contains(
+				       &e, "port net_virtio_user0: link up");
+	     t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "port net_virtio_user0: link up, "
+				      "unknown speed"));
+	CHECK(simenv_log_contains(&e, "port net_vhost0: link up, 10000 "
+				      "Mbit/s"));
+	CHECK(ctl_json(&e, "ports", "[p['link_speed_mbps'] for p in "
+		       "d['ports'] if p['name'] == 'net_virtio_user0'] == [0]"));
 
 	/* d speaks first, so xenbr0 learns it behind its uplink: a
 	 * broadcast through vhost and virtio-user the other way. */

@@ -266,13 +266,19 @@ ctl_eth_link_check(struct nb_daemon *d)
 						       : DP_LINK_DOWN;
 		if (now == was)
 			continue;
-		p->link_speed = l.link_speed;
+		/* Virtual ports (virtio-user, memif) often report
+		 * RTE_ETH_SPEED_NUM_UNKNOWN, UINT32_MAX: kept as 0. */
+		p->link_speed = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN
+					? 0
+					: l.link_speed;
 		atomic_store(&p->link, now);
 		if (was != DP_LINK_UNKNOWN)
 			p->link_changes++;
-		if (now == DP_LINK_UP)
+		if (now == DP_LINK_UP && p->link_speed)
 			nb_info("port %s: link up, %u Mbit/s", p->name,
-				l.link_speed);
+				p->link_speed);
+		else if (now == DP_LINK_UP)
+			nb_info("port %s: link up, unknown speed", p->name);
 		else
 			nb_warn("port %s: link down: frames to it are dropped "
 				"(counted) until it comes back", p->name);
