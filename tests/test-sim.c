@@ -3020,6 +3020,25 @@ TEST(port_failing_at_start_releases_the_others)
 	simenv_fini(&e);
 }
 
+/* A network is internal when only guests are on it: one with a host
+ * port but no uplink reaches beyond them and is not called so. */
+TEST(network_with_ports_but_no_uplink_not_called_internal)
+{
+	struct simenv e;
+	char conf[300];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	write_file(conf, "[network lan]\nport = net_null4,no-rx=1\n"
+			 "[network inner]\n");
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	CHECK(simenv_log_contains(&e, "network lan: no uplink, 1 port"));
+	CHECK(!simenv_log_contains(&e, "network lan: internal"));
+	CHECK(simenv_log_contains(&e, "network inner: internal"));
+	simenv_fini(&e);
+}
+
 TEST(mac_entries_age_out)
 {
 	struct simenv e;
