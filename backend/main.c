@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -584,6 +585,16 @@ main(int argc, char **argv)
 		snprintf(d->conf_path, sizeof(d->conf_path), "%s",
 			 abs ? abs : o.config);
 		free(abs);
+	}
+	/* A user that does not exist would be found out only once every
+	 * port is open (nb_sandbox_user): refused now, and by
+	 * --check-config. */
+	if (d->conf.user[0] && !getpwnam(d->conf.user)) {
+		fprintf(stderr, "netbackd: user '%s' does not exist: create "
+			"it (systemd-sysusers creates the shipped 'netbackd') "
+			"or name another in `user` / --user\n",
+			d->conf.user);
+		return 2;
 	}
 	if (o.check) {
 		printf("configuration ok: %u network(s)\n", d->conf.nnets);

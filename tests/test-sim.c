@@ -2968,6 +2968,43 @@ TEST(eal_lcores_given_in_any_spelling)
 	}
 }
 
+/* `user` names someone who does not exist: --check-config says so (and
+ * a start refuses before opening anything), where it used to pass and
+ * the start to fail only once every port was open. */
+TEST(check_config_refuses_unknown_user)
+{
+	char dir[] = "/tmp/nbuser-XXXXXX", conf[64], cmd[512], out[1024];
+	const char *nbd = getenv("NETBACKD");
+	FILE *p;
+	size_t n;
+	int st;
+
+	CHECK(nbd != NULL && mkdtemp(dir) != NULL);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", dir);
+	write_file(conf, "[netbackd]\nuser = nb-no-such-user\n"
+			 "[network xenbr0]\n");
+	snprintf(cmd, sizeof(cmd), "%s --check-config -c %s 2>&1", nbd, conf);
+	p = popen(cmd, "r");
+	CHECK(p != NULL);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	fprintf(stderr, "%s", out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	CHECK(strstr(out, "user 'nb-no-such-user' does not exist") != NULL);
+	/* One that does: fine. */
+	write_file(conf, "[netbackd]\nuser = nobody\n[network xenbr0]\n");
+	p = popen(cmd, "r");
+	CHECK(p != NULL);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(out, "configuration ok") != NULL);
+	unlink(conf);
+	rmdir(dir);
+}
+
 /*
  * A port that cannot be opened at start: netbackd says so and exits 1,
  * having stopped and closed the ports it had opened. A memif server
