@@ -807,6 +807,13 @@ TEST(ip_key_anti_spoofing)
 	CHECK_EQ(simfront_send(a.f, 0, f, len, NULL), 0);
 	simfront_flush(a.f, 0);
 	CHECK_EQ(recv_one(&b, r, &info), -ETIMEDOUT);
+	/* The statistics line tells it from a loss: refused, and why. */
+	kill(e.netbackd, SIGHUP);
+	for (int t = 0; t < 200 && !simenv_log_contains(&e, "vif1.0: up"); t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "vif1.0: up tx 2 pkts"));
+	CHECK(simenv_log_contains(&e, "drops/errors 0, refused by the switch "
+				      "1 (drop_spoofed_ip4=1)"));
 	/* A garbage `ip` key refuses the vif, saying why. */
 	guest_ip = "ip=10.0.0.999";
 	guest_up(&e, &bad, 3, NULL, false);
