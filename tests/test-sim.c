@@ -3083,6 +3083,76 @@ TEST(network_with_ports_but_no_uplink_not_called_internal)
 	simenv_fini(&e);
 }
 
+/* Does `ip -o addr show dev ifname` list addr? */
+static bool
+has_addr(const char *ifname, const char *addr)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "ip -o addr show dev %s 2>/dev/null | "
+		 "grep -q ' %s/'", ifname, addr);
+	return system(cmd) == 0;
+}
+
+/*
+ * The host port's address across a restart of netbackd. A plain net_tap
+ * goes with the process, and the address with it: only udev/ifupdown
+ * (allow-hotplug) or systemd-networkd put it back on the new tap. With
+ * net_tap's persist flag the tap stays, address, MAC and all, and the
+ * next netbackd takes it up again. Needs root (taps).
+ */
+TEST(tap_host_port_persist_keeps_address_across_restart)
+{
+	struct simenv e;
+	char conf[300], cmd[256], tap[16];
+	const char *args[] = { "-c", conf, NULL };
+
+	if (geteuid() != 0)
+		FAIL("needs root for the tap (CI runs as root)");
+	snprintf(tap, sizeof(tap), "nbp%u", (unsigned)getpid() % 100000);
+	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null",
+		 tap);
+	atexit(veth_del);
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+
+	/* Without persist: the address goes with the tap. */
+	snprintf(cmd, sizeof(cmd), "[network xenbr0]\nport = net_tap0,iface=%s,"
+		 "mac=02:00:c0:00:02:0a\n", tap);
+	write_file(conf, cmd);
+	simenv_start_netbackd(&e, args);
+	snprintf(cmd, sizeof(cmd), "ip addr add 198.51.100.10/24 dev %s", tap);
+	CHECK_EQ(system(cmd), 0);
+	CHECK(has_addr(tap, "198.51.100.10"));
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK(if_nametoindex(tap) == 0);
+
+	/* With it: the tap stays, and so do its address and MAC. */
+	snprintf(cmd, sizeof(cmd), "[network xenbr0]\nport = net_tap0,iface=%s,"
+		 "mac=02:00:c0:00:02:0a,persist\n", tap);
+	write_file(conf, cmd);
+	simenv_start_netbackd(&e, args);
+	snprintf(cmd, sizeof(cmd), "ip addr add 198.51.100.10/24 dev %s", tap);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK(if_nametoindex(tap) != 0);
+	CHECK(has_addr(tap, "198.51.100.10"));
+	simenv_start_netbackd(&e, args);
+	for (int t = 0; t < 300 && !simenv_log_contains(
+				       &e, "port net_tap0: link up");
+	     t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "port net_tap0: link up"));
+	CHECK(has_addr(tap, "198.51.100.10"));
+	snprintf(cmd, sizeof(cmd), "grep -qx 02:00:c0:00:02:0a "
+		 "/sys/class/net/%s/address", tap);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
+}
+
 TEST(mac_entries_age_out)
 {
 	struct simenv e;
