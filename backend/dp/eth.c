@@ -24,19 +24,23 @@
 static bool parse_tcp(struct rte_mbuf *m);
 
 /*
- * The TX queue worker w sends on. A port with a queue per worker is
- * sent on without a lock. One with fewer (virtio-user's default single
- * queue pair, af_packet's qpairs, a small VF) has each queue shared by
- * the workers w with w % ntxq == q, and they take the queue's spinlock
- * around each rte_eth_tx_prepare/rte_eth_tx_burst call (one per burst,
- * not per frame): PMDs' TX paths are not thread-safe. A lock rather
- * than handing the frames to the queue's owner over a ring: the sender
- * keeps its burst, its counters and its order, no owner has to be woken
- * (it may sleep in epoll), and the time held is one burst's descriptor
- * writes, never a system call's wait. The price is a compare per burst
- * when the queues suffice, and, when they do not, workers that wait for
- * each other at that port: what README tells to avoid where the port can
- * have more queues (queues=N).
+ * The TX queue worker w sends on: queue w % ntxq. A port with a queue
+ * per worker is sent on without a lock: one predictable branch per
+ * burst is all this costs then. One with fewer (virtio-user's single
+ * queue pair by default, af_packet's qpairs, a small VF) has each queue
+ * shared by the workers that map to it, which take the queue's spinlock
+ * around each rte_eth_tx_prepare/rte_eth_tx_burst call, once per burst:
+ * a PMD's TX queue is not thread-safe.
+ *
+ * A lock rather than handing the frames to the queue's owner over a
+ * ring: no extra hop or copy of mbuf pointers, the sender keeps its
+ * order, its counters and its drops (a full queue is its own to count),
+ * and no owner has to be woken from epoll to send for others. It is held
+ * for one hand-over to the PMD: descriptor writes, and the non-blocking
+ * kick or write a software port makes (af_packet's send, net_tap's
+ * writev, vhost's eventfd). A worker descheduled while holding it keeps
+ * the others of that queue spinning until it runs again: the price of
+ * too few queues, which the start-up log tells how to avoid.
  */
 static inline uint16_t
 eth_txq_lock(struct dp_worker *w, struct dp_eth *e)
