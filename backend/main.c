@@ -608,6 +608,11 @@ main(int argc, char **argv)
 		rte_openlog_stream(dpdk_log);
 	LIST_INIT(&d->vifs);
 
+	/* A peer that goes away is an error to handle, not a reason to
+	 * die: DPDK's virtio-user writes to its vhost-user socket without
+	 * MSG_NOSIGNAL (at stop, and whenever it talks to a backend that
+	 * may have closed it). */
+	signal(SIGPIPE, SIG_IGN);
 	/* Signals go to the control loop's signalfd, in every thread. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

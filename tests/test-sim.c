@@ -3541,6 +3541,37 @@ TEST(virtio_user_two_queue_pairs_without_rss)
 }
 
 /*
+ * The vhost-user end of a virtio-user port goes first (netbackctl
+ * port-del of netbackd's own net_vhost; OVS restarting is the same for
+ * the port): virtio-user's messages to it then hit a closed socket,
+ * with no MSG_NOSIGNAL. netbackd must not die of SIGPIPE for it: it
+ * stops as usual (outside the seccomp filter, which would refuse the
+ * write before the signal could come).
+ */
+TEST(virtio_user_outlives_its_vhost_end)
+{
+	struct simenv e;
+	char conf[300], text[400];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	snprintf(text, sizeof(text), "[network lan]\n"
+		 "pif = net_vhost0,iface=%s/vu.sock\n[network xenbr0]\n"
+		 "pif = net_virtio_user0,path=%s/vu.sock\n", e.dir, e.dir);
+	write_file(conf, text);
+	const char *args[] = { "-c", conf, "--no-sandbox", NULL };
+	simenv_start_netbackd(&e, args);
+	for (int t = 0; t < 300 && !simenv_log_contains(
+				       &e, "port net_virtio_user0: link up");
+	     t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "port net_virtio_user0: link up"));
+	CHECK_EQ(ctl(&e, "port-del net_vhost0"), 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+/*
  * A virtio-user port over vhost-net that says nothing of its queues is
  * probed with queues=N, a queue pair per worker (the kernel's tap takes
  * as many as asked); one that says, or one over vhost-user (whose other
