@@ -3572,6 +3572,40 @@ TEST(virtio_user_outlives_its_vhost_end)
 }
 
 /*
+ * Ports close in the reverse of the order they opened: a virtio-user
+ * port stops while the vhost-user end netbackd opened before it still
+ * answers (GET_VRING_BASE), so stopping logs no DPDK error. Without the
+ * seccomp filter, which would refuse virtio-user's sendmsg at stop.
+ */
+TEST(ports_close_last_opened_first)
+{
+	struct simenv e;
+	char conf[300], text[400];
+
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	snprintf(text, sizeof(text), "[network lan]\n"
+		 "pif = net_vhost0,iface=%s/vu.sock\n[network xenbr0]\n"
+		 "pif = net_virtio_user0,path=%s/vu.sock\n", e.dir, e.dir);
+	write_file(conf, text);
+	const char *args[] = { "-c", conf, "--no-sandbox", NULL };
+	simenv_start_netbackd(&e, args);
+	for (int t = 0; t < 300 && !simenv_log_contains(
+				       &e, "port net_virtio_user0: link up");
+	     t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(&e, "port net_virtio_user0: link up"));
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	if (simenv_log_contains(&e, "Failed to stop device") ||
+	    simenv_log_contains(&e, "get_vring_base failed")) {
+		simenv_dump_log(&e);
+		FAIL("virtio-user could not stop: its vhost end went first");
+	}
+	CHECK(simenv_log_contains(&e, "stopped: 0 pages mapped"));
+	simenv_fini(&e);
+}
+
+/*
  * A virtio-user port over vhost-net that says nothing of its queues is
  * probed with queues=N, a queue pair per worker (the kernel's tap takes
  * as many as asked); one that says, or one over vhost-user (whose other

@@ -213,7 +213,10 @@ ctl_net_init(struct nb_daemon *d)
 void
 ctl_net_fini(struct nb_daemon *d)
 {
-	for (unsigned i = 0; i < d->neth; i++) {
+	/* Last opened, first closed: a port may lean on one opened
+	 * before it (a virtio-user port on netbackd's own vhost-user
+	 * server, whose end must still answer while it stops). */
+	for (unsigned i = d->neth; i-- > 0;) {
 		ctl_eth_close(d, d->eth[i]);
 		free(d->eth[i]);
 		d->eth[i] = NULL;
