@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -587,6 +588,16 @@ main(int argc, char **argv)
 			 abs ? abs : o.config);
 		free(abs);
 	}
+	/* A user that does not exist would be found out only once every
+	 * port is open (nb_sandbox_user): refused now, and by
+	 * --check-config. */
+	if (d->conf.user[0] && !getpwnam(d->conf.user)) {
+		fprintf(stderr, "netbackd: user '%s' does not exist: create "
+			"it (systemd-sysusers creates the shipped 'netbackd') "
+			"or name another in `user` / --user\n",
+			d->conf.user);
+		return 2;
+	}
 	if (o.check) {
 		printf("configuration ok: %u network(s)\n", d->conf.nnets);
 		return 0;
@@ -599,6 +610,11 @@ main(int argc, char **argv)
 		rte_openlog_stream(dpdk_log);
 	LIST_INIT(&d->vifs);
 
+	/* A peer that goes away is an error to handle, not a reason to
+	 * die: DPDK's virtio-user writes to its vhost-user socket without
+	 * MSG_NOSIGNAL (at stop, and whenever it talks to a backend that
+	 * may have closed it). */
+	signal(SIGPIPE, SIG_IGN);
 	/* Signals go to the control loop's signalfd, in every thread. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

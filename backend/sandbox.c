@@ -83,6 +83,11 @@ static const int allowed[] = {
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
 	SCMP_SYS(pselect6), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),
+	/* DPDK's interrupt thread makes its epoll instance anew each time
+	 * a port's interrupt callback comes or goes (closing a
+	 * virtio-user or vhost port): refused, it panics. A new epoll
+	 * instance reaches nothing that is not already open. */
+	SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(accept),
 	SCMP_SYS(accept4),
 	SCMP_SYS(shutdown),

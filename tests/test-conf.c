@@ -69,7 +69,7 @@ TEST(bad_files_name_the_line)
 	bad("[network a]\n[network a]\n", "t.conf:2: duplicate network 'a'");
 	bad("[network a]\npif = net_tap0,,x\n", "t.conf:2: network 'a': bad devargs");
 	bad("[network a]\npif = net tap\n", "t.conf:2: network 'a': bad devargs");
-	bad("[network a]\npif = net_tap0,iface\n", "t.conf:2: network 'a': bad devargs");
+	bad("[network a]\npif = net_tap0,=x\n", "t.conf:2: network 'a': bad devargs");
 	bad("[netbackd]\nworkers = 0\n", "t.conf:2: workers must be");
 	bad("[netbackd]\nworkers = 2x\n", "t.conf:2: workers must be");
 	bad("[netbackd]\nbogus = 1\n", "t.conf:2: unknown key 'bogus'");
@@ -130,6 +130,10 @@ TEST(devargs)
 	CHECK_EQ(nb_devargs_check(""), -EINVAL);
 	CHECK_EQ(nb_devargs_check("net_tap0,"), -EINVAL);
 	CHECK_EQ(nb_devargs_check("net_tap0,=x"), -EINVAL);
+	/* A key alone is a flag (net_tap's persist), as DPDK reads it. */
+	CHECK_EQ(nb_devargs_check("net_tap0,iface=nbhost0,persist"), 0);
+	CHECK_EQ(nb_devargs_check("net_tap0,persist,iface=nbhost0"), 0);
+	CHECK_EQ(nb_devargs_check("net_tap0,persist,,iface=x"), -EINVAL);
 }
 
 TEST(parse_uint)

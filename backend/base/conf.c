@@ -77,6 +77,8 @@ nb_devargs_check(const char *d)
 			return -EINVAL;
 		p++;
 	}
+	/* KEY=VALUE, or a KEY alone: a flag, as DPDK's kvargs take it
+	 * (net_tap's persist). */
 	while (*p == ',') {
 		const char *kv = ++p, *eq = NULL;
 
@@ -87,7 +89,7 @@ nb_devargs_check(const char *d)
 				return -EINVAL;
 			p++;
 		}
-		if (!eq || eq == kv)
+		if (eq == kv || p == kv)
 			return -EINVAL;
 	}
 	return *p ? -EINVAL : 0;

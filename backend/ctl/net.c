@@ -187,8 +187,14 @@ ctl_net_init(struct nb_daemon *d)
 			return net;
 		}
 		sw_net_set_learn_limit(d->dp.sw, net, nc->learn_limit);
-		if (!nc->pif[0])
+		/* Internal only when nothing but guests is on it: a host
+		 * port (net_tap, virtio-user) without an uplink still
+		 * reaches beyond the guests. */
+		if (!nc->pif[0] && nc->nports == 0)
 			nb_info("network %s: internal", nc->name);
+		else if (!nc->pif[0])
+			nb_info("network %s: no uplink, %u port%s", nc->name,
+				nc->nports, nc->nports == 1 ? "" : "s");
 		for (unsigned k = 0; k <= nc->nports; k++) {
 			const char *dev = k == 0 ? nc->pif : nc->ports[k - 1];
 			int r;
@@ -207,7 +213,10 @@ ctl_net_init(struct nb_daemon *d)
 void
 ctl_net_fini(struct nb_daemon *d)
 {
-	for (unsigned i = 0; i < d->neth; i++) {
+	/* Last opened, first closed: a port may lean on one opened
+	 * before it (a virtio-user port on netbackd's own vhost-user
+	 * server, whose end must still answer while it stops). */
+	for (unsigned i = d->neth; i-- > 0;) {
 		ctl_eth_close(d, d->eth[i]);
 		free(d->eth[i]);
 		d->eth[i] = NULL;

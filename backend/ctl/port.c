@@ -2,9 +2,11 @@
 /*
  * Opening and closing DPDK ports (any ethdev named by devargs: net_tap,
  * net_af_packet, net_af_xdp, net_virtio_user, net_memif, a PCI NIC), and
- * following their link. Each worker polls RX queue (worker id) when the
- * port has that many and transmits on its own TX queue, so no lock is
- * taken on the data path (dp/eth.c).
+ * following their link. A port gets a TX queue per worker when it has
+ * that many, so no lock is taken on the data path; with fewer, workers
+ * share them under a lock (dp/eth.c). It gets as many RX queues as it
+ * has, up to one per worker, each polled by one worker, spread by RSS
+ * when the port offers it.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,12 +24,81 @@
 
 #define NB_PIF_RXD 1024
 #define NB_PIF_TXD 1024
+/* What RSS may hash RX frames on, when the port offers it. */
+#define NB_PIF_RSS (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)
+
+/* The value of devargs key `key` (up to the next ','), or NULL. */
+static const char *
+devargs_value(const char *devargs, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *a = strchr(devargs, ','); a; a = strchr(a, ',')) {
+		a++;
+		if (strncmp(a, key, klen) == 0 && a[klen] == '=')
+			return a + klen + 1;
+	}
+	return NULL;
+}
+
+static bool
+is_virtio_user(const char *name)
+{
+	return strncmp(name, "net_virtio_user", 15) == 0 ||
+	       strncmp(name, "virtio_user", 11) == 0;
+}
+
+/* The devargs key that gives a virtual device more queue pairs, and
+ * what else it takes, when the driver has one. */
+static const char *
+queues_hint(const char *name, const char **where)
+{
+	static const char vhost[] = ", where its vhost end serves them";
+	static const struct {
+		const char *prefix, *key, *where;
+	} k[] = {
+		{ "net_virtio_user", "queues", vhost },
+		{ "virtio_user", "queues", vhost },
+		{ "net_af_packet", "qpairs", "" },
+		{ "eth_af_packet", "qpairs", "" },
+		{ "net_af_xdp", "queue_count", ", where the NIC has them" },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (strncmp(name, k[i].prefix, strlen(k[i].prefix)) == 0) {
+			*where = k[i].where;
+			return k[i].key;
+		}
+	return NULL;
+}
+
+/*
+ * The devargs netbackd probes with: the user's, plus queues=N for a
+ * virtio-user port over vhost-net that says nothing of its queues (one
+ * queue pair by default), so that each of N workers has its own: the
+ * kernel's tap takes as many queues as asked. Over vhost-user the
+ * other end decides how many it serves, so netbackd does not guess.
+ */
+static void
+probe_devargs(const struct dp_eth *p, unsigned nw, char *buf, size_t len)
+{
+	const char *path = devargs_value(p->devargs, "path");
+
+	if (nw > 1 && is_virtio_user(p->name) &&
+	    !devargs_value(p->devargs, "queues") && path &&
+	    strncmp(path, "/dev/vhost-net", 14) == 0 &&
+	    (path[14] == ',' || path[14] == '\0'))
+		snprintf(buf, len, "%s,queues=%u", p->devargs, nw);
+	else
+		snprintf(buf, len, "%s", p->devargs);
+}
 
 int
 ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf = { 0 };
+	char args[DP_DEVARGS_MAX + 16];
 	const char *comma = strchr(p->devargs, ',');
 	size_t len = comma ? (size_t)(comma - p->devargs) : strlen(p->devargs);
 	unsigned nw = d->dp.nworkers;
@@ -37,9 +108,13 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);
 	p->name[len] = '\0';
-	r = rte_dev_probe(p->devargs);
+	probe_devargs(p, nw, args, sizeof(args));
+	if (strcmp(args, p->devargs) != 0)
+		nb_info("pif %s: probed as '%s': a queue pair per worker",
+			p->name, args);
+	r = rte_dev_probe(args);
 	if (r < 0) {
-		nb_err("pif %s: cannot probe '%s': %s", p->name, p->devargs,
+		nb_err("pif %s: cannot probe '%s': %s", p->name, args,
 		       strerror(-r));
 		return r;
 	}
@@ -52,16 +127,37 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return r;
 	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
 	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
-	if (p->nrxq == 0 || p->ntxq < nw) {
-		nb_err("pif %s: needs %u TX queues, has %u", p->name, nw,
-		       info.max_tx_queues);
+	if (p->nrxq == 0 || p->ntxq == 0) {
+		nb_err("pif %s: has %u RX and %u TX queues", p->name,
+		       info.max_rx_queues, info.max_tx_queues);
 		return -ENOTSUP;
 	}
-	if (p->nrxq > 1) {
+	p->txq_shared = p->ntxq < nw;
+	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
+		rte_spinlock_init(&p->txq_lock[q]);
+	if (p->txq_shared) {
+		const char *where, *key = queues_hint(p->name, &where);
+
+		if (key)
+			nb_info("pif %s: %u TX queue%s for %u workers, shared "
+				"under a lock (%s=%u in its devargs gives each "
+				"worker its own%s)", p->name, p->ntxq,
+				p->ntxq == 1 ? "" : "s", nw, key, nw, where);
+		else
+			nb_info("pif %s: %u TX queue%s for %u workers, shared "
+				"under a lock", p->name, p->ntxq,
+				p->ntxq == 1 ? "" : "s", nw);
+	}
+	/* RSS only where the port offers it (virtio-user over vhost-net
+	 * or vhost-user does not, and refuses to be asked): otherwise
+	 * each queue is polled all the same and the device spreads
+	 * frames as it does (a multi-queue tap by flow, af_packet by its
+	 * fanout), or fills the first queue only. */
+	if (p->nrxq > 1 && (info.flow_type_rss_offloads & NB_PIF_RSS)) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
-		    info.flow_type_rss_offloads &
-		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+		    info.flow_type_rss_offloads & NB_PIF_RSS;
+		p->rss = true;
 	}
 	conf.rxmode.mtu = p->mtu;
 	/* Frames larger than one mbuf arrive as chains. */
@@ -142,8 +238,10 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx / %u tx queues, mtu %u, %s%s%s",
-		p->name, p->port_id, p->nrxq, p->ntxq, p->mtu,
+	nb_info("pif %s: port %u, %u rx%s / %u tx queues%s, mtu %u, %s%s%s",
+		p->name, p->port_id, p->nrxq,
+		p->nrxq > 1 ? (p->rss ? " (rss)" : " (no rss)") : "", p->ntxq,
+		p->txq_shared ? " (shared)" : "", p->mtu,
 		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
 		p->lro ? ", lro" : "");
 	return 0;
@@ -168,13 +266,19 @@ ctl_eth_link_check(struct nb_daemon *d)
 						       : DP_LINK_DOWN;
 		if (now == was)
 			continue;
-		p->link_speed = l.link_speed;
+		/* Virtual ports (virtio-user, memif) often report
+		 * RTE_ETH_SPEED_NUM_UNKNOWN, UINT32_MAX: kept as 0. */
+		p->link_speed = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN
+					? 0
+					: l.link_speed;
 		atomic_store(&p->link, now);
 		if (was != DP_LINK_UNKNOWN)
 			p->link_changes++;
-		if (now == DP_LINK_UP)
+		if (now == DP_LINK_UP && p->link_speed)
 			nb_info("port %s: link up, %u Mbit/s", p->name,
-				l.link_speed);
+				p->link_speed);
+		else if (now == DP_LINK_UP)
+			nb_info("port %s: link up, unknown speed", p->name);
 		else
 			nb_warn("port %s: link down: frames to it are dropped "
 				"(counted) until it comes back", p->name);

@@ -382,6 +382,15 @@ struct dp_eth {
 	char vlan[64];    /* its VLANs when not all (netbackctl port-add) */
 	int sw_port;
 	uint16_t nrxq, ntxq;
+	/*
+	 * Fewer TX queues than workers (a port that offers fewer, such as
+	 * virtio-user's default of one queue pair): worker w sends on
+	 * queue w % ntxq, holding txq_lock[w % ntxq] (dp/eth.c). With a
+	 * queue each, no lock is taken.
+	 */
+	bool txq_shared;
+	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
+	bool rss;         /* RX spread over nrxq queues by the port's RSS */
 	bool intr;        /* RX interrupts: workers may sleep */
 	bool tso, lro;    /* the port segments / coalesces TCP itself */
 	bool ip_csum;     /* and fills IPv4 header checksums */

@@ -10,7 +10,8 @@
  *   forward.c dp_fwd_from_vif(): the switch picks destinations for the
  *             whole burst, each destination gets its frames at once
  *   eth.c     dp_deliver_eth(): offloads if a frame needs one, then
- *             rte_eth_tx_burst() on the worker's own TX queue
+ *             rte_eth_tx_burst() on the worker's TX queue (its own, or
+ *             shared under a lock where the port has too few)
  * and the other way: eth.c dp_eth_poll() -> forward.c -> rx.c
  * dp_deliver_vif() (RX backlog here, or the owner's transfer ring) ->
  * rx.c dp_rx_queue() (grant copies into the guest's posted buffers).

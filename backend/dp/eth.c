@@ -3,7 +3,9 @@
  * DPDK port I/O on the data path: RX bursts into the switch, TX bursts
  * with their offloads (TSO when the port has it, else software GSO;
  * checksums the guest left blank completed), one TX queue per worker so
- * no lock is taken. Opening and closing ports is control's (ctl/port.c).
+ * no lock is taken, or a shared queue under its lock where the port has
+ * fewer (eth_txq_lock). Opening and closing ports is control's
+ * (ctl/port.c).
  */
 /* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API
@@ -20,6 +22,42 @@
 #include "dp_priv.h"
 
 static bool parse_tcp(struct rte_mbuf *m);
+
+/*
+ * The TX queue worker w sends on: queue w % ntxq. A port with a queue
+ * per worker is sent on without a lock: one predictable branch per
+ * burst is all this costs then. One with fewer (virtio-user's single
+ * queue pair by default, af_packet's qpairs, a small VF) has each queue
+ * shared by the workers that map to it, which take the queue's spinlock
+ * around each rte_eth_tx_prepare/rte_eth_tx_burst call, once per burst:
+ * a PMD's TX queue is not thread-safe.
+ *
+ * A lock rather than handing the frames to the queue's owner over a
+ * ring: no extra hop or copy of mbuf pointers, the sender keeps its
+ * order, its counters and its drops (a full queue is its own to count),
+ * and no owner has to be woken from epoll to send for others. It is held
+ * for one hand-over to the PMD: descriptor writes, and the non-blocking
+ * kick or write a software port makes (af_packet's send, net_tap's
+ * writev, vhost's eventfd). A worker descheduled while holding it keeps
+ * the others of that queue spinning until it runs again: the price of
+ * too few queues, which the start-up log tells how to avoid.
+ */
+static inline uint16_t
+eth_txq_lock(struct dp_worker *w, struct dp_eth *e)
+{
+	uint16_t q = (uint16_t)(w->id % e->ntxq);
+
+	if (unlikely(e->txq_shared))
+		rte_spinlock_lock(&e->txq_lock[q]);
+	return q;
+}
+
+static inline void
+eth_txq_unlock(struct dp_eth *e, uint16_t q)
+{
+	if (unlikely(e->txq_shared))
+		rte_spinlock_unlock(&e->txq_lock[q]);
+}
 
 void
 dp_eth_counters(const struct dp_eth *e, uint64_t c[DP_E_COUNT])
@@ -300,9 +338,11 @@ tx_prepare(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 	 * counts, header fix-ups): what it refuses is dropped here rather
 	 * than handed to the device. */
 	for (i = 0; i < k;) {
-		uint16_t ok = rte_eth_tx_prepare(e->port_id,
-						 (uint16_t)(w->id % e->ntxq),
-						 &pkts[i], (uint16_t)(k - i));
+		uint16_t q = eth_txq_lock(w, e);
+		uint16_t ok = rte_eth_tx_prepare(e->port_id, q, &pkts[i],
+						 (uint16_t)(k - i));
+
+		eth_txq_unlock(e, q);
 
 		i += ok;
 		if (i == k)
@@ -364,8 +404,9 @@ dp_deliver_eth(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 			return;
 		n = (unsigned)k;
 	}
-	sent = rte_eth_tx_burst(e->port_id, (uint16_t)(w->id % e->ntxq), pkts,
-				(uint16_t)n);
+	uint16_t q = eth_txq_lock(w, e);
+	sent = rte_eth_tx_burst(e->port_id, q, pkts, (uint16_t)n);
+	eth_txq_unlock(e, q);
 	e->stats[w->id][DP_E_TX_PACKETS] += sent;
 	if (sent < n) {
 		for (unsigned i = sent; i < n; i++)

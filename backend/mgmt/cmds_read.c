@@ -77,6 +77,8 @@ pif_out(struct out *o, struct nb_daemon *d, const struct dp_eth *p, bool full)
 	o_int(o, "switch_port", p->sw_port);
 	o_u64(o, "rx_queues", p->nrxq);
 	o_u64(o, "tx_queues", p->ntxq);
+	o_bool(o, "rss", p->rss);
+	o_bool(o, "tx_queues_shared", p->txq_shared);
 	o_u64(o, "mtu", p->mtu);
 	o_str(o, "link", dp_link_name(atomic_load(&p->link)));
 	o_u64(o, "link_speed_mbps", p->link_speed);

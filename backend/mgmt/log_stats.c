@@ -81,6 +81,39 @@ mgmt_log_queue_stats(struct nb_daemon *d)
 	}
 }
 
+/*
+ * ", refused by the switch N (reason=n ...)" for what the switch would
+ * not take from switch port `port` (anti-spoofing, VLANs, RA guard...),
+ * or "" when nothing: frames the guest sent that netbackd was told not
+ * to pass, not frames netbackd lost.
+ */
+static void
+refusals(const struct nb_daemon *d, int port, char *buf, size_t len)
+{
+	uint64_t total = ctl_sw_port_drops(d, port);
+	int off;
+
+	buf[0] = '\0';
+	if (!total)
+		return;
+	off = snprintf(buf, len, ", refused by the switch %" PRIu64 " (",
+		       total);
+	for (unsigned c = 0; c < SW_C_COUNT && off > 0 && (size_t)off < len;
+	     c++) {
+		uint64_t n = sw_counter_is_drop(c)
+				     ? sw_port_counter(d->dp.sw, port, c)
+				     : 0;
+
+		if (n)
+			off += snprintf(buf + off, len - (size_t)off,
+					"%s%s=%" PRIu64,
+					buf[off - 1] == '(' ? "" : " ",
+					sw_counter_name(c), n);
+	}
+	if (off > 0 && (size_t)off < len)
+		snprintf(buf + off, len - (size_t)off, ")");
+}
+
 void
 mgmt_log_stats(struct nb_daemon *d)
 {
@@ -89,18 +122,20 @@ mgmt_log_stats(struct nb_daemon *d)
 	LIST_FOREACH(v, &d->vifs, link) {
 		uint64_t s[DP_Q_COUNT];
 		uint64_t drops;
+		char refused[512];
 
 		ctl_vif_stats(v, s);
+		/* What netbackd failed to carry, either way. */
 		drops = s[DP_Q_TX_ERRORS] + s[DP_Q_RX_DROP_BACKLOG] +
 			s[DP_Q_RX_DROP_COPY] + s[DP_Q_RX_DROP_TOO_BIG] +
 			s[DP_Q_RX_DROP_EXPIRED] + s[DP_Q_RX_DROP_STALLED];
-		/* and what the switch refused from it (spoofing, VLAN...) */
-		drops += ctl_sw_port_drops(d, v->dp.sw_port);
+		/* Apart: what the switch refused from it, by reason. */
+		refusals(d, v->dp.sw_port, refused, sizeof(refused));
 		nb_info("%s: %s tx %lu pkts %lu bytes, rx %lu pkts %lu bytes, "
-			"drops/errors %lu", v->dp.name,
+			"drops/errors %lu%s", v->dp.name,
 			v->dp.connected ? "up" : "down", s[DP_Q_TX_PACKETS],
 			s[DP_Q_TX_BYTES], s[DP_Q_RX_PACKETS], s[DP_Q_RX_BYTES],
-			drops);
+			drops, refused);
 	}
 	for (unsigned k = 0; k < d->neth; k++) {
 		const struct dp_eth *p = d->eth[k];

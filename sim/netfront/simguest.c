@@ -10,7 +10,10 @@
  *   --recv N   receive until N test frames for our MAC arrived, checking
  *              each (test frames for others, flooded here, are checked
  *              and not counted)
- *   --echo     send every frame back, MACs swapped (until --timeout)
+ *   --echo     send every frame addressed to it back, MACs swapped (until
+ *              --timeout); what only flooding brought (another guest's
+ *              frames while the switch learns) is not for it, as a NIC
+ *              would filter it, and is counted in not_for_us
  *   --idle     just stay connected (until --timeout or a signal)
  * and prints one JSON line with its counters (after closing the vif, so
  * it says whether the backend left grants mapped). --timeout (seconds)
@@ -408,7 +411,7 @@ parse_args(int argc, char **argv, struct args *a)
 }
 
 struct run {
-	unsigned long sent, got, bad, echoed, echo_lost;
+	unsigned long sent, got, bad, echoed, echo_lost, not_for_us;
 	double t_first, t_last;
 };
 
@@ -440,7 +443,12 @@ receive(struct simfront *f, unsigned q, const struct args *a, uint8_t *rbuf,
 			if (r->got == 1)
 				r->t_first = r->t_last;
 		}
-		if (a->echo && n >= 12) {
+		/* Echoed with the MACs swapped, a frame for another would
+		 * leave with that other's address as its source: spoofing,
+		 * which netbackd rightly refuses. */
+		if (a->echo && n >= 12 && memcmp(rbuf, a->mac, 6) != 0) {
+			r->not_for_us++;
+		} else if (a->echo && n >= 12) {
 			uint8_t tmp[6];
 
 			memcpy(tmp, rbuf, 6);
@@ -770,13 +778,15 @@ main(int argc, char **argv)
 	printf("{\"vif\": \"vif%u.%u\", \"queues\": %u, \"sent\": %lu, "
 	       "\"tx_ok\": %lu, \"tx_errors\": %lu, \"tx_dropped\": %lu, "
 	       "\"tx_bytes\": %lu, \"received\": %lu, \"bad\": %lu, "
-	       "\"echoed\": %lu, \"echo_lost\": %lu, \"rx_packets\": %lu, "
+	       "\"echoed\": %lu, \"echo_lost\": %lu, \"not_for_us\": %lu, "
+	       "\"rx_packets\": %lu, "
 	       "\"rx_bytes\": %lu, \"rx_errors\": %lu, \"rx_unasked\": %lu, "
 	       "\"events\": %lu, \"notifies\": %lu, \"broken\": %s%s%s, "
 	       "\"leaked_grants\": %d, \"seconds\": %.3f, \"rx_mpps\": %.4f}\n",
 	       a.tv.domid, a.tv.devid, nq, run.sent, st.tx_ok,
 	       st.tx_error + st.tx_dropped, st.tx_dropped, st.tx_bytes,
-	       run.got, run.bad, run.echoed, run.echo_lost, st.rx_packets,
+	       run.got, run.bad, run.echoed, run.echo_lost, run.not_for_us,
+	       st.rx_packets,
 	       st.rx_bytes, st.rx_errors, st.rx_unasked, st.events,
 	       st.notify_sent, broken ? "\"" : "", broken ? broken : "null",
 	       broken ? "\"" : "", leaked, secs,
