@@ -124,6 +124,8 @@ fi
 #                              result ignored: "cost TAG done|FAILED"
 #   ping TAG PEER COUNT        COUNT pings: "cost TAG done sent N received N
 #                              avg_ms A" (FAILED when none came back)
+#   mac TAG ADDR               eth0 takes the MAC address ADDR (down, set,
+#                              up): "cost TAG done"
 # A command that fails says "cost TAG FAILED".
 lab_command() {
 	case "$1" in
@@ -170,6 +172,13 @@ lab_command() {
 		else
 			say "cost $2 FAILED"
 			cat /tmp/cping
+		fi ;;
+	mac)
+		if ip link set eth0 down && ip link set eth0 address "$3" &&
+			ip link set eth0 up; then
+			say "cost $2 done"
+		else
+			say "cost $2 FAILED"
 		fi ;;
 	"") ;;
 	*) say "unknown command $1" ;;
