@@ -140,15 +140,19 @@ mgmt_log_stats(struct nb_daemon *d)
 	for (unsigned k = 0; k < d->neth; k++) {
 		const struct dp_eth *p = d->eth[k];
 		uint64_t c[DP_E_COUNT], drops = ctl_sw_port_drops(d, p->sw_port);
+		char refused[512];
 
 		dp_eth_counters(p, c);
+		/* The switch's reasons too: a port's drops are most often
+		 * frames that cannot be switched (its own, hairpins). */
+		refusals(d, p->sw_port, refused, sizeof(refused));
 		nb_info("port %s (%s): rx %lu pkts %lu bytes, tx %lu pkts "
 			"%lu bytes, tx full %lu, switch drops %lu, link %s "
-			"(%lu changes, %lu dropped while down)", p->name,
+			"(%lu changes, %lu dropped while down)%s", p->name,
 			p->uplink ? "uplink" : "port", c[DP_E_RX_PACKETS],
 			c[DP_E_RX_BYTES], c[DP_E_TX_PACKETS], c[DP_E_TX_BYTES],
 			c[DP_E_TX_DROP_FULL], drops, dp_link_name(p->link),
-			p->link_changes, c[DP_E_TX_DROP_LINK]);
+			p->link_changes, c[DP_E_TX_DROP_LINK], refused);
 	}
 	struct dp_worker_totals w;
 
