@@ -138,9 +138,8 @@ for h in 1 2; do
 		net.ipv6.conf.default.disable_ipv6=1 || fail "sysctl"
 	ip -n "$(ns $h)" link set lo up
 done
-# MTU: a 1514-byte frame plus VXLAN's 50 bytes of headers.
-ip link add ul0 netns "$(ns 1)" mtu 1600 type veth \
-	peer name ul0 netns "$(ns 2)" mtu 1600 || fail "underlay veth"
+ip link add ul0 netns "$(ns 1)" type veth peer name ul0 netns "$(ns 2)" ||
+	fail "underlay veth"
 
 for h in 1 2; do
 	d=$dir/h$h
@@ -166,7 +165,8 @@ for h in 1 2; do
 	vsctl $h add-br br-phy -- set bridge br-phy datapath_type=netdev \
 		other_config:hwaddr=02:00:c0:00:02:0$h \
 		-- add-port br-phy ul0 || fail_logs "br-phy"
-	ip -n "$(ns $h)" link set ul0 up
+	# MTU: a 1514-byte frame plus VXLAN's 50 bytes of headers.
+	ip -n "$(ns $h)" link set ul0 mtu 1600 up
 	ip -n "$(ns $h)" addr add 192.0.2.$h/24 dev br-phy
 	ip -n "$(ns $h)" link set br-phy up mtu 1600
 
