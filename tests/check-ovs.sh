@@ -6,11 +6,16 @@
 # (ovsdb-server and ovs-vswitchd with the userspace datapath,
 # datapath_type=netdev, so no kernel module is needed). A veth pair
 # between the two namespaces is the underlay (192.0.2.1 and .2 on each
-# host's br-phy); each host's br-int carries VLAN 10 and VLAN 20 to the
-# other over VXLAN, one tunnel port per VLAN (VNI 5010 and 5020), as
-# the README's "Several hosts: Open vSwitch tunnels" shows. netbackd's
-# uplink is net_af_packet on a veth whose peer is a port of br-int
-# (all VLANs, tagged).
+# host's br-phy). netbackd's uplink is net_af_packet on a veth whose
+# peer is a port of br-int (all VLANs, tagged). How br-int carries
+# VLAN 10 and VLAN 20 to the other host, as the README's "Several
+# hosts: Open vSwitch tunnels" shows:
+#   vxlan  one VXLAN port per VLAN (VNI 5010 and 5020), by hand;
+#   ovn    OVN: northbound and southbound databases and ovn-northd on
+#          host 1, ovn-controller on each (chassis host1, host2),
+#          Geneve between them; logical switches vlan10 and vlan20,
+#          each with a port per host whose parent is that host's
+#          uplink and whose tag is the VLAN.
 #
 # Guests (simguest processes, every test frame checked byte for byte):
 # A1 on host 1 and A2 on host 2 on VLAN 10, B1 and B2 on VLAN 20.
@@ -22,17 +27,17 @@
 # Each sender starts with a broadcast, so flooding across the tunnel is
 # checked to stay in its VLAN too.
 #
-# Needs root (namespaces). Exit 77 only when Open vSwitch is not
-# installed or its userspace datapath cannot have taps (no
-# /dev/net/tun).
+# Needs root (namespaces). Exit 77 only when Open vSwitch (or, for
+# ovn, OVN) is not installed or the userspace datapath cannot have taps
+# (no /dev/net/tun).
 #
-# usage: check-ovs.sh XENSTORED_SIM SIMHV_TOOL NETBACKD SIMGUEST
+# usage: check-ovs.sh vxlan|ovn XENSTORED_SIM SIMHV_TOOL NETBACKD SIMGUEST
 set -u
-if [ $# -ne 4 ]; then
-	echo "usage: $0 XENSTORED_SIM SIMHV_TOOL NETBACKD SIMGUEST" >&2
+if [ $# -ne 5 ] || { [ "$1" != vxlan ] && [ "$1" != ovn ]; }; then
+	echo "usage: $0 vxlan|ovn XENSTORED_SIM SIMHV_TOOL NETBACKD SIMGUEST" >&2
 	exit 2
 fi
-xsd=$1 hvtool=$2 netbackd=$3 simguest=$4
+mode=$1 xsd=$2 hvtool=$3 netbackd=$4 simguest=$5
 N=2000 # frames each way and phase
 
 for p in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl; do
@@ -41,6 +46,15 @@ for p in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl; do
 		exit 77
 	fi
 done
+if [ "$mode" = ovn ]; then
+	for p in ovn-northd ovn-controller ovn-nbctl; do
+		if ! command -v "$p" > /dev/null; then
+			echo "SKIP: no $p (apt-get install ovn-central" \
+			     "ovn-host)"
+			exit 77
+		fi
+	done
+fi
 if [ ! -c /dev/net/tun ]; then
 	echo "SKIP: no /dev/net/tun: Open vSwitch's userspace datapath" \
 	     "makes its bridges' own ports as taps"
@@ -69,13 +83,9 @@ cleanup() {
 	for p in $guests $pids; do
 		wait "$p" 2>/dev/null
 	done
-	# ovsdb-server and ovs-vswitchd detach: their pid files say who
-	# they are.
-	for h in 1 2; do
-		for d in ovs-vswitchd ovsdb-server; do
-			f=$dir/h$h/$d.pid
-			[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
-		done
+	# The OVS and OVN daemons detach: their pid files say who they are.
+	for f in "$dir"/h?/*.pid "$dir"/central/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
 	for h in 1 2; do
 		ip netns del "nbovs$tag-$h" 2>/dev/null
@@ -91,7 +101,7 @@ trap 'exit 1' INT TERM
 
 # Show what each host's daemons said, then fail.
 fail_logs() {
-	for f in "$dir"/h?/*.log "$dir"/*.err; do
+	for f in "$dir"/h?/*.log "$dir"/central/*.log "$dir"/*.err; do
 		[ -s "$f" ] || continue
 		echo "---- $f"
 		tail -n 40 "$f"
@@ -141,6 +151,30 @@ done
 ip link add ul0 netns "$(ns 1)" type veth peer name ul0 netns "$(ns 2)" ||
 	fail "underlay veth"
 
+if [ "$mode" = ovn ]; then
+	# OVN's central part (northbound and southbound databases in one
+	# ovsdb-server, ovn-northd) runs on host 1; each host's
+	# ovn-controller reaches it over a unix socket.
+	c=$dir/central
+	mkdir -p "$c"
+	for db in nb sb; do
+		ovsdb-tool create "$c/$db.db" \
+			"/usr/share/ovn/ovn-$db.ovsschema" ||
+			fail "ovsdb-tool create $db.db"
+	done
+	ip netns exec "$(ns 1)" ovsdb-server "$c/nb.db" "$c/sb.db" \
+		--remote="punix:$c/ovn.sock" --unixctl="$c/ovsdb-server.ctl" \
+		--pidfile="$c/ovsdb-server.pid" \
+		--log-file="$c/ovsdb-server.log" --detach --no-chdir \
+		2>> "$c/ovn-start.log" || fail_logs "OVN's ovsdb-server"
+	ip netns exec "$(ns 1)" ovn-northd --ovnnb-db="unix:$c/ovn.sock" \
+		--ovnsb-db="unix:$c/ovn.sock" --unixctl="$c/ovn-northd.ctl" \
+		--pidfile="$c/ovn-northd.pid" --log-file="$c/ovn-northd.log" \
+		--detach --no-chdir 2>> "$c/ovn-start.log" ||
+		fail_logs "ovn-northd"
+fi
+nbctl() { ovn-nbctl --db="unix:$dir/central/ovn.sock" --timeout=20 "$@"; }
+
 for h in 1 2; do
 	d=$dir/h$h
 	other=$((3 - h))
@@ -170,20 +204,70 @@ for h in 1 2; do
 	ip -n "$(ns $h)" addr add 192.0.2.$h/24 dev br-phy
 	ip -n "$(ns $h)" link set br-phy up mtu 1600
 
-	# br-int: netbackd's uplink (a trunk: no tag) and one VXLAN port
-	# per VLAN, each an access port of its VLAN with a VNI of its own.
 	ip -n "$(ns $h)" link add nb0 type veth peer name nb0-ovs ||
 		fail "veth nb0"
 	ip -n "$(ns $h)" link set nb0 up
 	ip -n "$(ns $h)" link set nb0-ovs up
-	vsctl $h add-br br-int -- set bridge br-int datapath_type=netdev \
+	if [ "$mode" = vxlan ]; then
+		# br-int: netbackd's uplink (a trunk: no tag) and one VXLAN
+		# port per VLAN, each an access port of its VLAN with a VNI
+		# of its own.
+		vsctl $h add-br br-int \
+			-- set bridge br-int datapath_type=netdev \
+			-- add-port br-int nb0-ovs \
+			-- add-port br-int vx10 tag=10 \
+			-- set interface vx10 type=vxlan \
+			options:remote_ip=192.0.2.$other options:key=5010 \
+			-- add-port br-int vx20 tag=20 \
+			-- set interface vx20 type=vxlan \
+			options:remote_ip=192.0.2.$other options:key=5020 ||
+			fail_logs "br-int"
+		continue
+	fi
+	# OVN: this host is chassis host$h, its Geneve tunnels end at
+	# 192.0.2.$h; ovn-controller programs br-int, in which netbackd's
+	# uplink is the logical port nb0-h$h.
+	vsctl $h add-br br-int \
+		-- set bridge br-int datapath_type=netdev fail-mode=secure \
 		-- add-port br-int nb0-ovs \
-		-- add-port br-int vx10 tag=10 -- set interface vx10 \
-		type=vxlan options:remote_ip=192.0.2.$other options:key=5010 \
-		-- add-port br-int vx20 tag=20 -- set interface vx20 \
-		type=vxlan options:remote_ip=192.0.2.$other options:key=5020 ||
+		-- set interface nb0-ovs external_ids:iface-id=nb0-h$h \
+		-- set open_vswitch . external_ids:system-id=host$h \
+		external_ids:ovn-remote="unix:$dir/central/ovn.sock" \
+		external_ids:ovn-encap-type=geneve \
+		external_ids:ovn-encap-ip=192.0.2.$h \
+		external_ids:ovn-bridge-datapath-type=netdev ||
 		fail_logs "br-int"
+	OVN_RUNDIR="$d" ip netns exec "$(ns $h)" ovn-controller \
+		"unix:$d/db.sock" --pidfile="$d/ovn-controller.pid" \
+		--log-file="$d/ovn-controller.log" --detach --no-chdir \
+		2>> "$d/ovs-start.log" ||
+		fail_logs "ovn-controller of host $h did not start"
 done
+if [ "$mode" = ovn ]; then
+	# The logical network: xenbr0 (untagged) holds each host's uplink;
+	# VLAN N of an uplink is a port of its own (OVN's parent port and
+	# tag) on logical switch vlanN, with addresses "unknown": any MAC
+	# of the guests behind it.
+	nbctl ls-add xenbr0 -- ls-add vlan10 -- ls-add vlan20 ||
+		fail_logs "ovn-nbctl ls-add"
+	for h in 1 2; do
+		nbctl lsp-add xenbr0 nb0-h$h \
+			-- lsp-add vlan10 vlan10-h$h nb0-h$h 10 \
+			-- lsp-set-addresses vlan10-h$h unknown \
+			-- lsp-add vlan20 vlan20-h$h nb0-h$h 20 \
+			-- lsp-set-addresses vlan20-h$h unknown ||
+			fail_logs "ovn-nbctl lsp-add"
+	done
+	# Until both chassis run what the logical network asks.
+	nbctl --wait=hv sync || fail_logs "OVN: the chassis did not catch up"
+	for h in 1 2; do
+		t=$(vsctl $h --bare --columns=type find interface \
+			name=ovn-host$((3 - h))-0)
+		[ "$t" = geneve ] ||
+			fail_logs "host $h: no Geneve port to the other chassis"
+	done
+	echo "ok   OVN: chassis host1 and host2, a Geneve port each way"
+fi
 for h in 1 2; do
 	other=$((3 - h))
 	# The route to the other host, as OVS's own tunnel routing sees it
@@ -195,7 +279,8 @@ for h in 1 2; do
 		fail_logs "host $h: OVS has no route to 192.0.2.0/24"
 	appctl $h tnl/neigh/set br-phy 192.0.2.$other 02:00:c0:00:02:0$other \
 		> /dev/null || fail_logs "tnl/neigh/set"
-	# VXLAN is terminated once OVS knows br-phy's address.
+	# The tunnel is terminated once OVS knows br-phy's address (with
+	# OVN, once ovn-controller made the Geneve port).
 	wait_for 10 sh -c "ovs-appctl -t $dir/h$h/ovs-vswitchd.ctl \
 		tnl/ports/show -v | grep -q 'dst=192.0.2.$h,'" ||
 		fail_logs "host $h: VXLAN not listening on 192.0.2.$h"
@@ -314,7 +399,7 @@ echo "ok   VLAN 20, host 1 to host 2 and back: $N frames of 777 bytes;" \
 for h in 1 2; do
 	t=$(ovs-ofctl dump-ports "unix:$dir/h$h/br-phy.mgmt" ul0 |
 		sed -n 's/.*tx pkts=\([0-9]*\).*/\1/p')
-	echo "     host $h: $t VXLAN packets sent to the other host"
+	echo "     host $h: $t tunnel packets sent to the other host"
 	[ "${t:-0}" -ge $((3 * N)) ] ||
 		fail_logs "host $h: the traffic did not cross the underlay"
 done
