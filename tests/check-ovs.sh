@@ -299,6 +299,7 @@ for h in 1 2; do
 	XENSTORED_PATH=$d/xs.sock ip netns exec "$(ns $h)" "$netbackd" \
 		--sim "$d" --domid 0 -c "$d/netbackd.conf" \
 		--log-file "$d/netbackd.log" > "$d/netbackd.out" 2>&1 &
+	eval "nbpid_$h=$!"
 	pids="$pids $!"
 done
 for h in 1 2; do
@@ -404,3 +405,14 @@ for h in 1 2; do
 		fail_logs "host $h: the traffic did not cross the underlay"
 done
 echo "ok   $(($(date +%s) - t0)) s of traffic"
+
+# Each netbackd stops as it should: every grant and channel given back.
+for h in 1 2; do
+	eval "p=\$nbpid_$h"
+	kill -TERM "$p"
+	wait "$p"
+	r=$?
+	pids=$(echo "$pids" | sed "s/ $p\b//")
+	[ "$r" = 0 ] || fail_logs "netbackd of host $h exited with $r"
+done
+echo "ok   both netbackds stopped with status 0"
