@@ -322,7 +322,7 @@ guest() {
 }
 connected() {
 	for g in "$@"; do
-		wait_for 20 grep -q connected "$dir/$g.err" ||
+		wait_for 20 grep -q " connected, " "$dir/$g.err" ||
 			fail_logs "guest $g did not connect"
 	done
 }
