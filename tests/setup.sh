@@ -5,12 +5,13 @@
 # the same under ASan + UBSan (any report fails the run), where CI runs
 # the unit and sim suites again. (build-essential, debhelper and
 # debootstrap: the package suite builds the Debian package and installs
-# it in a fresh chroot.)
+# it in a fresh chroot; openvswitch-switch, ovn-central and ovn-host:
+# the sim tests ovs and ovn, two hosts joined by tunnels.)
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc clang libc6-dev libxen-dev libdpdk-dev
 dpdk dpdk-dev xenstore-utils libpcap-dev libseccomp-dev python3 procps
-systemd man-db groff-base tshark
+systemd man-db groff-base tshark openvswitch-switch ovn-central ovn-host
 build-essential debhelper debootstrap"
 missing=""
 for p in $pkgs; do
