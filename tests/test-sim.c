@@ -3610,6 +3610,31 @@ TEST(virtio_user_two_queue_pairs_without_rss)
 }
 
 /*
+ * netbackd (without the seccomp filter) with a virtio-user port whose
+ * vhost-user end is its own net_vhost, on another network; back once
+ * the virtio-user link is up.
+ */
+static void
+virtio_user_to_own_vhost(struct simenv *e)
+{
+	char conf[300], text[400];
+
+	simenv_init(e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e->dir);
+	snprintf(text, sizeof(text), "[network lan]\n"
+		 "pif = net_vhost0,iface=%s/vu.sock\n[network xenbr0]\n"
+		 "pif = net_virtio_user0,path=%s/vu.sock\n", e->dir, e->dir);
+	write_file(conf, text);
+	const char *args[] = { "-c", conf, "--no-sandbox", NULL };
+	simenv_start_netbackd(e, args);
+	for (int t = 0; t < 300 && !simenv_log_contains(
+				       e, "port net_virtio_user0: link up");
+	     t++)
+		usleep(10000);
+	CHECK(simenv_log_contains(e, "port net_virtio_user0: link up"));
+}
+
+/*
  * The vhost-user end of a virtio-user port goes first (netbackctl
  * port-del of netbackd's own net_vhost; OVS restarting is the same for
  * the port): virtio-user's messages to it then hit a closed socket,
@@ -3620,21 +3645,8 @@ TEST(virtio_user_two_queue_pairs_without_rss)
 TEST(virtio_user_outlives_its_vhost_end)
 {
 	struct simenv e;
-	char conf[300], text[400];
 
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	snprintf(text, sizeof(text), "[network lan]\n"
-		 "pif = net_vhost0,iface=%s/vu.sock\n[network xenbr0]\n"
-		 "pif = net_virtio_user0,path=%s/vu.sock\n", e.dir, e.dir);
-	write_file(conf, text);
-	const char *args[] = { "-c", conf, "--no-sandbox", NULL };
-	simenv_start_netbackd(&e, args);
-	for (int t = 0; t < 300 && !simenv_log_contains(
-				       &e, "port net_virtio_user0: link up");
-	     t++)
-		usleep(10000);
-	CHECK(simenv_log_contains(&e, "port net_virtio_user0: link up"));
+	virtio_user_to_own_vhost(&e);
 	CHECK_EQ(ctl(&e, "port-del net_vhost0"), 0);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);
@@ -3649,21 +3661,8 @@ TEST(virtio_user_outlives_its_vhost_end)
 TEST(ports_close_last_opened_first)
 {
 	struct simenv e;
-	char conf[300], text[400];
 
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	snprintf(text, sizeof(text), "[network lan]\n"
-		 "pif = net_vhost0,iface=%s/vu.sock\n[network xenbr0]\n"
-		 "pif = net_virtio_user0,path=%s/vu.sock\n", e.dir, e.dir);
-	write_file(conf, text);
-	const char *args[] = { "-c", conf, "--no-sandbox", NULL };
-	simenv_start_netbackd(&e, args);
-	for (int t = 0; t < 300 && !simenv_log_contains(
-				       &e, "port net_virtio_user0: link up");
-	     t++)
-		usleep(10000);
-	CHECK(simenv_log_contains(&e, "port net_virtio_user0: link up"));
+	virtio_user_to_own_vhost(&e);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	if (simenv_log_contains(&e, "Failed to stop device") ||
 	    simenv_log_contains(&e, "get_vring_base failed")) {
