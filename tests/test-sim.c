@@ -2062,6 +2062,47 @@ veth_del(void)
 		fprintf(stderr, "could not remove the veth pair\n");
 }
 
+/*
+ * A veth pair PREFIX<pid>a / PREFIX<pid>b, up, without IPv6 (no
+ * router solicitations on the wire), removed at exit: netbackd takes
+ * the a end, the test the b end. Needs root (CI runs as root).
+ */
+static void
+veth_up(const char *prefix, char wa[16], char wb[16])
+{
+	char cmd[512];
+
+	if (geteuid() != 0)
+		FAIL("needs root for the veth pair (CI runs as root)");
+	snprintf(wa, 16, "%s%ua", prefix, (unsigned)getpid() % 100000);
+	snprintf(wb, 16, "%s%ub", prefix, (unsigned)getpid() % 100000);
+	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null", wa);
+	atexit(veth_del); /* a failed check exits */
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add %s type veth peer name %s && "
+		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 "
+		 "net.ipv6.conf.%s.disable_ipv6=1 && "
+		 "ip link set %s up && ip link set %s up", wa, wb, wa, wb, wa,
+		 wb);
+	CHECK_EQ(system(cmd), 0);
+}
+
+/* A raw socket bound to interface ifname, every protocol; *sl its
+ * address (for sending). */
+static int
+wire_socket(const char *ifname, struct sockaddr_ll *sl)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+
+	CHECK(fd >= 0);
+	*sl = (struct sockaddr_ll){ .sll_family = AF_PACKET,
+				    .sll_protocol = htons(ETH_P_ALL),
+				    .sll_ifindex = (int)if_nametoindex(ifname) };
+	CHECK(sl->sll_ifindex > 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)sl, sizeof(*sl)), 0);
+	return fd;
+}
+
 /* Send frame f on a raw socket bound to ifindex. */
 static void
 raw_send(int fd, int ifindex, const uint8_t *f, size_t len)
@@ -2123,20 +2164,8 @@ TEST(dpdk_vdev_ports_carry_guest_traffic)
 	static uint8_t f[2048], r[65536];
 	const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x99 };
 
-	if (geteuid() != 0)
-		FAIL("needs root for the veth pair (CI runs as root)");
-	snprintf(wa, sizeof(wa), "nbt%ua", (unsigned)getpid() % 100000);
-	snprintf(wb, sizeof(wb), "nbt%ub", (unsigned)getpid() % 100000);
+	veth_up("nbt", wa, wb);
 	snprintf(wt, sizeof(wt), "nbt%ut", (unsigned)getpid() % 100000);
-	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null", wa);
-	atexit(veth_del); /* a failed check exits */
-	snprintf(cmd, sizeof(cmd),
-		 "ip link add %s type veth peer name %s && "
-		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 "
-		 "net.ipv6.conf.%s.disable_ipv6=1 && "
-		 "ip link set %s up && ip link set %s up", wa, wb, wa, wb, wa,
-		 wb);
-	CHECK_EQ(system(cmd), 0);
 	simenv_init(&e);
 	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
 	snprintf(out, sizeof(out), "%s/flood.pcap", e.dir);
@@ -2157,13 +2186,8 @@ TEST(dpdk_vdev_ports_carry_guest_traffic)
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 
-	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-	CHECK(fd >= 0);
-	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
-				  .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = (int)if_nametoindex(wb) };
-	CHECK(sl.sll_ifindex > 0);
-	CHECK_EQ(bind(fd, (struct sockaddr *)&sl, sizeof(sl)), 0);
+	struct sockaddr_ll sl;
+	int fd = wire_socket(wb, &sl);
 
 	/* The guest speaks first: a broadcast, flooded everywhere. */
 	memset(f, 0xff, 6);
@@ -2282,25 +2306,13 @@ TEST(af_packet_uplink_one_queue_two_workers)
 {
 	struct simenv e;
 	struct guest a, b;
-	char conf[300], cmd[512], wa[16], wb[16];
+	char conf[300], wa[16], wb[16];
 	static uint8_t f[2048], r[65536];
 	const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x98 };
 	unsigned got[2] = { 0, 0 }, sent = 0;
 	const unsigned n = 256;
 
-	if (geteuid() != 0)
-		FAIL("needs root for the veth pair (CI runs as root)");
-	snprintf(wa, sizeof(wa), "nbq%ua", (unsigned)getpid() % 100000);
-	snprintf(wb, sizeof(wb), "nbq%ub", (unsigned)getpid() % 100000);
-	snprintf(veth_gone, sizeof(veth_gone), "ip link del %s 2>/dev/null", wa);
-	atexit(veth_del);
-	snprintf(cmd, sizeof(cmd),
-		 "ip link add %s type veth peer name %s && "
-		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 "
-		 "net.ipv6.conf.%s.disable_ipv6=1 && "
-		 "ip link set %s up && ip link set %s up", wa, wb, wa, wb, wa,
-		 wb);
-	CHECK_EQ(system(cmd), 0);
+	veth_up("nbq", wa, wb);
 	simenv_init(&e);
 	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
 	FILE *fp = fopen(conf, "w");
@@ -2316,13 +2328,8 @@ TEST(af_packet_uplink_one_queue_two_workers)
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 
-	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-	CHECK(fd >= 0);
-	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
-				  .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = (int)if_nametoindex(wb) };
-	CHECK(sl.sll_ifindex > 0);
-	CHECK_EQ(bind(fd, (struct sockaddr *)&sl, sizeof(sl)), 0);
+	struct sockaddr_ll sl;
+	int fd = wire_socket(wb, &sl);
 	int rcvbuf = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 
