@@ -5,6 +5,8 @@
 # the serial console, power off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 name=$(cat /lab/scenario-name)
+# What the run asked for (run.sh's LAB_ENV).
+[ -f /lab/lab-env ] && . /lab/lab-env
 mount -o remount,rw /
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
@@ -235,14 +237,17 @@ cost_phase() {
 }
 
 # cpu_cost VIF_EXTRA: dom0's CPU cost of guest-to-guest traffic on one
-# backend (issue #6): guest1 (10.0.0.2, iperf3 server) and guest2
-# (10.0.0.3) on the network VIF_EXTRA names (see guest_create; dom0 at
-# 10.0.0.1 on it). Phases of COST_SECS seconds (default 10), one
-# LAB-COST line each (cost_phase): idle1; then COST_ROUNDS times (default
-# 3) TCP guest2 -> guest1 (tcpN) and UDP of COST_UDP_LEN-byte payloads
-# (default 18) guest2 -> guest1 as fast as guest2 sends (udpN); idle2.
-# Nothing is asserted on the figures.
+# backend (issue #6), and the rates and latency beside it (issue #16):
+# guest1 (10.0.0.2, iperf3 server) and guest2 (10.0.0.3) on the network
+# VIF_EXTRA names (see guest_create; dom0 at 10.0.0.1 on it, an iperf3
+# server too). Phases of COST_SECS seconds (default 10), one LAB-COST
+# line each (cost_phase): idle1; then COST_ROUNDS times (default 3):
+# TCP guest2 -> guest1 (tcpN), UDP of COST_UDP_LEN-byte payloads
+# (default 18) guest2 -> guest1 as fast as guest2 sends (udpN), pings
+# guest2 -> guest1, two a second (pingN), TCP guest2 -> dom0 (upN) and
+# dom0 -> guest2 (downN); idle2. Nothing is asserted on the figures.
 cpu_cost() {
+	iperf3 -s -D >/dev/null 2>&1
 	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest1 \
 		00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 "$1" || return 1
 	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest2 \
@@ -260,6 +265,13 @@ cpu_cost() {
 			guest1 guest2 || return 1
 		cost_phase udp$r $s guest2 \
 			"udp udp$r 10.0.0.2 $s ${COST_UDP_LEN:-18}" \
+			guest1 guest2 || return 1
+		cost_phase ping$r $s guest2 \
+			"ping ping$r 10.0.0.2 $((2 * s)) 0.5" guest1 guest2 ||
+			return 1
+		cost_phase up$r $s guest2 "tcp up$r 10.0.0.1 $s" \
+			guest1 guest2 || return 1
+		cost_phase down$r $s guest2 "tcp down$r 10.0.0.1 $s -R" \
 			guest1 guest2 || return 1
 	done
 	cost_phase idle2 $s guest2 "idle idle2 $s" guest1 guest2 || return 1

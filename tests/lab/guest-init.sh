@@ -116,14 +116,16 @@ fi
 #   stats TAG                  eth0's counters: "stats TAG rx_bytes N
 #                              rx_packets N tx_bytes N tx_packets N"
 #   idle TAG SECS              sleep SECS, then "cost TAG done"
-#   tcp TAG PEER SECS          iperf3 TCP to PEER for SECS: "cost TAG done
-#                              mbit N" (the receiver's figure)
+#   tcp TAG PEER SECS [-R]     iperf3 TCP to PEER for SECS (with -R from
+#                              PEER): "cost TAG done mbit N" (the
+#                              receiver's figure)
 #   udp TAG PEER SECS LEN      iperf3 UDP, LEN-byte payloads, as fast as it
 #                              sends: "cost TAG done pps N received N"
 #   flood TAG PEER SECS FLOWS  iperf3 TCP with FLOWS parallel flows, the
 #                              result ignored: "cost TAG done|FAILED"
-#   ping TAG PEER COUNT        COUNT pings: "cost TAG done sent N received N
-#                              avg_ms A" (FAILED when none came back)
+#   ping TAG PEER COUNT [SECS] COUNT pings SECS apart (default 1): "cost
+#                              TAG done sent N received N avg_ms A
+#                              median_ms M" (FAILED when none came back)
 #   mac TAG ADDR               eth0 takes the MAC address ADDR (down, set,
 #                              up): "cost TAG done"
 # A command that fails says "cost TAG FAILED".
@@ -138,7 +140,7 @@ lab_command() {
 		sleep "$3"
 		say "cost $2 done" ;;
 	tcp)
-		if iperf3 -c "$3" -t "$4" -f m >/tmp/cost 2>&1; then
+		if iperf3 -c "$3" -t "$4" -f m ${5:+"$5"} >/tmp/cost 2>&1; then
 			say "cost $2 done mbit $(grep receiver /tmp/cost |
 				tail -1 | awk '{print $(NF-2)}')"
 			grep -E "sender|receiver" /tmp/cost
@@ -163,12 +165,15 @@ lab_command() {
 			say "cost $2 FAILED"
 		fi ;;
 	ping)
-		ping -c "$4" -W 5 "$3" >/tmp/cping 2>&1
+		ping -c "$4" -i "${5:-1}" -W 5 "$3" >/tmp/cping 2>&1
 		sent=$(awk '/transmitted/ {print $1}' /tmp/cping)
 		got=$(awk '/transmitted/ {print $4}' /tmp/cping)
 		avg=$(awk -F/ '/round-trip/ {print $4}' /tmp/cping)
+		med=$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' /tmp/cping |
+			sort -n | awk '{ t[NR] = $1 } END { if (NR)
+				print NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }')
 		if [ "${got:-0}" -gt 0 ]; then
-			say "cost $2 done sent $sent received $got avg_ms $avg"
+			say "cost $2 done sent $sent received $got avg_ms $avg median_ms $med"
 		else
 			say "cost $2 FAILED"
 			cat /tmp/cping

@@ -6,6 +6,9 @@
 #          LAB_TIMEOUT  hard limit of the QEMU process in seconds (default:
 #                       the scenario's limit plus 240 s for boot and logs)
 #          LAB_CACHE, LAB_MIRROR   see build-images.sh
+#          LAB_ENV      "NAME=VALUE ..." set in dom0 for the scenario (e.g.
+#                       COST_ROUNDS=1); names in capitals, values of
+#                       letters, digits and . , : _ - only
 # The verdict is the "LAB-RESULT <scenario> PASS|FAIL <detail>" line dom0
 # prints on the serial console. The log directory receives console.log
 # (the whole serial console: Xen, dom0, the scenario's commands) and the
@@ -66,6 +69,15 @@ cp "$top/backend/scripts/vif-netbackd" "$stage/"
 cp "$here/dom0-init.sh" "$stage/"
 cp "$sfile" "$stage/scenario.sh"
 echo "$scenario" >"$stage/scenario-name"
+: >"$stage/lab-env"
+for v in ${LAB_ENV:-}; do
+	if ! [[ "$v" =~ ^[A-Z][A-Z0-9_]*=[A-Za-z0-9.,:_-]*$ ]]; then
+		echo "lab: LAB_ENV: '$v' is not NAME=VALUE (NAME in capitals," \
+			"VALUE of letters, digits and . , : _ -)" >&2
+		exit 2
+	fi
+	echo "export $v" >>"$stage/lab-env"
+done
 cp "$img/vmlinuz" "$stage/vmlinuz"
 # The guests' initramfs: busybox, the stock netfront module, an init,
 # iperf3 and ethtool with the libraries they load, all from the image.

@@ -7,7 +7,7 @@
 # stays inside dd; dom0 only runs the measurement. Nothing is asserted
 # on the figures.
 # lab-stubdom: yes
-# lab-timeout: 420
+# lab-timeout: 720
 scenario() {
 	modprobe xen-netback || { why "no xen-netback in dom0"; return 1; }
 	ip link add xenbr0 type bridge
