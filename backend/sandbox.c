@@ -132,6 +132,9 @@ static const uint32_t nb_ioctls[] = {
 	SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFINDEX, SIOCGIFHWADDR,
 	SIOCSIFHWADDR, SIOCGIFMTU, SIOCSIFMTU, TUNSETIFF, TUNGETFEATURES,
 	TUNSETQUEUE,
+	/* A net_af_packet port's GRO and LRO, turned off while it is open
+	 * and back on at close (ctl/afpacket.c). */
+	SIOCETHTOOL,
 	/* A vfio-pci port's INTx is unmasked through its device fd. */
 	VFIO_DEVICE_SET_IRQS,
 };

@@ -5,10 +5,13 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
@@ -2380,6 +2383,111 @@ TEST(af_packet_uplink_one_queue_two_workers)
 #undef AF_LEN
 	close(fd);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
+}
+
+/* An interface's GRO (set < 0), or set to `set` (0 when done); -1 on
+ * error. */
+static int
+gro(const char *ifname, int set)
+{
+	struct ethtool_value ev = { .cmd = set < 0 ? ETHTOOL_GGRO
+						   : ETHTOOL_SGRO,
+				    .data = set < 0 ? 0 : (uint32_t)set };
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ev;
+	r = s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0
+		? (set < 0 ? (int)ev.data : 0)
+		: -1;
+	if (s >= 0)
+		close(s);
+	return r;
+}
+
+/*
+ * The host keeps its NIC: netbackd's net_af_packet uplink shares an
+ * interface the kernel also uses. What the host sends on it, and what
+ * comes for the interface's own MAC, are the host's traffic: they must
+ * not reach the guests (before, a broadcast the host sent was flooded
+ * to them, and so was unicast for the host, its MAC unknown to the
+ * switch). Frames for the guests still arrive. The interface's GRO,
+ * which hands a packet socket merged frames, is off while netbackd
+ * runs and on again after. Needs root (the veth pair).
+ */
+TEST(af_packet_uplink_leaves_the_hosts_own_frames)
+{
+	struct simenv e;
+	struct guest a, b;
+	char conf[300], wa[16], wb[16];
+	static uint8_t f[2048], r[65536];
+	uint8_t hostmac[6];
+	const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x97 };
+	struct ifreq ifr = { 0 };
+
+	veth_up("nbh", wa, wb);
+	CHECK_EQ(gro(wa, 1), 0);
+	CHECK_EQ(gro(wa, -1), 1);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", wa);
+	CHECK(s >= 0 && ioctl(s, SIOCGIFHWADDR, &ifr) == 0);
+	close(s);
+	memcpy(hostmac, ifr.ifr_hwaddr.sa_data, 6);
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	CHECK(simenv_log_contains(&e, "the host's own frames stay in the "
+				      "kernel (1 socket filtered)"));
+	CHECK(simenv_log_contains(&e, "rx-gro turned off on"));
+	CHECK_EQ(gro(wa, -1), 0);
+	guest_up(&e, &a, 1, NULL, true);
+	guest_up(&e, &b, 2, NULL, true);
+
+	struct sockaddr_ll sh, sl;
+	int hfd = wire_socket(wa, &sh); /* the host's stack, sending */
+	int fd = wire_socket(wb, &sl);  /* the wire */
+
+	/* 1: a broadcast the host sends; 2: the wire to the host's MAC;
+	 * 3: the wire to guest a. */
+	memset(f, 0xff, 6);
+	memcpy(f + 6, hostmac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (unsigned i = 15; i < 200; i++)
+		f[i] = (uint8_t)i;
+	f[14] = 1;
+	raw_send(hfd, sh.sll_ifindex, f, 200);
+	memcpy(f, hostmac, 6);
+	memcpy(f + 6, peer, 6);
+	f[14] = 2;
+	raw_send(fd, sl.sll_ifindex, f, 200);
+	memcpy(f, a.tv.mac, 6);
+	f[14] = 3;
+	raw_send(fd, sl.sll_ifindex, f, 200);
+	int n = guest_recv_ours(a.f, r, sizeof(r));
+	if (n != 200 || r[14] != 3)
+		FAIL("guest a's first frame: %d bytes, number %d; want the "
+		     "wire's to it (3), not the host's own (1, 2)", n,
+		     n > 14 ? r[14] : -1);
+	/* b may see the wire's frame to a (flooded: a has not spoken
+	 * yet), never the host's own. */
+	while ((n = guest_recv_ours(b.f, r, sizeof(r))) != -EAGAIN)
+		if (n != 200 || r[14] != 3)
+			FAIL("guest b got %d bytes, number %d: the host's own",
+			     n, n > 14 ? r[14] : -1);
+	close(hfd);
+	close(fd);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK_EQ(gro(wa, -1), 1);
 	simenv_fini(&e);
 	veth_del();
 	veth_gone[0] = '\0';

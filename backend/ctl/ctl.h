@@ -61,6 +61,13 @@ int ctl_vif_connect(struct nb_daemon *d, struct ctl_vif *v, char *err,
 /* Safe to call twice, and on a half-connected vif. */
 void ctl_vif_disconnect(struct nb_daemon *d, struct ctl_vif *v);
 
+/* afpacket.c: a net_af_packet port on an interface the kernel also uses
+ * (ifindex): the host's own frames filtered out of its sockets, GRO,
+ * LRO and hardware GRO off while it is open (after probe, before start);
+ * and back. */
+void ctl_afpacket_share(struct dp_eth *p, int ifindex);
+void ctl_afpacket_restore(struct dp_eth *p);
+
 /* ctrl_ring.c: control rings */
 int ctl_ctrl_connect(struct nb_daemon *d, struct ctl_vif *v, char *err,
 		     size_t errlen);

@@ -125,6 +125,8 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	r = rte_eth_dev_info_get(p->port_id, &info);
 	if (r < 0)
 		return r;
+	if (strcmp(info.driver_name, "net_af_packet") == 0)
+		ctl_afpacket_share(p, (int)info.if_index);
 	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
 	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
 	if (p->nrxq == 0 || p->ntxq == 0) {
@@ -303,4 +305,5 @@ ctl_eth_close(struct nb_daemon *d, struct dp_eth *p)
 		if (info.device)
 			rte_dev_remove(info.device);
 	}
+	ctl_afpacket_restore(p);
 }

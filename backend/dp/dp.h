@@ -356,6 +356,7 @@ struct dp_vif {
 #define DP_ESTATS(X)                                                        \
 	X(RX_PACKETS, "rx_packets")                                         \
 	X(RX_BYTES, "rx_bytes")                                             \
+	X(RX_PARTIAL, "rx_csum_unfinished")                                 \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
 	X(TX_DROP_FULL, "tx_drop_full")                                     \
@@ -402,6 +403,14 @@ struct dp_eth {
 	_Atomic int link;
 	uint32_t link_speed; /* Mbit/s, when up; 0 unknown */
 	uint64_t link_changes;
+	/* net_af_packet: the kernel interface it shares (ctl/afpacket.c),
+	 * and which of its merging offloads were turned off, to be turned
+	 * on again at close (a bit each). */
+	char kif[16];
+	uint8_t kif_off;
+	/* Its frames may carry the kernel's unfinished checksums (a packet
+	 * socket's: dp_eth_rx_partial()). */
+	bool csum_partial;
 	/* Per worker: counters are written by one worker each. */
 	uint64_t stats[DP_MAX_WORKERS][DP_E_COUNT];
 };

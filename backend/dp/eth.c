@@ -111,6 +111,81 @@ l4_csum_offset(uint8_t proto, uint32_t l4, uint32_t len)
 	return 0;
 }
 
+/* The one's complement sum of n bytes at p (big-endian words), folded
+ * into sum. */
+static uint32_t
+sum_be(const uint8_t *p, unsigned n, uint32_t sum)
+{
+	for (unsigned i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	return sum;
+}
+
+bool
+dp_eth_rx_partial(struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len, l3 = RTE_ETHER_HDR_LEN, l4, plen, at;
+	uint32_t sum;
+	uint16_t type;
+	uint8_t proto;
+
+	if (len < l3)
+		return false;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		if (len < l3 + 4)
+			return false;
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		l3 += 4;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		const uint8_t *ip = p + l3;
+		uint32_t ihl, tot;
+
+		if (len < l3 + 20 || (ip[0] >> 4) != 4)
+			return false;
+		ihl = (ip[0] & 15u) * 4;
+		tot = (uint32_t)(ip[2] << 8 | ip[3]);
+		/* Whole datagrams only: a fragment's field is not ours. */
+		if (ihl < 20 || tot < ihl || l3 + tot > m->pkt_len ||
+		    (ip[6] & 0x3f) || ip[7])
+			return false;
+		proto = ip[9];
+		l4 = l3 + ihl;
+		plen = tot - ihl;
+		sum = sum_be(ip + 12, 8, 0);
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		const uint8_t *ip = p + l3;
+
+		if (len < l3 + 40)
+			return false;
+		proto = ip[6]; /* TCP or UDP right after the fixed header */
+		plen = (uint32_t)(ip[4] << 8 | ip[5]);
+		if (l3 + 40 + plen > m->pkt_len)
+			return false;
+		l4 = l3 + 40;
+		sum = sum_be(ip + 8, 32, 0);
+	} else {
+		return false;
+	}
+	at = l4_csum_offset(proto, l4, len);
+	if (!at || plen < at + 2 - l4)
+		return false;
+	sum += proto + (plen & 0xffff) + (plen >> 16);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	/* What the kernel leaves for the device: the pseudo-header's sum,
+	 * not inverted. A complete checksum equal to it by chance comes out
+	 * the same when finished from it. */
+	uint16_t field = (uint16_t)(p[at] << 8 | p[at + 1]);
+	if (field != sum && !(field == 0 && sum == 0xffff))
+		return false;
+	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) |
+		      RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	return true;
+}
+
 void
 dp_csum_complete(struct rte_mbuf *m)
 {

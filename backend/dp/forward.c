@@ -223,6 +223,12 @@ fwd_burst(struct dp_worker *w, int in, struct dp_eth *from,
 				sum.ol |= pkts[i]->ol_flags;
 			}
 		}
+		if (unlikely(from->csum_partial))
+			for (unsigned i = 0; i < n; i++)
+				if (dp_eth_rx_partial(pkts[i])) {
+					from->stats[w->id][DP_E_RX_PARTIAL]++;
+					sum.ol |= pkts[i]->ol_flags;
+				}
 	}
 	dp_tap_maybe(w->dp, (unsigned)in, pkts, n, false);
 	n = sw_forward_group(sw, in, f, n, dp_tsc_ms(w->tsc), res, &g);

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A net_af_packet port on an interface the kernel keeps using: the host
+ * keeps its NIC and its address, and netbackd's uplink shares the NIC.
+ *
+ * A packet socket sees all of the interface's traffic: what the host
+ * itself sends (PACKET_OUTGOING) and what arrives for the interface's
+ * own MAC (PACKET_HOST), beside the frames for the guests. Those two are
+ * the host's own; switched, they would cost a copy each and, their
+ * destination unknown to the switch, be flooded to the guests. A socket
+ * filter keeps them in the kernel: the port receives broadcast,
+ * multicast and frames for other MACs only.
+ *
+ * A packet socket also sees frames after GRO (or the NIC's LRO or
+ * hardware GRO) merged them: up to 64 KiB with no segment size, of which
+ * the PMD would copy the first frame's worth, cut. They are turned off
+ * on the interface while the port is open (the host's own TCP then
+ * costs it a little more CPU per byte), and back on when it closes.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/ethtool.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+
+#include "ctl.h"
+
+/* Keeps broadcast, multicast and frames for other hosts. */
+static struct sock_filter not_the_hosts[] = {
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, PACKET_OTHERHOST, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+/* The packet sockets bound to ifindex (the PMD's, one per queue pair)
+ * get the filter: how many, or -errno. */
+static int
+filter_sockets(int ifindex)
+{
+	struct sock_fprog prog = {
+		.len = sizeof(not_the_hosts) / sizeof(not_the_hosts[0]),
+		.filter = not_the_hosts,
+	};
+	struct rlimit rl;
+	int n = 0, last = 4096;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		last = rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+	for (int fd = 0; fd < last; fd++) {
+		struct sockaddr_ll sl;
+		socklen_t len = sizeof(sl);
+
+		if (getsockname(fd, (struct sockaddr *)&sl, &len) != 0 ||
+		    len < offsetof(struct sockaddr_ll, sll_addr) ||
+		    sl.sll_family != AF_PACKET ||
+		    sl.sll_ifindex != ifindex)
+			continue;
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			       sizeof(prog)) != 0)
+			return -errno;
+		n++;
+	}
+	return n;
+}
+
+/* What merges frames before a packet socket sees them, by ethtool's
+ * feature names: GRO in the kernel, LRO and hardware GRO in the NIC
+ * (virtio-net's receive of its host's large segments among them). */
+static const char *const merging[] = { "rx-gro", "rx-lro", "rx-gro-hw" };
+#define NB_MERGING (sizeof(merging) / sizeof(merging[0]))
+
+/* One SIOCETHTOOL command on ifname: what the ioctl returned (>= 0), or
+ * -errno. */
+static int
+ethtool(const char *ifname, void *cmd)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = cmd;
+	r = ioctl(s, SIOCETHTOOL, &ifr);
+	if (r < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+/* Each merging feature's index among the interface's features, -1 where
+ * it has none; the number of features, or -errno. */
+static int
+feature_index(const char *ifname, int idx[NB_MERGING])
+{
+	struct {
+		struct ethtool_sset_info h;
+		uint32_t n;
+	} info = { .h = { .cmd = ETHTOOL_GSSET_INFO,
+			  .sset_mask = 1ull << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *gs;
+	int r = ethtool(ifname, &info);
+
+	for (size_t m = 0; m < NB_MERGING; m++)
+		idx[m] = -1;
+	if (r < 0)
+		return r;
+	if (!info.h.sset_mask || info.n == 0 || info.n > 4096)
+		return -ENOTSUP;
+	gs = calloc(1, sizeof(*gs) + (size_t)info.n * ETH_GSTRING_LEN);
+	if (!gs)
+		return -ENOMEM;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = info.n;
+	r = ethtool(ifname, gs);
+	for (uint32_t i = 0; r == 0 && i < gs->len && i < info.n; i++) {
+		const char *name = (const char *)gs->data + i * ETH_GSTRING_LEN;
+
+		for (size_t m = 0; m < NB_MERGING; m++)
+			if (strncmp(name, merging[m], ETH_GSTRING_LEN) == 0)
+				idx[m] = (int)i;
+	}
+	free(gs);
+	return r < 0 ? r : (int)info.n;
+}
+
+/* Sets merging feature m (index i of n) on or off: 1 if it was on and is
+ * now off (on == false), 0 if nothing changed, or -errno. */
+static int
+feature_set(const char *ifname, int n, int i, bool on)
+{
+	uint32_t blocks = ((uint32_t)n + 31) / 32, b = (uint32_t)i / 32,
+		 bit = 1u << (i % 32);
+	struct ethtool_gfeatures *g;
+	struct ethtool_sfeatures *sf;
+	int r;
+
+	g = calloc(1, sizeof(*g) + blocks * sizeof(g->features[0]));
+	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
+	if (!g || !sf) {
+		free(g);
+		free(sf);
+		return -ENOMEM;
+	}
+	g->cmd = ETHTOOL_GFEATURES;
+	g->size = blocks;
+	r = ethtool(ifname, g);
+	if (r == 0 && !!(g->features[b].active & bit) != on) {
+		sf->cmd = ETHTOOL_SFEATURES;
+		sf->size = blocks;
+		sf->features[b].valid = bit;
+		sf->features[b].requested = on ? bit : 0;
+		r = ethtool(ifname, sf);
+		/* The kernel says "done, but not all as asked" with a
+		 * positive value: what counts is what is active now. */
+		if (r >= 0 && (r = ethtool(ifname, g)) == 0)
+			r = !!(g->features[b].active & bit) == on ? 1 : -EBUSY;
+	}
+	free(g);
+	free(sf);
+	return r;
+}
+
+/* Turns off what merges frames before the packet socket sees them. */
+static void
+merging_off(struct dp_eth *p)
+{
+	int idx[NB_MERGING];
+	int n = feature_index(p->kif, idx);
+
+	if (n < 0) {
+		nb_warn("pif %s: cannot read %s's offloads (%s): if GRO or "
+			"LRO is on, TCP frames the kernel merges reach the "
+			"guests cut", p->name, p->kif, strerror(-n));
+		return;
+	}
+	for (size_t m = 0; m < NB_MERGING; m++) {
+		if (idx[m] < 0)
+			continue;
+		int r = feature_set(p->kif, n, idx[m], false);
+
+		if (r == 1) {
+			p->kif_off |= (uint8_t)(1u << m);
+			nb_info("pif %s: %s turned off on %s while netbackd "
+				"uses it (a packet socket would get merged "
+				"frames)", p->name, merging[m], p->kif);
+		} else if (r < 0) {
+			nb_warn("pif %s: %s is on on %s and cannot be turned "
+				"off (%s): TCP frames it merges reach the guests "
+				"cut; `ethtool -K %s %s off`", p->name,
+				merging[m], p->kif, strerror(-r), p->kif,
+				merging[m]);
+		}
+	}
+}
+
+void
+ctl_afpacket_share(struct dp_eth *p, int ifindex)
+{
+	int n;
+
+	p->kif[0] = '\0';
+	p->kif_off = 0;
+	/* What the kernel sends itself, or got from a device that offloads
+	 * checksums (a netfront, virtio-net), comes with the checksum
+	 * unfinished. */
+	p->csum_partial = true;
+	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, p->kif)) {
+		nb_warn("pif %s: no interface index: the host's own frames "
+			"are not filtered out", p->name);
+		p->kif[0] = '\0';
+		return;
+	}
+	n = filter_sockets(ifindex);
+	if (n <= 0)
+		nb_warn("pif %s: %s: no socket filter (%s): the host's own "
+			"frames on %s reach the switch", p->name, p->kif,
+			n < 0 ? strerror(-n) : "no packet socket found",
+			p->kif);
+	else
+		nb_info("pif %s: %s: the host's own frames stay in the kernel "
+			"(%d socket%s filtered)", p->name, p->kif, n,
+			n == 1 ? "" : "s");
+	merging_off(p);
+}
+
+void
+ctl_afpacket_restore(struct dp_eth *p)
+{
+	int idx[NB_MERGING];
+	int n;
+
+	if (!p->kif[0])
+		return;
+	n = p->kif_off ? feature_index(p->kif, idx) : 0;
+	for (size_t m = 0; m < NB_MERGING; m++) {
+		if (!(p->kif_off & (1u << m)))
+			continue;
+		int r = n > 0 && idx[m] >= 0 ? feature_set(p->kif, n, idx[m],
+							   true)
+					     : n < 0 ? n : -ENOENT;
+
+		if (r < 0)
+			nb_warn("pif %s: cannot turn %s back on on %s (%s): "
+				"`ethtool -K %s %s on`", p->name, merging[m],
+				p->kif, strerror(-r), p->kif, merging[m]);
+	}
+	p->kif_off = 0;
+	p->kif[0] = '\0';
+}
