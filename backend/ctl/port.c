@@ -195,9 +195,14 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		}
 	}
 	/* And one that receives them whole (LRO) passes them on as GSO
-	 * packets to the guests that take them. */
+	 * packets to the guests that take them: a NIC that coalesces up
+	 * to max_lro_pkt_size, or virtio-user, which names no size (0:
+	 * ethdev then fills in the frame size) and hands on the kernel's
+	 * large packets as they come, chained over its receive buffers.
+	 * Without it, the host's TCP to a guest crosses as wire-size
+	 * frames, each copied into the guest on its own. */
 	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) &&
-	    info.max_lro_pkt_size >= 16384) {
+	    (info.max_lro_pkt_size >= 16384 || info.max_lro_pkt_size == 0)) {
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
@@ -208,6 +213,15 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	conf.intr_conf.rxq = 1;
 	p->intr = true;
 	r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	if (r < 0 && p->lro) {
+		nb_info("pif %s: LRO refused (%s): wire-size frames only",
+			p->name, strerror(-r));
+		conf.rxmode.offloads &= ~(RTE_ETH_RX_OFFLOAD_TCP_LRO |
+					  RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+		conf.rxmode.max_lro_pkt_size = 0;
+		p->lro = false;
+		r = rte_eth_dev_configure(p->port_id, p->nrxq, p->ntxq, &conf);
+	}
 	if (r < 0) {
 		/* No RX interrupts here: workers nap instead of sleeping. */
 		conf.intr_conf.rxq = 0;

@@ -356,6 +356,7 @@ struct dp_vif {
 #define DP_ESTATS(X)                                                        \
 	X(RX_PACKETS, "rx_packets")                                         \
 	X(RX_BYTES, "rx_bytes")                                             \
+	X(RX_LRO, "rx_coalesced")                                           \
 	X(RX_PARTIAL, "rx_csum_unfinished")                                 \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \

@@ -31,6 +31,11 @@ struct dp_eth_rxq {
 	struct dp_eth *eth;
 	uint16_t qid;
 	int intr_fd; /* readable when packets wait, or -1: polled */
+	/* intr_fd is an eventfd the port signals once per interrupt
+	 * (virtio-user: vhost's call fd), not a level: watched
+	 * edge-triggered and never read, and the queue is polled once
+	 * after arming (what came before raised no interrupt). */
+	bool edge;
 	/* A port with RX interrupts that keeps coming back empty is
 	 * polled ever less often while the worker is awake (1, 3, 7, then
 	 * every DP_PORT_SKIP_MAX + 1 passes): with net_tap each poll is a

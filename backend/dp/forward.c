@@ -219,6 +219,8 @@ fwd_burst(struct dp_worker *w, int in, struct dp_eth *from,
 		if (unlikely(sum.ol & RTE_MBUF_F_RX_LRO)) {
 			sum.ol = 0;
 			for (unsigned i = 0; i < n; i++) {
+				from->stats[w->id][DP_E_RX_LRO] +=
+				    !!(pkts[i]->ol_flags & RTE_MBUF_F_RX_LRO);
 				dp_eth_rx_lro(pkts[i]);
 				sum.ol |= pkts[i]->ol_flags;
 			}

@@ -193,10 +193,18 @@ ethq_add(struct dp_worker *w, struct dp_eth *e, uint16_t qid)
 	rq->eth = e;
 	rq->qid = qid;
 	rq->intr_fd = -1;
+	rq->edge = false;
 	/* A tap's queue fd is readable while packets wait, level-triggered,
-	 * and needs no acknowledgement. */
+	 * and needs no acknowledgement. virtio-user's is the eventfd vhost
+	 * signals (vhost-net, or a vhost-user switch such as OVS-DPDK):
+	 * edge-triggered, so that it costs no read() a wake-up. */
 	if (e->intr && strncmp(e->name, "net_tap", 7) == 0)
 		rq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(e->port_id, qid);
+	if (e->intr && strncmp(e->name, "net_virtio_user", 15) == 0) {
+		rq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(e->port_id, qid);
+		rq->edge = true;
+		ev.events = EPOLLIN | EPOLLET;
+	}
 	if (rq->intr_fd >= 0) {
 		ev.data.fd = rq->intr_fd;
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, rq->intr_fd, &ev) < 0)
@@ -353,8 +361,14 @@ ports_arm(struct dp_worker *w)
 			continue;
 		rte_eth_dev_rx_intr_enable(rq->eth->port_id, rq->qid);
 		w->intr_calls++;
-		if (rte_eth_rx_queue_count(rq->eth->port_id, rq->qid) > 0)
+		if (rq->edge) {
+			w->port_polls++;
+			if (dp_eth_poll(w, rq) > 0)
+				return false;
+		} else if (rte_eth_rx_queue_count(rq->eth->port_id,
+						  rq->qid) > 0) {
 			return false;
+		}
 	}
 	return true;
 }
@@ -455,6 +469,8 @@ worker_sleep(struct dp_worker *w, int timeout)
 	atomic_store(&w->asleep, true);
 	if (!rte_ring_empty(w->xfer) || !rte_ring_empty(w->cmds) ||
 	    !ports_arm(w)) {
+		/* Awake after all: the ports armed so far stay quiet. */
+		ports_disarm(w);
 		atomic_store(&w->asleep, false);
 		return false;
 	}
