@@ -6,13 +6,16 @@
 # the unit and sim suites again. (build-essential, debhelper and
 # debootstrap: the package suite builds the Debian package and installs
 # it in a fresh chroot; openvswitch-switch, ovn-central and ovn-host:
-# the sim tests ovs and ovn, two hosts joined by tunnels.)
+# the sim tests ovs and ovn, two hosts joined by tunnels. iperf3,
+# iproute2 and ping: the lab's "outside", a network namespace with an
+# iperf3 server behind dom0's NIC, on an Open vSwitch of its own.)
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc clang libc6-dev libxen-dev libdpdk-dev
 dpdk dpdk-dev xenstore-utils libpcap-dev libseccomp-dev python3 procps
 systemd man-db groff-base tshark openvswitch-switch ovn-central ovn-host
-build-essential debhelper debootstrap"
+build-essential debhelper debootstrap
+iperf3 iproute2 iputils-ping ethtool"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -80,6 +80,36 @@ pif = $1" || return 1
 	return 0
 }
 
+# outside_nic: the name of dom0's NIC towards the outside (run.sh's
+# "# lab-outside: yes", MAC 52:54:00:12:34:56), loaded and up; dom0
+# keeps 192.0.2.10/24 on it. Prints the name.
+outside_nic() {
+	local n
+	modprobe virtio_net 2>/dev/null
+	for i in $(seq 50); do
+		n=$(ip -o link | awk -F': ' '/52:54:00:12:34:56/ { print $2; exit }')
+		[ -n "$n" ] && break
+		sleep 0.2
+	done
+	[ -n "$n" ] || { why "no NIC towards the outside"; return 1; }
+	ip link set "$n" up
+	ip addr add 192.0.2.10/24 dev "$n"
+	echo "$n"
+}
+
+# host_iperf TAG: dom0's own TCP to the outside's iperf3 server, 4 s
+# each way: "LAB-HOST TAG up N down N" (Mbit/s, the receiver's).
+host_iperf() {
+	local up down
+	for i in $(seq 20); do
+		ping -c 1 -W 1 192.0.2.100 >/dev/null 2>&1 && break
+	done
+	up=$(iperf3 -c 192.0.2.100 -t 4 -f m 2>&1 | awk '/receiver/ { print $(NF-2) }')
+	down=$(iperf3 -c 192.0.2.100 -t 4 -f m -R 2>&1 | awk '/receiver/ { print $(NF-2) }')
+	echo "LAB-HOST $1 up ${up:-0} down ${down:-0}"
+	[ -n "$up" ] && [ -n "$down" ] || { why "dom0's iperf3 to the outside failed ($1)"; return 1; }
+}
+
 # guest_create NAME MAC IP PING_TARGET VIF_EXTRA [NOPING_TARGET] [IPERF_SERVER]
 guest_create() {
 	cat >/tmp/$1.cfg <<CFG

@@ -132,14 +132,96 @@ limit=$(sed -n 's/^# lab-timeout: *\([0-9]*\).*/\1/p' "$sfile")
 limit=${limit:-300}
 hard=${LAB_TIMEOUT:-$((limit + 240))}
 console=$logdir/console.log
+# "# lab-outside: yes": dom0 gets a real NIC (virtio-net, its eth0) on a
+# tap whose other end is the "outside": a network namespace of its own
+# (created here, removed at exit; QEMU runs in it so that the tap is
+# there too, and nothing reaches any other interface or address) with
+# 192.0.2.100/24 untagged and 198.51.100.100/24 on VLAN 10 of the tap
+# (through an Open vSwitch of its own), an iperf3 server, and a loop that pings the addresses the scenario lists
+# in "# lab-outside-reaches: IP..." (the outside reaching the guests);
+# the addresses it reached are in outside.log, and the run fails if one
+# was never reached.
+netns=() reach=""
+if grep -q "^# lab-outside: *yes" "$sfile"; then
+	ns=labout$$
+	reach=$(sed -n 's/^# lab-outside-reaches: *//p' "$sfile")
+	ip netns add "$ns"
+	outside_down() {
+		[ -n "${pinger:-}" ] && kill "$pinger" 2>/dev/null
+		[ -f "$work/ovs/ovs-vswitchd.log" ] &&
+			cp "$work/ovs/ovs-vswitchd.log" "$logdir/outside-ovs.log"
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		sleep 0.2
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "$work"
+	}
+	trap outside_down EXIT
+	ip -n "$ns" link set lo up
+	ip -n "$ns" tuntap add dev labout0 mode tap
+	ip -n "$ns" link set labout0 up
+	# The outside's own switch: 802.1Q in the kernel (or bridge VLAN
+	# filtering) is not on every machine that runs the lab (not on
+	# these), so an Open vSwitch of the namespace's own (userspace
+	# datapath, its database and sockets under $work) takes the tap as
+	# a trunk; out0 (no tag: untagged frames) holds 192.0.2.100 and
+	# out10 (VLAN 10) 198.51.100.100.
+	o=$work/ovs
+	mkdir -p "$o"
+	export OVS_RUNDIR=$o OVS_LOGDIR=$o OVS_DBDIR=$o
+	ovsdb-tool create "$o/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	ip netns exec "$ns" ovsdb-server "$o/conf.db" \
+		--remote="punix:$o/db.sock" --unixctl="$o/ovsdb-server.ctl" \
+		--pidfile="$o/ovsdb-server.pid" --log-file="$o/ovsdb-server.log" \
+		--detach --no-chdir 2>>"$o/start.log"
+	vsctl() { ovs-vsctl --db="unix:$o/db.sock" --timeout=20 "$@"; }
+	vsctl --no-wait init
+	ip netns exec "$ns" ovs-vswitchd "unix:$o/db.sock" \
+		--unixctl="$o/ovs-vswitchd.ctl" --pidfile="$o/ovs-vswitchd.pid" \
+		--log-file="$o/ovs-vswitchd.log" --detach --no-chdir 2>>"$o/start.log"
+	# TSO frames from the tap (dom0's virtio-net sends them) are
+	# taken whole, as OVS's userspace TSO does, not dropped as too big.
+	vsctl set open_vswitch . other_config:userspace-tso-enable=true
+	vsctl add-br brout -- set bridge brout datapath_type=netdev \
+		-- add-port brout labout0 \
+		-- add-port brout out0 -- set interface out0 type=internal \
+		-- add-port brout out10 tag=10 -- set interface out10 type=internal
+	ip -n "$ns" addr add 192.0.2.100/24 dev out0
+	ip -n "$ns" link set out0 up
+	ip -n "$ns" addr add 198.51.100.100/24 dev out10
+	ip -n "$ns" link set out10 up
+	ip netns exec "$ns" iperf3 -s -D --logfile "$logdir/outside-iperf3.log"
+	: >"$logdir/outside.log"
+	echo outside.log >>"$logdir/.lab-files"
+	echo outside-iperf3.log >>"$logdir/.lab-files"
+	echo outside-ovs.log >>"$logdir/.lab-files"
+	(
+		left=" $reach "
+		while [ -n "${left// /}" ]; do
+			for a in $left; do
+				if ip netns exec "$ns" ping -c 1 -W 1 "$a" \
+					>/dev/null 2>&1; then
+					echo "outside reached $a at $(date +%s)" \
+						>>"$logdir/outside.log"
+					left=${left/ $a / }
+				fi
+			done
+			sleep 1
+		done
+	) &
+	pinger=$!
+	netns=(ip netns exec "$ns")
+	nic=(-nic "tap,ifname=labout0,script=no,downscript=no,model=virtio-net-pci,mac=52:54:00:12:34:56")
+else
+	nic=(-nic none)
+fi
 echo "lab: $scenario: booting Xen under QEMU (TCG), at most $hard s;" \
 	"logs in $logdir"
 start=$(date +%s)
 set +e
-timeout -k 10 "$hard" qemu-system-x86_64 -machine pc \
+"${netns[@]}" timeout -k 10 "$hard" qemu-system-x86_64 -machine pc \
 	-cpu qemu64,+svm,+ssse3,+sse4.1,+sse4.2,+popcnt \
 	-accel tcg,thread=multi -smp 2 -m 2048 \
-	-display none -monitor none -no-reboot -nic none \
+	-display none -monitor none -no-reboot "${nic[@]}" \
 	-serial "file:$console" \
 	-kernel "$img/xen" \
 	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=$vcpus" \
@@ -159,6 +241,11 @@ fi
 	echo "lab: dom0 left no logs on its log disk" >&2
 line=$(grep -a "^LAB-RESULT $scenario " "$console" | tail -1 || true)
 [ $qrc -eq 124 ] && line="${line:-LAB-RESULT $scenario FAIL QEMU killed after $hard s}"
+# The outside must have reached every address the scenario listed.
+for a in $reach; do
+	grep -q "outside reached $a " "$logdir/outside.log" ||
+		line="LAB-RESULT $scenario FAIL the outside never reached $a"
+done
 # Captures the scenario left (netbackctl capture): Wireshark's reader
 # must take them.
 for f in "$logdir"/*.pcapng; do

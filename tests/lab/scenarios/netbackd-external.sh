@@ -1,0 +1,47 @@
+# The host keeps its NIC: dom0's own address stays on its NIC (a QEMU
+# virtio-net whose other end is the "outside", a network namespace
+# run.sh makes: 192.0.2.100 and, on VLAN 10, 198.51.100.100), and only
+# the guests' frames go through netbackd, whose uplink shares the NIC
+# with the kernel (net_af_packet: the fallback where no AF_XDP steering
+# is set up; netbackd filters the host's own frames out of its packet
+# socket and turns GRO off on the NIC). guest1 (untagged) and guest2
+# (VLAN 10 of the trunk) reach the outside and the outside reaches them
+# (run.sh's pinger); guest1's
+# iperf3 to the outside both ways; dom0's own iperf3 to the outside
+# before netbackd starts and while it runs ("LAB-HOST" lines), for the
+# host-keeps-its-NIC figures of bench/RESULTS.md.
+# lab-outside: yes
+# lab-outside-reaches: 192.0.2.21 198.51.100.22
+# lab-timeout: 420
+scenario() {
+	nic=$(outside_nic) || return 1
+	host_iperf before || return 1
+	netbackd_start "[network xenbr0]
+pif = net_af_packet0,iface=$nic" || return 1
+	# The host's own frames stay out of the switch, and what merges
+	# frames before a packet socket is off while netbackd runs.
+	grep -q "the host's own frames stay in the kernel" /var/log/netbackd.log ||
+		{ why "no socket filter on $nic's packet socket"; return 1; }
+	grep -E "turned off on $nic|cannot" /var/log/netbackd.log
+	ethtool -k "$nic" 2>/dev/null | grep -E "receive-offload|rx-gro-hw"
+	guest_create guest1 00:16:3e:00:00:01 192.0.2.21/24 192.0.2.100 \
+		",bridge=xenbr0,script=vif-netbackd" "" 192.0.2.100 || return 1
+	guest_create guest2 00:16:3e:00:00:02 198.51.100.22/24 198.51.100.100 \
+		",bridge=xenbr0.10,script=vif-netbackd" || return 1
+	guest_wait guest2 "ping 198.51.100.100 ok" 120 || return 1
+	guest_wait guest1 "iperf offloads-on ok" 240 || return 1
+	guest_wait guest1 "udp64 ok" 120 || return 1
+	guest_wait guest1 "iperf offloads-off ok" 240 || return 1
+	grep -a "GUEST guest1: \(ping\|iperf\|udp64\)" /var/log/xen/console/guest-guest1.log
+	# dom0 still has its address and its own path to the outside.
+	ip -o addr show dev "$nic" | grep -q "192.0.2.10/24" ||
+		{ why "dom0 lost its address on $nic"; return 1; }
+	ping -c 3 -W 5 192.0.2.100 || { why "dom0 cannot reach the outside"; return 1; }
+	host_iperf with-netbackd || return 1
+	# The outside's pinger (run.sh) reaches both guests meanwhile.
+	sleep 5
+	pkill -HUP netbackd
+	sleep 1
+	grep -E "vif[0-9]+\.0:|totals|pif" /var/log/netbackd.log | tail -5
+	return 0
+}
