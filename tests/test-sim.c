@@ -2388,6 +2388,8 @@ TEST(af_packet_uplink_one_queue_two_workers)
 	veth_gone[0] = '\0';
 }
 
+static uint64_t ctl_u64(struct simenv *e, const char *expr);
+
 /* An interface's GRO (set < 0), or set to `set` (0 when done); -1 on
  * error. */
 static int
@@ -2417,7 +2419,8 @@ gro(const char *ifname, int set)
  * to them, and so was unicast for the host, its MAC unknown to the
  * switch). Frames for the guests still arrive. The interface's GRO,
  * which hands a packet socket merged frames, is off while netbackd
- * runs and on again after. Needs root (the veth pair).
+ * runs and on again after. Its worker sleeps on the packet socket.
+ * Needs root (the veth pair).
  */
 TEST(af_packet_uplink_leaves_the_hosts_own_frames)
 {
@@ -2478,12 +2481,35 @@ TEST(af_packet_uplink_leaves_the_hosts_own_frames)
 		FAIL("guest a's first frame: %d bytes, number %d; want the "
 		     "wire's to it (3), not the host's own (1, 2)", n,
 		     n > 14 ? r[14] : -1);
+	/* The worker sleeps on the packet socket instead of napping: an
+	 * idle second costs a handful of wake-ups (napping: 60 and more,
+	 * one every 16 ms), and a frame from the wire still wakes it at
+	 * once. */
+	static const char *wakes = "d['workers'][0]['wakeups']";
+	uint64_t w0 = ctl_u64(&e, wakes);
+	sleep(1);
+	uint64_t w1 = ctl_u64(&e, wakes);
+	printf("# %lu wake-ups in an idle second\n",
+	       (unsigned long)(w1 - w0));
+	CHECK(w1 - w0 < 20);
 	/* b may see the wire's frame to a (flooded: a has not spoken
 	 * yet), never the host's own. */
 	while ((n = guest_recv_ours(b.f, r, sizeof(r))) != -EAGAIN)
 		if (n != 200 || r[14] != 3)
 			FAIL("guest b got %d bytes, number %d: the host's own",
 			     n, n > 14 ? r[14] : -1);
+	/* Woken by the wire (the time printed, not asserted). */
+	struct timespec t0, t1;
+	memcpy(f, a.tv.mac, 6);
+	f[14] = 4;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	raw_send(fd, sl.sll_ifindex, f, 200);
+	n = guest_recv_ours(a.f, r, sizeof(r));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		  (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("# a frame from the wire to a sleeping worker: %ld ms\n", ms);
+	CHECK(n == 200 && r[14] == 4);
 	close(hfd);
 	close(fd);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);

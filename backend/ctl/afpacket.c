@@ -11,6 +11,9 @@
  * filter keeps them in the kernel: the port receives broadcast,
  * multicast and frames for other MACs only.
  *
+ * The port's one socket (one queue pair) is what its worker sleeps on:
+ * readable while frames wait in its RX ring.
+ *
  * A packet socket also sees frames after GRO (or the NIC's LRO or
  * hardware GRO) merged them: up to 64 KiB with no segment size, of which
  * the PMD would copy the first frame's worth, cut. They are turned off
@@ -44,9 +47,9 @@ static struct sock_filter not_the_hosts[] = {
 };
 
 /* The packet sockets bound to ifindex (the PMD's, one per queue pair)
- * get the filter: how many, or -errno. */
+ * get the filter: how many, or -errno; *fd_last the last one's fd. */
 static int
-filter_sockets(int ifindex)
+filter_sockets(int ifindex, int *fd_last)
 {
 	struct sock_fprog prog = {
 		.len = sizeof(not_the_hosts) / sizeof(not_the_hosts[0]),
@@ -69,6 +72,7 @@ filter_sockets(int ifindex)
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 			       sizeof(prog)) != 0)
 			return -errno;
+		*fd_last = fd;
 		n++;
 	}
 	return n;
@@ -210,7 +214,7 @@ merging_off(struct dp_eth *p)
 void
 ctl_afpacket_share(struct dp_eth *p, int ifindex)
 {
-	int n;
+	int n, fd = -1;
 
 	p->kif[0] = '\0';
 	p->kif_off = 0;
@@ -224,7 +228,12 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 		p->kif[0] = '\0';
 		return;
 	}
-	n = filter_sockets(ifindex);
+	n = filter_sockets(ifindex, &fd);
+	/* One queue pair, one socket: the worker that polls it may sleep
+	 * on it instead of napping (with several, which socket is which
+	 * queue is the PMD's secret). */
+	if (n == 1)
+		p->rx_fd = fd;
 	if (n <= 0)
 		nb_warn("pif %s: %s: no socket filter (%s): the host's own "
 			"frames on %s reach the switch", p->name, p->kif,

@@ -104,6 +104,7 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	unsigned nw = d->dp.nworkers;
 	int r;
 
+	p->rx_fd = -1;
 	if (len >= sizeof(p->name))
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);

@@ -412,6 +412,9 @@ struct dp_eth {
 	/* Its frames may carry the kernel's unfinished checksums (a packet
 	 * socket's: dp_eth_rx_partial()). */
 	bool csum_partial;
+	/* net_af_packet with one queue pair: its socket, readable while
+	 * frames wait in its RX ring, which the worker sleeps on; else -1. */
+	int rx_fd;
 	/* Per worker: counters are written by one worker each. */
 	uint64_t stats[DP_MAX_WORKERS][DP_E_COUNT];
 };

@@ -36,6 +36,8 @@ struct dp_eth_rxq {
 	 * edge-triggered and never read, and the queue is polled once
 	 * after arming (what came before raised no interrupt). */
 	bool edge;
+	/* intr_fd needs no arming (a packet socket's readiness). */
+	bool noarm;
 	/* A port with RX interrupts that keeps coming back empty is
 	 * polled ever less often while the worker is awake (1, 3, 7, then
 	 * every DP_PORT_SKIP_MAX + 1 passes): with net_tap each poll is a

@@ -193,7 +193,7 @@ ethq_add(struct dp_worker *w, struct dp_eth *e, uint16_t qid)
 	rq->eth = e;
 	rq->qid = qid;
 	rq->intr_fd = -1;
-	rq->edge = false;
+	rq->edge = rq->noarm = false;
 	/* A tap's queue fd is readable while packets wait, level-triggered,
 	 * and needs no acknowledgement. virtio-user's is the eventfd vhost
 	 * signals (vhost-net, or a vhost-user switch such as OVS-DPDK):
@@ -204,6 +204,13 @@ ethq_add(struct dp_worker *w, struct dp_eth *e, uint16_t qid)
 		rq->intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(e->port_id, qid);
 		rq->edge = true;
 		ev.events = EPOLLIN | EPOLLET;
+	}
+	/* A packet socket is readable while frames wait in its RX ring:
+	 * level-triggered, nothing to arm or acknowledge (net_af_packet
+	 * has no RX interrupt of its own). */
+	if (e->rx_fd >= 0 && qid == 0) {
+		rq->intr_fd = e->rx_fd;
+		rq->noarm = true;
 	}
 	if (rq->intr_fd >= 0) {
 		ev.data.fd = rq->intr_fd;
@@ -357,7 +364,7 @@ ports_arm(struct dp_worker *w)
 	for (unsigned i = 0; i < w->nrxq; i++) {
 		struct dp_eth_rxq *rq = &w->rxq[i];
 
-		if (rq->intr_fd < 0)
+		if (rq->intr_fd < 0 || rq->noarm)
 			continue;
 		rte_eth_dev_rx_intr_enable(rq->eth->port_id, rq->qid);
 		w->intr_calls++;
@@ -381,6 +388,8 @@ ports_disarm(struct dp_worker *w)
 	for (unsigned i = 0; i < w->nrxq; i++)
 		if (w->rxq[i].intr_fd >= 0) {
 			w->rxq[i].skip = w->rxq[i].wait = 0;
+			if (w->rxq[i].noarm)
+				continue;
 			rte_eth_dev_rx_intr_disable(w->rxq[i].eth->port_id,
 						    w->rxq[i].qid);
 			w->intr_calls++;
