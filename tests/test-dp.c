@@ -337,7 +337,8 @@ l4_ok(struct rte_mbuf *m, bool v6)
  * A packet socket hands over what the kernel sends (or received from a
  * device that offloads checksums) with the TCP/UDP checksum unfinished:
  * such frames are found and flagged, and finished where they leave;
- * frames with whole checksums, and fragments, are left as they are.
+ * frames with whole checksums, and fragments, are left as they are; a
+ * GSO packet the socket cut is found, to be dropped.
  * (Before: an af_packet uplink passed them on as they were, and a guest
  * in a driver domain could not open a TCP connection to dom0.)
  */
@@ -367,8 +368,17 @@ TEST(unfinished_checksums_found_and_finished)
 	struct rte_mbuf *m = l4_frame(false, 17, 40, true);
 	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, 14);
 	ip[6] = 0x20; /* more fragments */
-	CHECK(!dp_eth_rx_partial(m));
+	CHECK_EQ(dp_eth_rx_partial(m), 0);
 	rte_pktmbuf_free(m);
+	/* A GSO packet the socket cut to one frame: its IP length runs
+	 * past what came, IPv4 or IPv6: to be dropped. */
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		m = l4_frame(v6, 6, 40, true);
+		ip = rte_pktmbuf_mtod_offset(m, uint8_t *, 14);
+		ip[v6 ? 4 : 2] = 0xfc; /* 64 KiB and more */
+		CHECK_EQ(dp_eth_rx_partial(m), -1);
+		rte_pktmbuf_free(m);
+	}
 	rte_eal_cleanup();
 }
 

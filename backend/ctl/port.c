@@ -267,6 +267,33 @@ qfail:
 	return r;
 }
 
+/*
+ * A packet socket cuts a frame larger than its slots: a GSO packet the
+ * kernel hands it whole (netback sends a netfront GSO packets; a NIC's
+ * GRO or LRO that could not be turned off). Dropped and counted by the
+ * workers; said here, at most once a minute, with the way out.
+ */
+static void
+cut_check(struct dp_eth *p)
+{
+	uint64_t c[DP_E_COUNT], now = nb_now_ms();
+
+	dp_eth_counters(p, c);
+	if (c[DP_E_RX_CUT] == p->cut_seen)
+		return;
+	if (p->cut_warned_ms && now - p->cut_warned_ms < 60000)
+		return;
+	nb_warn("port %s: %lu frames larger than the MTU came cut from %s "
+		"and were dropped (rx_drop_cut): GSO or GRO hands the "
+		"packet socket merged packets; with a netfront as uplink, "
+		"turn TSO off on its vif in the backend domain (ethtool -K "
+		"vifD.N tso off)", p->name,
+		(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
+		p->kif[0] ? p->kif : "its interface");
+	p->cut_seen = c[DP_E_RX_CUT];
+	p->cut_warned_ms = now;
+}
+
 void
 ctl_eth_link_check(struct nb_daemon *d)
 {
@@ -275,6 +302,8 @@ ctl_eth_link_check(struct nb_daemon *d)
 		struct rte_eth_link l;
 		int was = atomic_load(&p->link), now;
 
+		if (p->started && p->csum_partial)
+			cut_check(p);
 		if (!p->started ||
 		    rte_eth_link_get_nowait(p->port_id, &l) != 0)
 			continue;

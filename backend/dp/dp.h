@@ -358,6 +358,7 @@ struct dp_vif {
 	X(RX_BYTES, "rx_bytes")                                             \
 	X(RX_LRO, "rx_coalesced")                                           \
 	X(RX_PARTIAL, "rx_csum_unfinished")                                 \
+	X(RX_CUT, "rx_drop_cut")                                            \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
 	X(TX_DROP_FULL, "tx_drop_full")                                     \
@@ -415,6 +416,9 @@ struct dp_eth {
 	/* net_af_packet with one queue pair: its socket, readable while
 	 * frames wait in its RX ring, which the worker sleeps on; else -1. */
 	int rx_fd;
+	/* Control's: rx_drop_cut when last looked at, and when it last
+	 * warned of them. */
+	uint64_t cut_seen, cut_warned_ms;
 	/* Per worker: counters are written by one worker each. */
 	uint64_t stats[DP_MAX_WORKERS][DP_E_COUNT];
 };

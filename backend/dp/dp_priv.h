@@ -193,14 +193,15 @@ unsigned dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq);
 /* A frame the port coalesced (RTE_MBUF_F_RX_LRO) becomes a GSO packet. */
 void dp_eth_rx_lro(struct rte_mbuf *m);
 /*
- * A frame from a port that may hand over the kernel's unfinished
- * checksums (dp_eth.csum_partial: a packet socket gives CHECKSUM_PARTIAL
- * packets as they are, their TCP/UDP checksum field holding the
- * pseudo-header's sum): if its field holds just that, it is flagged
- * RTE_MBUF_F_RX_L4_CKSUM_NONE, to be finished (or passed as csum_blank)
- * where it leaves, as a guest's would be. True if so.
+ * A frame from a packet socket (dp_eth.csum_partial), which hands over
+ * the kernel's packets as they are: 1 if its TCP/UDP checksum is
+ * unfinished (CHECKSUM_PARTIAL: the field holds the pseudo-header's
+ * sum), now flagged RTE_MBUF_F_RX_L4_CKSUM_NONE, to be finished (or
+ * passed as csum_blank) where it leaves, as a guest's would be; -1 if
+ * its IP length runs past what arrived (a GSO or GRO packet the socket
+ * cut to one frame: to be dropped); 0 otherwise.
  */
-bool dp_eth_rx_partial(struct rte_mbuf *m);
+int dp_eth_rx_partial(struct rte_mbuf *m);
 /* Send a burst on the worker's TX queue of e (frees what it can't);
  * sum: the burst's, or NULL. */
 void dp_deliver_eth(struct dp_worker *w, struct dp_eth *e,

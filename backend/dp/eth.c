@@ -121,7 +121,7 @@ sum_be(const uint8_t *p, unsigned n, uint32_t sum)
 	return sum;
 }
 
-bool
+int
 dp_eth_rx_partial(struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -131,11 +131,11 @@ dp_eth_rx_partial(struct rte_mbuf *m)
 	uint8_t proto;
 
 	if (len < l3)
-		return false;
+		return 0;
 	type = (uint16_t)(p[12] << 8 | p[13]);
 	if (type == RTE_ETHER_TYPE_VLAN) {
 		if (len < l3 + 4)
-			return false;
+			return 0;
 		type = (uint16_t)(p[16] << 8 | p[17]);
 		l3 += 4;
 	}
@@ -144,13 +144,17 @@ dp_eth_rx_partial(struct rte_mbuf *m)
 		uint32_t ihl, tot;
 
 		if (len < l3 + 20 || (ip[0] >> 4) != 4)
-			return false;
+			return 0;
 		ihl = (ip[0] & 15u) * 4;
 		tot = (uint32_t)(ip[2] << 8 | ip[3]);
+		if (ihl < 20 || tot < ihl)
+			return 0;
+		/* Longer than what came: cut by the socket. */
+		if (l3 + tot > m->pkt_len)
+			return -1;
 		/* Whole datagrams only: a fragment's field is not ours. */
-		if (ihl < 20 || tot < ihl || l3 + tot > m->pkt_len ||
-		    (ip[6] & 0x3f) || ip[7])
-			return false;
+		if ((ip[6] & 0x3f) || ip[7])
+			return 0;
 		proto = ip[9];
 		l4 = l3 + ihl;
 		plen = tot - ihl;
@@ -158,20 +162,20 @@ dp_eth_rx_partial(struct rte_mbuf *m)
 	} else if (type == RTE_ETHER_TYPE_IPV6) {
 		const uint8_t *ip = p + l3;
 
-		if (len < l3 + 40)
-			return false;
+		if (len < l3 + 40 || (ip[0] >> 4) != 6)
+			return 0;
 		proto = ip[6]; /* TCP or UDP right after the fixed header */
 		plen = (uint32_t)(ip[4] << 8 | ip[5]);
 		if (l3 + 40 + plen > m->pkt_len)
-			return false;
+			return -1;
 		l4 = l3 + 40;
 		sum = sum_be(ip + 8, 32, 0);
 	} else {
-		return false;
+		return 0;
 	}
 	at = l4_csum_offset(proto, l4, len);
 	if (!at || plen < at + 2 - l4)
-		return false;
+		return 0;
 	sum += proto + (plen & 0xffff) + (plen >> 16);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -180,10 +184,10 @@ dp_eth_rx_partial(struct rte_mbuf *m)
 	 * the same when finished from it. */
 	uint16_t field = (uint16_t)(p[at] << 8 | p[at + 1]);
 	if (field != sum && !(field == 0 && sum == 0xffff))
-		return false;
+		return 0;
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) |
 		      RTE_MBUF_F_RX_L4_CKSUM_NONE;
-	return true;
+	return 1;
 }
 
 void

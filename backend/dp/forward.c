@@ -225,12 +225,29 @@ fwd_burst(struct dp_worker *w, int in, struct dp_eth *from,
 				sum.ol |= pkts[i]->ol_flags;
 			}
 		}
-		if (unlikely(from->csum_partial))
-			for (unsigned i = 0; i < n; i++)
-				if (dp_eth_rx_partial(pkts[i])) {
+		if (unlikely(from->csum_partial)) {
+			unsigned k = 0;
+
+			for (unsigned i = 0; i < n; i++) {
+				int r = dp_eth_rx_partial(pkts[i]);
+
+				if (unlikely(r < 0)) {
+					from->stats[w->id][DP_E_RX_CUT]++;
+					sum.bytes -= pkts[i]->pkt_len;
+					rte_pktmbuf_free(pkts[i]);
+					continue;
+				}
+				if (r > 0) {
 					from->stats[w->id][DP_E_RX_PARTIAL]++;
 					sum.ol |= pkts[i]->ol_flags;
 				}
+				pkts[k] = pkts[i];
+				f[k++] = f[i];
+			}
+			n = k;
+			if (!n)
+				return;
+		}
 	}
 	dp_tap_maybe(w->dp, (unsigned)in, pkts, n, false);
 	n = sw_forward_group(sw, in, f, n, dp_tsc_ms(w->tsc), res, &g);
