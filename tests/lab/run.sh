@@ -146,7 +146,12 @@ if grep -q "^# lab-outside: *yes" "$sfile"; then
 	ns=labout$$
 	reach=$(sed -n 's/^# lab-outside-reaches: *//p' "$sfile")
 	ip netns add "$ns"
+	# (Runs on exit under set -e: nothing in it may fail the run, and
+	# the run's own status is kept. A pinger that reached every
+	# address has already gone.)
 	outside_down() {
+		local rc=$?
+		set +e
 		[ -n "${pinger:-}" ] && kill "$pinger" 2>/dev/null
 		[ -f "$work/ovs/ovs-vswitchd.log" ] &&
 			cp "$work/ovs/ovs-vswitchd.log" "$logdir/outside-ovs.log"
@@ -154,6 +159,7 @@ if grep -q "^# lab-outside: *yes" "$sfile"; then
 		sleep 0.2
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "$work"
+		exit $rc
 	}
 	trap outside_down EXIT
 	ip -n "$ns" link set lo up
