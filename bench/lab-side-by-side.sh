@@ -23,8 +23,8 @@
 # ones do not. Per GB and per thousand packets the guests received
 # (packets from the UDP phase only: in TCP the guests count GSO/GRO
 # packets). netbackd's own counts (system calls, grant-copy hypercalls,
-# wake-ups; netbackctl status) come from dom0 only: the kernel has no
-# such counter and the driver domain is out of dom0's reach.
+# wake-ups): netbackctl status in dom0, the totals netbackd logs on
+# SIGHUP in the driver domain; the kernel has no such counter.
 #
 # Prints one JSON object per figure and the netbackd / kernel ratio
 # beside each (costs: below 1 means netbackd spends less); each boot's
@@ -177,11 +177,13 @@ for i in "${!names[@]}"; do
 	json "netbackd_dd_$c" "${dc[$i]}" "${units[$i]}"
 	json "ratio_dd_$c" "$(ratio "${dc[$i]}" "${kc[$i]}")" "netbackd/kernel"
 done
-# netbackd's own counts in the UDP phase (dom0 only).
+# netbackd's own counts in the UDP phase (in dom0: netbackctl status; in
+# dd: its SIGHUP totals). Kernel netback has none.
 cnames=(system_calls_per_packet_udp18 copy_hypercalls_per_packet_udp18
 	packets_per_wakeup_udp18 system_calls_per_wakeup_udp18)
 cunits=("calls/packet" "hypercalls/packet" "packets/wake-up"
 	"calls/wake-up")
 for i in "${!cnames[@]}"; do
 	json "netbackd_${cnames[$i]}" "${nc[$((10 + i))]}" "${cunits[$i]}"
+	json "netbackd_dd_${cnames[$i]}" "${dc[$((10 + i))]}" "${cunits[$i]}"
 done
