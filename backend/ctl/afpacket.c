@@ -141,8 +141,8 @@ feature_index(const char *ifname, int idx[NB_MERGING])
 	return r < 0 ? r : (int)info.n;
 }
 
-/* Sets merging feature m (index i of n) on or off: 1 if it was on and is
- * now off (on == false), 0 if nothing changed, or -errno. */
+/* Sets feature i (of the n ifname has) on or off: 1 if it changed and is
+ * now as asked, 0 if it already was, or -errno. */
 static int
 feature_set(const char *ifname, int n, int i, bool on)
 {

@@ -111,24 +111,12 @@ l4_csum_offset(uint8_t proto, uint32_t l4, uint32_t len)
 	return 0;
 }
 
-/* The one's complement sum of n bytes at p (big-endian words), folded
- * into sum. */
-static uint32_t
-sum_be(const uint8_t *p, unsigned n, uint32_t sum)
-{
-	for (unsigned i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	return sum;
-}
-
 int
 dp_eth_rx_partial(struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t len = m->data_len, l3 = RTE_ETHER_HDR_LEN, l4, plen, at;
-	uint32_t sum;
-	uint16_t type;
-	uint8_t proto;
+	uint32_t len = m->data_len, l3 = RTE_ETHER_HDR_LEN, l4, at;
+	uint16_t type, sum, field;
 
 	if (len < l3)
 		return 0;
@@ -139,50 +127,54 @@ dp_eth_rx_partial(struct rte_mbuf *m)
 		type = (uint16_t)(p[16] << 8 | p[17]);
 		l3 += 4;
 	}
+	/* What the kernel leaves for the device is the pseudo-header's
+	 * sum, as rte_ip's phdr helpers compute it for the same purpose. */
 	if (type == RTE_ETHER_TYPE_IPV4) {
-		const uint8_t *ip = p + l3;
+		const struct rte_ipv4_hdr *ip =
+		    (const struct rte_ipv4_hdr *)(p + l3);
 		uint32_t ihl, tot;
 
-		if (len < l3 + 20 || (ip[0] >> 4) != 4)
+		if (len < l3 + sizeof(*ip) || (ip->version_ihl >> 4) != 4)
 			return 0;
-		ihl = (ip[0] & 15u) * 4;
-		tot = (uint32_t)(ip[2] << 8 | ip[3]);
-		if (ihl < 20 || tot < ihl)
+		ihl = rte_ipv4_hdr_len(ip);
+		tot = rte_be_to_cpu_16(ip->total_length);
+		if (ihl < sizeof(*ip) || tot < ihl)
 			return 0;
 		/* Longer than what came: cut by the socket. */
 		if (l3 + tot > m->pkt_len)
 			return -1;
 		/* Whole datagrams only: a fragment's field is not ours. */
-		if ((ip[6] & 0x3f) || ip[7])
+		if (ip->fragment_offset &
+		    rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+				     RTE_IPV4_HDR_OFFSET_MASK))
 			return 0;
-		proto = ip[9];
 		l4 = l3 + ihl;
-		plen = tot - ihl;
-		sum = sum_be(ip + 12, 8, 0);
-	} else if (type == RTE_ETHER_TYPE_IPV6) {
-		const uint8_t *ip = p + l3;
-
-		if (len < l3 + 40 || (ip[0] >> 4) != 6)
+		at = l4_csum_offset(ip->next_proto_id, l4, len);
+		if (!at || tot - ihl < at + 2 - l4)
 			return 0;
-		proto = ip[6]; /* TCP or UDP right after the fixed header */
-		plen = (uint32_t)(ip[4] << 8 | ip[5]);
-		if (l3 + 40 + plen > m->pkt_len)
+		sum = rte_ipv4_phdr_cksum(ip, 0);
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ip =
+		    (const struct rte_ipv6_hdr *)(p + l3);
+		uint32_t plen;
+
+		if (len < l3 + sizeof(*ip) || (p[l3] >> 4) != 6)
+			return 0;
+		plen = rte_be_to_cpu_16(ip->payload_len);
+		if (l3 + sizeof(*ip) + plen > m->pkt_len)
 			return -1;
-		l4 = l3 + 40;
-		sum = sum_be(ip + 8, 32, 0);
+		/* TCP or UDP right after the fixed header, as netfront's */
+		l4 = l3 + sizeof(*ip);
+		at = l4_csum_offset(ip->proto, l4, len);
+		if (!at || plen < at + 2 - l4)
+			return 0;
+		sum = rte_ipv6_phdr_cksum(ip, 0);
 	} else {
 		return 0;
 	}
-	at = l4_csum_offset(proto, l4, len);
-	if (!at || plen < at + 2 - l4)
-		return 0;
-	sum += proto + (plen & 0xffff) + (plen >> 16);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	/* What the kernel leaves for the device: the pseudo-header's sum,
-	 * not inverted. A complete checksum equal to it by chance comes out
-	 * the same when finished from it. */
-	uint16_t field = (uint16_t)(p[at] << 8 | p[at + 1]);
+	/* A complete checksum equal to it by chance comes out the same
+	 * when finished from it. */
+	memcpy(&field, p + at, sizeof(field));
 	if (field != sum && !(field == 0 && sum == 0xffff))
 		return 0;
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) |

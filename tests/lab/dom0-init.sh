@@ -58,6 +58,16 @@ CONF
 	return 1
 }
 
+# iperf_wait NAME: the guest's own iperf runs (lab_iperf, guest-init.sh):
+# TCP with offloads on, the 64-byte UDP rate, TCP with offloads off;
+# their result lines printed.
+iperf_wait() {
+	guest_wait $1 "iperf offloads-on ok" 240 || return 1
+	guest_wait $1 "udp64 ok" 120 || return 1
+	guest_wait $1 "iperf offloads-off ok" 240 || return 1
+	grep -a "GUEST $1: \(ping\|iperf\|udp64\)" /var/log/xen/console/guest-$1.log
+}
+
 # iperf_through PIF: issue scenario 4 with netbackd's uplink to dom0 given
 # by its DPDK devargs (named dtap0 in dom0): iperf3 TCP both ways with the
 # guest's offloads on, a 64-byte UDP rate, TCP with offloads off; TCP's
@@ -70,10 +80,7 @@ pif = $1" || return 1
 	iperf3 -s -D >/dev/null 2>&1
 	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
 		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
-	guest_wait guest1 "iperf offloads-on ok" 240 || return 1
-	guest_wait guest1 "udp64 ok" 120 || return 1
-	guest_wait guest1 "iperf offloads-off ok" 240 || return 1
-	grep -a "GUEST guest1: \(iperf\|udp64\)" /var/log/xen/console/guest-guest1.log
+	iperf_wait guest1 || return 1
 	pkill -HUP netbackd
 	sleep 1
 	grep -E "vif[0-9]+\.0( queue|:)|totals|pif" /var/log/netbackd.log | tail -4
