@@ -875,6 +875,51 @@ TEST(foreign_and_revoked_grants_get_errors)
 	simenv_fini(&b.e);
 }
 
+/*
+ * A long packet goes from its sender's pages straight into its
+ * receiver's (grant to grant). One whose later slot names a bad grant
+ * fails at its sender, as a full copy did, and its receiver never sees
+ * it (no error response there either); a good one arrives whole.
+ */
+TEST(bad_grant_late_in_a_long_packet_stays_with_its_sender)
+{
+	struct bed b;
+	struct simfront_stats st, gst0, gst1;
+	static uint8_t f[8192], r[65536];
+	uint16_t sizes[2] = { 600, 2400 };
+	size_t len;
+
+	bed_up(&b);
+	honest_traffic(&b, 4);
+	simfront_stats(b.good[0], 0, &gst0);
+	len = split_packet(&b, 30, sizes, 2, f);
+	(void)len;
+	/* The same packet again, its second slot's grant one that never
+	 * was. */
+	memcpy(simfront_tx_page(b.evil, 0, 40), f, 600);
+	push_tx(&b, 40, simfront_tx_gref(b.evil, 0, 40), 0, NETTXF_more_data,
+		3000);
+	push_tx(&b, 41, 4000, 0, 0, 2400);
+	simfront_flush(b.evil, 0);
+	CHECK_EQ(recv_at(b.good[0], r), 3000);
+	CHECK(memcmp(r, f, 3000) == 0);
+	for (int t = 0; t < 300; t++) {
+		simfront_poll(b.evil, 10);
+		simfront_stats(b.evil, 0, &st);
+		if (st.tx_error + st.tx_ok >= 4)
+			break;
+	}
+	/* A response per slot: the good packet's two, the bad one's. */
+	CHECK_EQ(st.tx_ok, 2);
+	CHECK_EQ(st.tx_error, 2);
+	CHECK_EQ(recv_at(b.good[0], r), -ETIMEDOUT);
+	simfront_stats(b.good[0], 0, &gst1);
+	CHECK_EQ(gst1.rx_errors, gst0.rx_errors);
+	CHECK_EQ(gst1.rx_packets, gst0.rx_packets + 1);
+	honest_traffic(&b, 16);
+	simenv_fini(&b.e);
+}
+
 /* ---- multicast control past its limit ---- */
 
 TEST(multicast_add_flood_is_bounded)

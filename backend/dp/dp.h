@@ -216,6 +216,8 @@ struct dp_queue {
 	 * next credit comes (TSC). */
 	uint64_t credit, credit_at;
 	bool throttled;
+	/* TX bursts left to send whole, not cut (DP_TX_CUT_PAUSE). */
+	uint8_t cut_pause;
 	/* Its guest's events against the requests they brought (worker
 	 * only, TSC, DP_EVT_*). */
 	struct dp_storm evt;
@@ -492,6 +494,9 @@ struct dp_worker_totals {
 	unsigned vif_queues, port_queues; /* owned now */
 	bool asleep;
 	uint64_t copy_calls, copy_segs, copy_static, notifies, wakeups;
+	/* Packets copied guest to guest by grant-to-grant copies, and
+	 * packets cut for it that had to be completed in mbufs instead. */
+	uint64_t copy_direct, cut_settled;
 	uint64_t busy_cycles;
 	/* Costs on Xen: the hypercalls the copies take, the evtchn
 	 * device's calls (reads, unmask writes, notifies), and every

@@ -65,6 +65,42 @@ struct dp_cmd {
 	atomic_int done; /* the worker sets 1 (or -errno) when handled */
 };
 
+/*
+ * A cut packet: a guest's TX packet longer than DP_TX_CUT_MIN whose mbuf
+ * holds only its first DP_TX_HEAD bytes, enough for the switch; the rest
+ * stays in the sender's granted pages (w->txb.slots), and a guest on the
+ * same worker receives it by grant copies from those pages straight into
+ * its own: the data never crosses this process. The sender's response
+ * waits until then, at the end of its TX burst (dp_tx_queue). Anywhere
+ * else the packet goes (a port, a tap, a flood, another worker, a guest
+ * that needs its checksum done or the packet segmented) it is completed
+ * first (dp_cut_settle): the rest copied into mbufs, as every packet was
+ * before. The mbuf says it is cut with the dynamic flag dp_cut_flag and
+ * its index + 1 in w->cut in its private area (after the xfer
+ * destination); no cut packet outlives its TX burst.
+ */
+#define DP_TX_HEAD 512u
+#define DP_TX_CUT_MIN 2048u
+/* TX bursts a queue sends whole after one whose cut packets all had to
+ * be completed (their guests were elsewhere): they would only have
+ * cost a second copy call. */
+#define DP_TX_CUT_PAUSE 64u
+
+struct dp_cut {
+	struct rte_mbuf *m;
+	uint16_t pkt;  /* the packet's index in w->txb.pkts */
+	uint16_t slot; /* where its rest starts: the slot in w->txb.slots */
+	uint16_t off;  /* and the offset in that slot's page */
+	uint32_t rest; /* bytes of the rest */
+	bool failed;   /* the copy from its sender failed: answered ERROR */
+	bool nomem;    /* no mbufs to complete it: answered DROPPED */
+	bool direct;   /* reached a guest by grant-to-grant copy */
+	bool rx_failed; /* that copy failed (whose grant: probed after) */
+};
+
+extern uint64_t dp_cut_flag;
+#define DP_MAX_CUT_DESTS RING_TX_BURST_PKTS
+
 struct dp_worker {
 	unsigned id;
 	unsigned lcore;
@@ -93,6 +129,17 @@ struct dp_worker {
 	struct ring_tx_burst txb;
 	xengnttab_grant_copy_segment_t segs[DP_COPY_BATCH];
 	struct rte_gso_ctx gso; /* software segmentation */
+	/* The current TX burst's cut packets, the queues of this worker
+	 * whose backlogs took some, and the segments that complete them. */
+	struct dp_cut cut[RING_TX_BURST_PKTS];
+	unsigned ncut, ncut_dest;
+	struct dp_queue *cut_q; /* their sender's queue */
+	uint8_t probe[RTE_CACHE_LINE_SIZE]; /* where probes write (tx.c) */
+	struct dp_queue *cut_dest[DP_MAX_CUT_DESTS];
+	xengnttab_grant_copy_segment_t csegs[DP_COPY_BATCH];
+	/* Packets that went guest to guest by grant-to-grant copy, and cut
+	 * packets that had to be completed here after all. */
+	uint64_t copy_direct, cut_settled;
 	/* Totals for status and benchmarks (dp_worker_totals). */
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
@@ -133,6 +180,41 @@ dp_copy(struct dp_worker *w, uint32_t n)
 	hv_copy(w->dp->hv, n, w->segs);
 }
 
+/* The cut packet m is, or NULL (tx.c). */
+static inline struct dp_cut *
+dp_cut_of(struct dp_worker *w, const struct rte_mbuf *m)
+{
+	if (__builtin_expect(!(m->ol_flags & dp_cut_flag), 1))
+		return NULL;
+	uint32_t i = ((const uint32_t *)rte_mbuf_to_priv(
+	    (struct rte_mbuf *)(uintptr_t)m))[2];
+
+	if (i == 0 || i > w->ncut || w->cut[i - 1].m != m)
+		return NULL;
+	return &w->cut[i - 1];
+}
+
+/* tx.c: complete the cut packets among pkts[0..n) (their rest copied
+ * into mbufs, one copy call for all); those whose copy failed are freed
+ * and the others kept in order. The count kept. */
+unsigned dp_cut_settle(struct dp_worker *w, struct rte_mbuf **pkts,
+		       unsigned n);
+/* The cut packets of pkts[0..n), if any, completed. */
+static inline unsigned
+dp_cut_settle_maybe(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
+{
+	return __builtin_expect(w->ncut != 0, 0) ? dp_cut_settle(w, pkts, n)
+						 : n;
+}
+/* The rest of cut packet c piece by piece, as its sender's slots hold
+ * it: fn(arg, gref, offset, len) for each, in order. */
+void dp_cut_pieces(const struct dp_worker *w, const struct dp_cut *c,
+		   void (*fn)(void *arg, uint32_t gref, uint16_t off,
+			      uint16_t len),
+		   void *arg);
+/* Register dp_cut_flag (once; without it nothing is cut). */
+int dp_cut_init(void);
+
 /* worker.c */
 /* Mark q broken (the guest violated the protocol); control disconnects
  * its vif. Only the first reason is kept. */
@@ -161,6 +243,10 @@ unsigned dp_rx_queue(struct dp_worker *w, struct dp_queue *q);
  * packets, mbufs or bytes) is dropped and counted. */
 void dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
 		    uint64_t now_ms);
+/* Does q's backlog hold a cut packet? Complete those it holds (the
+ * ones whose copy failed leave it). */
+bool dp_backlog_has_cut(struct dp_worker *w, const struct dp_queue *q);
+void dp_backlog_settle(struct dp_worker *w, struct dp_queue *q);
 /* Free q's whole backlog (q leaves its worker). */
 void dp_backlog_flush(struct dp_queue *q);
 /* Share the worker's RX budget between its queues (they changed). */
@@ -226,14 +312,24 @@ unsigned dp_gso_split(struct dp_worker *w, struct rte_mbuf *m,
  * into the taps watching it. */
 void dp_tap_capture(struct dp *dp, unsigned port, struct rte_mbuf **pkts,
 		    unsigned n, bool out);
-static inline void
-dp_tap_maybe(struct dp *dp, unsigned port, struct rte_mbuf **pkts,
+static inline bool
+dp_tap_on(struct dp *dp, unsigned port)
+{
+	return __builtin_expect(atomic_load_explicit(&dp->tap_mask[port],
+						     memory_order_relaxed) != 0,
+				0);
+}
+/* The taps copy whole frames: cut packets are completed first. The
+ * count of pkts left (a cut packet whose copy failed is gone). */
+static inline unsigned
+dp_tap_maybe(struct dp_worker *w, unsigned port, struct rte_mbuf **pkts,
 	     unsigned n, bool out)
 {
-	if (__builtin_expect(atomic_load_explicit(&dp->tap_mask[port],
-						  memory_order_relaxed) != 0,
-			     0))
-		dp_tap_capture(dp, port, pkts, n, out);
+	if (dp_tap_on(w->dp, port)) {
+		n = dp_cut_settle_maybe(w, pkts, n);
+		dp_tap_capture(w->dp, port, pkts, n, out);
+	}
+	return n;
 }
 
 #endif

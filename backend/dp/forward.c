@@ -98,15 +98,22 @@ deliver(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts,
 						memory_order_acquire);
 
 	if (v) {
-		dp_tap_maybe(dp, port, pkts, n, true);
-		dp_deliver_vif(w, v, pkts, n);
+		n = dp_tap_maybe(w, port, pkts, n, true);
+		if (n)
+			dp_deliver_vif(w, v, pkts, n);
 		return;
 	}
 	struct dp_eth *e = atomic_load_explicit(&dp->eths[port],
 						memory_order_acquire);
 	if (e) {
-		dp_tap_maybe(dp, port, pkts, n, true);
-		dp_deliver_eth(w, e, pkts, n, sum);
+		/* A port takes whole packets: cut ones are completed. */
+		unsigned k = dp_cut_settle_maybe(w, pkts, n);
+
+		if (k != n)
+			sum = NULL; /* no longer the burst it was */
+		n = dp_tap_maybe(w, port, pkts, k, true);
+		if (n)
+			dp_deliver_eth(w, e, pkts, n, sum);
 		return;
 	}
 	rte_pktmbuf_free_bulk(pkts, n);
@@ -145,6 +152,9 @@ flood(struct dp_worker *w, int in, struct rte_mbuf *m,
 	bool gso = dp_is_gso(m);
 	unsigned same = 0, last_same = 0;
 
+	/* Copies and shares need the whole packet. */
+	if (!dp_cut_settle_maybe(w, &m, 1))
+		return;
 	if (ne > DP_MAX_FLOOD)
 		ne = DP_MAX_FLOOD;
 	for (unsigned j = 0; j < ne; j++) {
@@ -249,7 +259,24 @@ fwd_burst(struct dp_worker *w, int in, struct dp_eth *from,
 				return;
 		}
 	}
-	dp_tap_maybe(w->dp, (unsigned)in, pkts, n, false);
+	if (unlikely(dp_tap_on(w->dp, (unsigned)in))) {
+		unsigned k = dp_cut_settle_maybe(w, pkts, n);
+
+		if (k != n) {
+			/* Frames whose copy failed left: the rest again. */
+			sum.bytes = 0;
+			for (unsigned i = 0; i < k; i++) {
+				f[i].data = rte_pktmbuf_mtod(pkts[i],
+							     const uint8_t *);
+				f[i].len = pkts[i]->data_len;
+				sum.bytes += pkts[i]->pkt_len;
+			}
+			n = k;
+			if (!n)
+				return;
+		}
+		dp_tap_capture(w->dp, (unsigned)in, pkts, n, false);
+	}
 	n = sw_forward_group(sw, in, f, n, dp_tsc_ms(w->tsc), res, &g);
 
 	/* The common burst: all of it to one port, as it is. */

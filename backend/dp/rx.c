@@ -75,6 +75,51 @@ dp_backlog_flush(struct dp_queue *q)
 	bl_publish(q);
 }
 
+bool
+dp_backlog_has_cut(struct dp_worker *w, const struct dp_queue *q)
+{
+	for (unsigned i = 0; i < q->bl_count; i++)
+		if (dp_cut_of(w, q->backlog[(q->bl_head + i) % DP_RX_BACKLOG]))
+			return true;
+	return false;
+}
+
+void
+dp_backlog_settle(struct dp_worker *w, struct dp_queue *q)
+{
+	struct rte_mbuf *b[DP_RX_BACKLOG];
+	uint64_t ms[DP_RX_BACKLOG];
+	unsigned n = q->bl_count, k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned at = (q->bl_head + i) % DP_RX_BACKLOG;
+
+		b[i] = q->backlog[at];
+		ms[i] = q->bl_ms[at];
+		bl_uncharge(q, b[i]);
+	}
+	/* dp_cut_settle keeps the order and drops the failed: their
+	 * arrival times follow them by pointer. */
+	struct rte_mbuf *kept[DP_RX_BACKLOG];
+
+	memcpy(kept, b, n * sizeof(b[0]));
+	unsigned nk = dp_cut_settle(w, kept, n);
+
+	for (unsigned i = 0; i < n && k < nk; i++) {
+		if (b[i] != kept[k])
+			continue;
+		unsigned at = (q->bl_head + k) % DP_RX_BACKLOG;
+
+		q->backlog[at] = kept[k];
+		q->bl_ms[at] = ms[i];
+		q->bl_mbufs += kept[k]->nb_segs;
+		q->bl_bytes += kept[k]->pkt_len;
+		k++;
+	}
+	q->bl_count = nk;
+	bl_publish(q);
+}
+
 void
 dp_rx_quotas(struct dp_worker *w)
 {
@@ -157,36 +202,94 @@ rx_piece(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 	g->flags = GNTCOPY_dest_gref;
 }
 
+/* Where the next byte of a packet goes in the guest's buffers. */
+struct rx_fill {
+	struct dp_worker *w;
+	struct dp_queue *q;
+	struct rx_plan *pl;
+	bool statics;
+	unsigned slot, poff, nx;
+	uint16_t src_domid; /* a cut packet's sender */
+};
+
+/* The next buffer when this one is full; the extras take the buffers
+ * right after the first: data skips them. How much fits now. */
+static inline uint16_t
+rx_room(struct rx_fill *f, uint16_t want)
+{
+	if (f->poff == RING_PAGE_SIZE) {
+		f->pl->slot_len[f->slot] = (uint16_t)f->poff;
+		f->slot += f->slot == f->pl->taken ? 1 + f->nx : 1;
+		f->poff = f->pl->hr;
+	}
+	return (uint16_t)RTE_MIN((unsigned)want, RING_PAGE_SIZE - f->poff);
+}
+
+/* A piece of a cut packet's rest, from its sender's page straight into
+ * the guest's: grant to grant. */
+static void
+rx_piece_g2g(void *arg, uint32_t gref, uint16_t off, uint16_t len)
+{
+	struct rx_fill *f = arg;
+	struct rx_plan *pl = f->pl;
+
+	while (len) {
+		uint16_t chunk = rx_room(f, len);
+		uint8_t *pg = f->statics
+				  ? dp_vif_gref_addr(f->q->vif,
+						     pl->bufs[f->slot].gref, true)
+				  : NULL;
+		xengnttab_grant_copy_segment_t *g = &f->w->segs[pl->nsegs++];
+
+		g->source.foreign.ref = gref;
+		g->source.foreign.offset = off;
+		g->source.foreign.domid = f->src_domid;
+		g->len = chunk;
+		if (pg) {
+			g->dest.virt = pg + f->poff;
+			g->flags = GNTCOPY_source_gref;
+		} else {
+			g->dest.foreign.ref = pl->bufs[f->slot].gref;
+			g->dest.foreign.offset = (uint16_t)f->poff;
+			g->dest.foreign.domid = f->q->vif->domid;
+			g->flags = GNTCOPY_source_gref | GNTCOPY_dest_gref;
+		}
+		off += chunk;
+		len -= chunk;
+		f->poff += chunk;
+	}
+}
+
 /*
  * Walk m's chain, filling one guest page after another from the
- * headroom on, from buffer `taken` on. The extras take the buffers right
- * after the first: data skips them.
+ * headroom on, from buffer `taken` on; a cut packet's rest comes after
+ * its head, from its sender's pages.
  */
 static void
 rx_plan_pkt(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
-	    bool statics, struct rte_mbuf *m, unsigned nx)
+	    bool statics, struct rte_mbuf *m, unsigned nx,
+	    const struct dp_cut *c)
 {
-	unsigned slot = pl->taken, poff = pl->hr;
+	struct rx_fill f = { .w = w, .q = q, .pl = pl, .statics = statics,
+			     .slot = pl->taken, .poff = pl->hr, .nx = nx };
 
 	for (struct rte_mbuf *s = m; s; s = s->next) {
 		uint16_t moff = 0;
 
 		while (moff < s->data_len) {
-			uint16_t chunk = s->data_len - moff;
+			uint16_t chunk = rx_room(&f, s->data_len - moff);
 
-			if (poff == RING_PAGE_SIZE) {
-				pl->slot_len[slot] = (uint16_t)poff;
-				slot += slot == pl->taken ? 1 + nx : 1;
-				poff = pl->hr;
-			}
-			if (chunk > RING_PAGE_SIZE - poff)
-				chunk = (uint16_t)(RING_PAGE_SIZE - poff);
-			rx_piece(w, q, pl, statics, slot, poff, s, moff, chunk);
+			rx_piece(w, q, pl, statics, f.slot, f.poff, s, moff,
+				 chunk);
 			moff += chunk;
-			poff += chunk;
+			f.poff += chunk;
 		}
 	}
-	pl->slot_len[slot] = (uint16_t)poff;
+	if (c) {
+		f.src_domid = w->cut_q->vif->domid;
+		dp_cut_pieces(w, c, rx_piece_g2g, &f);
+	}
+	pl->slot_len[f.slot] = (uint16_t)f.poff;
 }
 
 /* Take buffers for as much of the backlog as they hold (a burst at most). */
@@ -222,13 +325,25 @@ rx_plan(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 		}
 		if (pl->taken + need > avail)
 			break;
-		ring_rx_take(&q->rx, &pl->bufs[pl->taken], need);
 		/* A guest that takes no blank checksums gets them done. */
-		if (q->vif->feat.no_csum &&
-		    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
-			RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		bool csum = q->vif->feat.no_csum &&
+			    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+				RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		const struct dp_cut *c = dp_cut_of(w, m);
+
+		if (unlikely(c && csum)) {
+			/* dp_deliver_vif completes these first; a guest
+			 * that changed its features since gets none. */
+			q->stats[DP_Q_RX_DROP_COPY]++;
+			pl->slots[i] = 0;
+			pl->seg_end[i] = pl->nsegs;
+			pl->pkt[pl->npk++] = m;
+			continue;
+		}
+		ring_rx_take(&q->rx, &pl->bufs[pl->taken], need);
+		if (csum)
 			dp_csum_complete(m);
-		rx_plan_pkt(w, q, pl, statics, m, nx);
+		rx_plan_pkt(w, q, pl, statics, m, nx, c);
 		pl->slots[i] = need;
 		pl->seg_end[i] = pl->nsegs;
 		pl->taken += need;
@@ -322,6 +437,12 @@ rx_respond(struct dp_worker *w, struct dp_queue *q, const struct rx_plan *pl)
 			q->stats[DP_Q_RX_BYTES] += m->pkt_len;
 		} else {
 			q->stats[DP_Q_RX_DROP_COPY]++;
+		}
+		struct dp_cut *c = dp_cut_of(w, m);
+
+		if (c) {
+			c->direct = ok;
+			c->rx_failed = !ok;
 		}
 	}
 }
@@ -438,6 +559,24 @@ wake(struct dp_worker *w)
 	}
 }
 
+/* q takes cut packets among pkts: it receives at the burst's end. */
+static void
+cut_dest(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
+	 unsigned n)
+{
+	unsigned i = 0;
+
+	while (i < n && !dp_cut_of(w, pkts[i]))
+		i++;
+	if (i == n)
+		return;
+	for (unsigned d = 0; d < w->ncut_dest; d++)
+		if (w->cut_dest[d] == q)
+			return;
+	/* As many as there are cut packets: never full. */
+	w->cut_dest[w->ncut_dest++] = q;
+}
+
 /* Queue n (<= DP_BURST) mbufs for guest queue q, here or on its worker.
  * pkts[] is rewritten (a shared frame becomes a private copy). */
 static void
@@ -445,9 +584,13 @@ to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 	 unsigned n)
 {
 	if (q->worker == w) {
+		if (unlikely(w->ncut))
+			cut_dest(w, q, pkts, n);
 		dp_backlog_put(q, pkts, n, dp_tsc_ms(w->tsc));
 		return;
 	}
+	/* Another worker's guest: the cut packets are completed here. */
+	n = dp_cut_settle_maybe(w, pkts, n);
 	/* What is queued to q and not yet taken by its owner counts
 	 * against q's quota: it holds the pool's mbufs all the same. The
 	 * counts are read without a lock, so workers queueing to q at
@@ -569,6 +712,13 @@ dp_deliver_vif(struct dp_worker *w, struct dp_vif *v, struct rte_mbuf **pkts,
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
+	/* A guest that takes no blank checksums gets them done, which
+	 * needs the whole packet. */
+	if (unlikely(w->ncut) && v->feat.no_csum) {
+		n = dp_cut_settle(w, pkts, n);
+		if (!n)
+			return;
+	}
 	/* Guests that cannot take a GSO packet of this type get it
 	 * segmented here, in order. */
 	for (unsigned i = 0; i < n; i++) {
@@ -582,6 +732,11 @@ dp_deliver_vif(struct dp_worker *w, struct dp_vif *v, struct rte_mbuf **pkts,
 
 		if (i)
 			dp_deliver_vif(w, v, pkts, i);
+		if (!dp_cut_settle_maybe(w, &pkts[i], 1)) {
+			if (i + 1 < n)
+				dp_deliver_vif(w, v, &pkts[i + 1], n - i - 1);
+			return;
+		}
 		unsigned k = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
 		for (unsigned j = 0; j < k; j += DP_BURST)
 			dp_deliver_vif(w, v, &segs[j], RTE_MIN(DP_BURST, k - j));

@@ -6,9 +6,14 @@
  *     tx_credit()    the rate limit: how many bytes may go now
  *     ring_tx_poll_budget()  copy and check the requests (ring/)
  *     tx_build()     mbufs, and a grant-copy segment per piece of a slot
+ *                    (of a long packet, only its head: cut, dp_priv.h)
  *     hv_copy()      one call for the burst's segments
- *     tx_respond()   a response per request, multicast operations done
- *     ring_tx_push() + at most one notify, then dp_fwd_from_vif()
+ *     tx_check()     the copies' statuses, multicast operations done
+ *     dp_fwd_from_vif()  the switch, and every destination's delivery
+ *     cut_finish()   guests on this worker that took cut packets
+ *                    receive now (grant to grant), the rest completed
+ *     tx_answer()    a response per request, ring_tx_push() + at most
+ *                    one notify
  */
 #include <errno.h>
 #include <string.h>
@@ -16,7 +21,9 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dp_priv.h"
 
@@ -55,6 +62,23 @@ tx_is_data(const struct ring_tx_pkt *p)
 	return p->drop == RING_TX_OK && p->mcast_op == RING_MCAST_NONE;
 }
 
+uint64_t dp_cut_flag;
+
+int
+dp_cut_init(void)
+{
+	static const struct rte_mbuf_dynflag desc = { .name = "netbackd_cut" };
+	int bit;
+
+	if (dp_cut_flag)
+		return 0;
+	bit = rte_mbuf_dynflag_register(&desc);
+	if (bit < 0)
+		return -rte_errno;
+	dp_cut_flag = UINT64_C(1) << bit;
+	return 0;
+}
+
 /* Where piece (gref, off, len) of a slot goes: into m's data, by memcpy
  * from a static grant, or as one grant-copy segment. */
 static void
@@ -82,11 +106,55 @@ tx_piece(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf *m,
 	g->flags = GNTCOPY_source_gref;
 }
 
+/* A one-byte read of each piece of a cut packet's rest, from its
+ * sender's pages: are its grants good? A grant-to-grant copy that failed
+ * says nothing of whose grant was bad. */
+struct probe_ctx {
+	struct dp_worker *w;
+	xengnttab_grant_copy_segment_t *segs;
+	uint8_t *scratch;
+	unsigned nsegs;
+	uint16_t domid;
+};
+
+static void
+probe_piece(void *arg, uint32_t gref, uint16_t off, uint16_t len)
+{
+	struct probe_ctx *x = arg;
+	xengnttab_grant_copy_segment_t *g = &x->segs[x->nsegs++];
+
+	RTE_SET_USED(len);
+	g->source.foreign.ref = gref;
+	g->source.foreign.offset = off;
+	g->source.foreign.domid = x->domid;
+	g->dest.virt = x->scratch;
+	g->len = 1;
+	g->flags = GNTCOPY_source_gref;
+}
+
+/* Cut the packet (its head alone into the mbuf)? Only when a guest on
+ * this worker may take it, and the sender's grants are not static. */
+static inline bool
+tx_cut(const struct dp_worker *w, const struct dp_queue *q, bool statics,
+       const struct ring_tx_pkt *p)
+{
+	return p->len > DP_TX_CUT_MIN && !statics && w->nq > 1 &&
+	       q->cut_pause == 0 && dp_cut_flag;
+}
+
+/* mbufs for p: a chain for all of it, one for a cut packet's head. */
+static inline unsigned
+tx_mbufs(const struct ring_tx_pkt *p, bool cut, uint16_t room)
+{
+	return cut ? 1u : (p->len + room - 1) / room;
+}
+
 /*
  * mbufs for the burst's data packets (heads[i], NULL for the others)
  * and their copy segments: seg_end[i] is one past packet i's last. One
- * segment per (slot, mbuf) piece; nothing crosses a page. The number of
- * segments, or -ENOMEM when the pool could not give the mbufs.
+ * segment per (slot, mbuf) piece; nothing crosses a page. A long packet
+ * may be cut (w->cut). The number of segments, or -ENOMEM when the pool
+ * could not give the mbufs.
  */
 static int
 tx_build(struct dp_worker *w, struct dp_queue *q, int n,
@@ -101,7 +169,9 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 
 	for (int i = 0; i < n; i++)
 		if (tx_is_data(&b->pkts[i]))
-			nm += (b->pkts[i].len + room - 1) / room;
+			nm += tx_mbufs(&b->pkts[i],
+				       tx_cut(w, q, statics, &b->pkts[i]),
+				       room);
 	if (nm && unlikely(rte_pktmbuf_alloc_bulk(w->pool, mbufs, nm) < 0))
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
@@ -111,8 +181,10 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 		seg_end[i] = nsegs;
 		if (!tx_is_data(p))
 			continue;
+		bool cut = tx_cut(w, q, statics, p);
 		struct rte_mbuf *head = mbufs[mi++], *m = head;
-		unsigned count = (p->len + room - 1) / room;
+		unsigned count = tx_mbufs(p, cut, room);
+		uint32_t want = cut ? DP_TX_HEAD : p->len;
 
 		for (unsigned k = 1; k < count; k++) {
 			m->next = mbufs[mi++];
@@ -125,19 +197,47 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 			const struct ring_tx_slot *sl = &b->slots[p->slot + s];
 			uint16_t off = sl->offset, left = sl->size;
 
-			while (left) {
+			while (left && want) {
 				uint16_t chunk = room - m->data_len;
 
 				if (chunk == 0) {
 					m = m->next;
 					continue;
 				}
-				if (chunk > left)
-					chunk = left;
+				chunk = (uint16_t)RTE_MIN(
+				    (uint32_t)RTE_MIN(chunk, left), want);
 				tx_piece(w, q, m, sl, off, chunk, statics,
 					 &nsegs);
 				off += chunk;
 				left -= chunk;
+				want -= chunk;
+			}
+			if (cut && !want) {
+				struct dp_cut *c = &w->cut[w->ncut++];
+
+				/* Where the rest starts: this slot's page at
+				 * off, or the next slot if this one is done. */
+				c->m = head;
+				c->pkt = (uint16_t)i;
+				c->slot = (uint16_t)(p->slot + s + (left ? 0 : 1));
+				c->off = left ? off
+					      : b->slots[p->slot + s + 1].offset;
+				c->rest = p->len - DP_TX_HEAD;
+				c->failed = c->nomem = c->direct = c->rx_failed = false;
+				((uint32_t *)rte_mbuf_to_priv(head))[2] =
+				    w->ncut;
+				head->ol_flags |= dp_cut_flag;
+				/* Its sender's pages read now, a byte each,
+				 * in this copy call: a bad grant fails the
+				 * packet here as a full copy would, before
+				 * any guest is given it. */
+				struct probe_ctx x = {
+				    .w = w, .segs = w->segs, .nsegs = nsegs,
+				    .scratch = w->probe,
+				    .domid = q->vif->domid };
+				dp_cut_pieces(w, c, probe_piece, &x);
+				nsegs = x.nsegs;
+				break;
 			}
 		}
 		/* ring/ let through only TCPv4/TCPv6 with an MSS (not 0);
@@ -161,6 +261,142 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 	return (int)nsegs;
 }
 
+/*
+ * The rest of cut packet c, piece by piece as its sender's slots hold
+ * it: fn(arg, gref, offset, len) for each, in order.
+ */
+void
+dp_cut_pieces(const struct dp_worker *w, const struct dp_cut *c,
+	      void (*fn)(void *arg, uint32_t gref, uint16_t off, uint16_t len),
+	      void *arg)
+{
+	const struct ring_tx_burst *b = &w->txb;
+	const struct ring_tx_pkt *p = &b->pkts[c->pkt];
+	uint32_t left = c->rest;
+
+	for (unsigned s = c->slot; left && s < (unsigned)p->slot + p->nslots;
+	     s++) {
+		const struct ring_tx_slot *sl = &b->slots[s];
+		uint16_t off = s == c->slot ? c->off : sl->offset;
+		uint16_t len = (uint16_t)(sl->offset + sl->size - off);
+
+		if (len > left)
+			len = (uint16_t)left;
+		if (len)
+			fn(arg, sl->gref, off, len);
+		left -= len;
+	}
+}
+
+/* Completing cut packets: where the next piece goes. */
+struct settle_ctx {
+	struct dp_worker *w;
+	struct rte_mbuf *m; /* the mbuf being filled */
+	struct rte_mbuf **spare;
+	unsigned nspare, nsegs;
+	uint16_t domid;
+};
+
+static void
+settle_piece(void *arg, uint32_t gref, uint16_t off, uint16_t len)
+{
+	struct settle_ctx *x = arg;
+
+	while (len) {
+		uint16_t room = rte_pktmbuf_tailroom(x->m);
+
+		if (room == 0) {
+			struct rte_mbuf *n = x->spare[--x->nspare];
+
+			x->m->next = n;
+			x->m = n;
+			continue;
+		}
+		uint16_t chunk = RTE_MIN(room, len);
+		xengnttab_grant_copy_segment_t *g = &x->w->csegs[x->nsegs++];
+
+		g->source.foreign.ref = gref;
+		g->source.foreign.offset = off;
+		g->source.foreign.domid = x->domid;
+		g->dest.virt = rte_pktmbuf_mtod_offset(x->m, void *,
+						       x->m->data_len);
+		g->len = chunk;
+		g->flags = GNTCOPY_source_gref;
+		x->m->data_len += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+}
+
+unsigned
+dp_cut_settle(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
+{
+	struct dp_cut *cs[RING_TX_BURST_PKTS];
+	unsigned seg_end[RING_TX_BURST_PKTS];
+	struct settle_ctx x = { .w = w, .domid = w->cut_q->vif->domid };
+	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(w->pool) -
+				   RTE_PKTMBUF_HEADROOM);
+	unsigned nc = 0, k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_cut *c = dp_cut_of(w, pkts[i]);
+		struct rte_mbuf *spare[64];
+
+		if (!c)
+			continue;
+		/* Its own mark goes whatever happens: it is cut no more. */
+		pkts[i]->ol_flags &= ~dp_cut_flag;
+		uint32_t tail = rte_pktmbuf_tailroom(pkts[i]);
+		unsigned need = c->rest > tail
+				    ? (c->rest - tail + room - 1) / room
+				    : 0;
+
+		if (need > RTE_DIM(spare) ||
+		    (need && rte_pktmbuf_alloc_bulk(w->pool, spare, need) < 0)) {
+			/* No mbufs: dropped as a TX burst without them is. */
+			c->failed = c->nomem = true;
+			w->cut_q->stats[DP_Q_TX_DROP_NOMBUF]++;
+			rte_pktmbuf_free(pkts[i]);
+			pkts[i] = NULL;
+			continue;
+		}
+		x.m = pkts[i];
+		x.spare = spare;
+		x.nspare = need;
+		dp_cut_pieces(w, c, settle_piece, &x);
+		pkts[i]->nb_segs = (uint16_t)(pkts[i]->nb_segs + need);
+		/* What a chain stays made of: nothing left spare. */
+		RTE_ASSERT(x.nspare == 0);
+		cs[nc] = c;
+		seg_end[nc++] = x.nsegs;
+		w->cut_settled++;
+	}
+	if (x.nsegs) {
+		w->copy_calls++;
+		w->copy_segs += x.nsegs;
+		w->copy_hypercalls += (x.nsegs + DP_GNTDEV_BATCH - 1) /
+				      DP_GNTDEV_BATCH;
+		hv_copy(w->dp->hv, x.nsegs, w->csegs);
+	}
+	for (unsigned j = 0, s = 0; j < nc; j++) {
+		for (; s < seg_end[j]; s++)
+			if (unlikely(w->csegs[s].status != GNTST_okay))
+				cs[j]->failed = true;
+		if (cs[j]->failed) {
+			w->cut_q->stats[DP_Q_TX_DROP_COPY]++;
+			for (unsigned i = 0; i < n; i++)
+				if (pkts[i] == cs[j]->m) {
+					rte_pktmbuf_free(pkts[i]);
+					pkts[i] = NULL;
+				}
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (pkts[i])
+			pkts[k++] = pkts[i];
+	return k;
+}
+
 /* A multicast group the guest joins or leaves (netif.h: the list may
  * change whether or not it asked for filtering): the response status. */
 static int16_t
@@ -178,51 +414,137 @@ tx_mcast(struct dp_worker *w, struct dp_queue *q, const struct ring_tx_pkt *p)
 }
 
 /*
- * One response per request, in order; the packets whose copy worked
- * move to the front of heads. nomem: the pool had no mbufs for this
- * burst, so data packets are answered DROPPED (multicast operations
- * take none and are done all the same). The packets to forward.
+ * The copies' statuses, per request (st), and multicast operations
+ * done; the packets whose copy worked move to the front of heads.
+ * nomem: the pool had no mbufs for this burst, so data packets are
+ * answered DROPPED (multicast operations take none and are done all the
+ * same). The packets to forward.
  */
 static unsigned
-tx_respond(struct dp_worker *w, struct dp_queue *q, int n,
-	   struct rte_mbuf **heads, const unsigned *seg_end, bool nomem)
+tx_check(struct dp_worker *w, struct dp_queue *q, int n,
+	 struct rte_mbuf **heads, const unsigned *seg_end, bool nomem,
+	 int16_t *st)
 {
 	struct ring_tx_burst *b = &w->txb;
 	unsigned nout = 0;
 
 	for (int i = 0, s = 0; i < n; i++) {
 		struct ring_tx_pkt *p = &b->pkts[i];
-		int16_t st = NETIF_RSP_OKAY;
 
+		st[i] = NETIF_RSP_OKAY;
 		if (p->drop != RING_TX_OK) {
-			st = NETIF_RSP_ERROR;
+			st[i] = NETIF_RSP_ERROR;
 			q->stats[DP_Q_TX_ERRORS]++;
 			q->stats[DP_Q_TX_DROP_FIRST + p->drop]++;
 		} else if (p->mcast_op != RING_MCAST_NONE) {
-			st = tx_mcast(w, q, p);
+			st[i] = tx_mcast(w, q, p);
 		} else if (nomem) {
-			st = NETIF_RSP_DROPPED;
+			st[i] = NETIF_RSP_DROPPED;
 			q->stats[DP_Q_TX_DROP_NOMBUF]++;
 		}
 		if (!nomem) {
 			for (; s < (int)seg_end[i]; s++)
 				if (unlikely(w->segs[s].status != GNTST_okay))
-					st = NETIF_RSP_ERROR;
+					st[i] = NETIF_RSP_ERROR;
 		}
-		if (!nomem && heads[i] && st != NETIF_RSP_OKAY) {
+		if (!nomem && heads[i] && st[i] != NETIF_RSP_OKAY) {
+			struct dp_cut *c = dp_cut_of(w, heads[i]);
+
+			if (c)
+				c->failed = true; /* not to be touched */
 			q->stats[DP_Q_TX_DROP_COPY]++;
 			q->stats[DP_Q_TX_ERRORS]++;
 			rte_pktmbuf_free(heads[i]);
 			heads[i] = NULL;
 		}
-		ring_tx_respond_pkt(&q->tx, p, st);
-		if (!nomem && heads[i]) {
-			q->stats[DP_Q_TX_PACKETS]++;
-			q->stats[DP_Q_TX_BYTES] += p->len;
+		if (!nomem && heads[i])
 			heads[nout++] = heads[i];
-		}
 	}
 	return nout;
+}
+
+static void
+cut_probe(struct dp_worker *w, struct dp_cut *c)
+{
+	struct probe_ctx x = { .w = w, .segs = w->csegs, .scratch = w->probe,
+			       .domid = w->cut_q->vif->domid };
+
+	dp_cut_pieces(w, c, probe_piece, &x);
+	if (!x.nsegs)
+		return;
+	w->copy_calls++;
+	w->copy_segs += x.nsegs;
+	w->copy_hypercalls += (x.nsegs + DP_GNTDEV_BATCH - 1) /
+			      DP_GNTDEV_BATCH;
+	hv_copy(w->dp->hv, x.nsegs, w->csegs);
+	for (unsigned s = 0; s < x.nsegs; s++)
+		if (w->csegs[s].status != GNTST_okay)
+			c->failed = true;
+	if (c->failed)
+		w->cut_q->stats[DP_Q_TX_DROP_COPY]++;
+}
+
+/*
+ * The end of a burst that cut packets: the guests of this worker that
+ * took some receive now, while the sender's pages are still its to
+ * read; what they could not take yet is completed in its backlog.
+ */
+static void
+cut_finish(struct dp_worker *w, struct dp_queue *q)
+{
+	unsigned direct = 0;
+
+	for (unsigned d = 0; d < w->ncut_dest; d++) {
+		struct dp_queue *dq = w->cut_dest[d];
+
+		/* A burst at a time, until the cut packets are in or the
+		 * guest's buffers run out. */
+		while (dp_rx_queue(w, dq) && dp_backlog_has_cut(w, dq))
+			;
+		if (dp_backlog_has_cut(w, dq))
+			dp_backlog_settle(w, dq);
+	}
+	for (unsigned i = 0; i < w->ncut; i++) {
+		struct dp_cut *c = &w->cut[i];
+
+		if (c->rx_failed && !c->failed)
+			cut_probe(w, c);
+		direct += c->direct;
+	}
+	/* Nothing went guest to guest: the destinations are elsewhere, and
+	 * cutting only added a copy call. Send whole for a while. */
+	if (!direct)
+		q->cut_pause = DP_TX_CUT_PAUSE;
+	w->copy_direct += direct;
+}
+
+/* One response per request, in order, and the counts. */
+static void
+tx_answer(struct dp_worker *w, struct dp_queue *q, int n, int16_t *st)
+{
+	struct ring_tx_burst *b = &w->txb;
+
+	for (unsigned i = 0; i < w->ncut; i++) {
+		const struct dp_cut *c = &w->cut[i];
+
+		if (!c->failed || st[c->pkt] != NETIF_RSP_OKAY)
+			continue;
+		if (c->nomem) {
+			st[c->pkt] = NETIF_RSP_DROPPED;
+		} else {
+			st[c->pkt] = NETIF_RSP_ERROR;
+			q->stats[DP_Q_TX_ERRORS]++;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct ring_tx_pkt *p = &b->pkts[i];
+
+		ring_tx_respond_pkt(&q->tx, p, st[i]);
+		if (st[i] == NETIF_RSP_OKAY && tx_is_data(p)) {
+			q->stats[DP_Q_TX_PACKETS]++;
+			q->stats[DP_Q_TX_BYTES] += p->len;
+		}
+	}
 }
 
 unsigned
@@ -231,6 +553,7 @@ dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
 	struct ring_tx_burst *b = &w->txb;
 	struct rte_mbuf *heads[RING_TX_BURST_PKTS];
 	unsigned seg_end[RING_TX_BURST_PKTS];
+	int16_t st[RING_TX_BURST_PKTS];
 	uint64_t left = 0, *budget;
 	unsigned nout;
 	int n, nsegs;
@@ -256,17 +579,27 @@ dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
 	}
 	if (n == 0)
 		return 0;
+	if (q->cut_pause)
+		q->cut_pause--;
 
+	w->ncut = w->ncut_dest = 0;
+	w->cut_q = q;
 	nsegs = tx_build(w, q, n, heads, seg_end);
+	if (nsegs == -ENOMEM)
+		w->ncut = 0;
 	if (nsegs > 0) {
 		dp_copy(w, (uint32_t)nsegs);
 	}
-	nout = tx_respond(w, q, n, heads, seg_end, nsegs == -ENOMEM);
+	nout = tx_check(w, q, n, heads, seg_end, nsegs == -ENOMEM, st);
+	if (nout)
+		dp_fwd_from_vif(w, q->vif, heads, nout);
+	if (w->ncut)
+		cut_finish(w, q);
+	tx_answer(w, q, n, st);
+	w->ncut = 0;
 	if (ring_tx_push(&q->tx)) {
 		dp_notify(w, q->tx_evtchn);
 		q->stats[DP_Q_NOTIFY_TX]++;
 	}
-	if (nout)
-		dp_fwd_from_vif(w, q->vif, heads, nout);
 	return (unsigned)n;
 }

@@ -659,6 +659,8 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->copy_calls = w->copy_calls;
 	t->copy_segs = w->copy_segs;
 	t->copy_static = w->copy_static;
+	t->copy_direct = w->copy_direct;
+	t->cut_settled = w->cut_settled;
 	t->notifies = w->notifies;
 	t->wakeups = w->wakeups;
 	t->busy_cycles = w->busy_cycles;
@@ -682,6 +684,8 @@ dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
 		sum->copy_calls += t.copy_calls;
 		sum->copy_segs += t.copy_segs;
 		sum->copy_static += t.copy_static;
+		sum->copy_direct += t.copy_direct;
+		sum->cut_settled += t.cut_settled;
 		sum->notifies += t.notifies;
 		sum->wakeups += t.wakeups;
 		sum->busy_cycles += t.busy_cycles;
@@ -787,6 +791,10 @@ dp_workers_start(struct dp *dp, struct dp_eth *const *eths, unsigned neth)
 	dp->rcu = rte_zmalloc("nb_rcu", sz, RTE_CACHE_LINE_SIZE);
 	if (!dp->rcu || rte_rcu_qsbr_init(dp->rcu, dp->nworkers) < 0)
 		return -ENOMEM;
+	r = dp_cut_init();
+	if (r < 0)
+		nb_warn("guest-to-guest grant copies off: no mbuf flag for "
+			"them (%s)", strerror(-r));
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		r = worker_init(dp, &dp->workers[i], i, lcore);
 		if (r < 0)

@@ -305,6 +305,8 @@ cmd_status(struct req *r)
 		o_u64(o, "grant_copy_calls", w->copy_calls);
 		o_u64(o, "grant_copy_segments", w->copy_segs);
 		o_u64(o, "static_grant_copies", w->copy_static);
+		o_u64(o, "guest_to_guest_copies", w->copy_direct);
+		o_u64(o, "cut_packets_completed", w->cut_settled);
 		o_u64(o, "notifications", w->notifies);
 		o_u64(o, "busy_cycles", w->busy_cycles);
 		o_u64(o, "grant_copy_hypercalls", w->copy_hypercalls);

@@ -161,9 +161,10 @@ mgmt_log_stats(struct nb_daemon *d)
 		"%lu static-grant copies, %lu notifications, %lu worker "
 		"wake-ups, %lu pages mapped, %lu ports bound, %lu busy cycles, "
 		"%lu worker system calls (%lu evtchn), %lu grant-copy "
-		"hypercalls",
+		"hypercalls, %lu guest-to-guest copies, %lu cut packets "
+		"completed",
 		d->nvifs, w.copy_calls, w.copy_segs, w.copy_static, w.notifies,
 		w.wakeups, d->dp.hv->maps,
 		d->dp.hv->ports, w.busy_cycles, w.sys_calls, w.evtchn_calls,
-		w.copy_hypercalls);
+		w.copy_hypercalls, w.copy_direct, w.cut_settled);
 }

@@ -206,7 +206,7 @@ cost_stats() {
 
 # nb_counts: netbackd's worker counters now, summed over the workers
 # (netbackctl status): "system_calls wakeups grant_copy_hypercalls
-# notifications port_polls". With netbackd in the driver domain dd (in
+# notifications port_polls guest_to_guest_copies". With netbackd in the driver domain dd (in
 # COST_DOMS), from the "totals:" line it logs on SIGHUP (the console's
 # "hup"; its log goes to dd's console), port polls not among them.
 # Nothing when netbackd runs in neither.
@@ -219,7 +219,8 @@ nb_counts() {
 		$1 == "grant_copy_hypercalls:" { h += $2 }
 		$1 == "notifications:" { n += $2 }
 		$1 == "port_polls:" { p += $2 }
-		END { print s + 0, w + 0, h + 0, n + 0, p + 0 }'
+		$1 == "guest_to_guest_copies:" { g += $2 }
+		END { print s + 0, w + 0, h + 0, n + 0, p + 0, g + 0 }'
 		return 0
 	fi
 	case " ${COST_DOMS:-} " in *" dd "*) ;; *) return 0 ;; esac
@@ -237,8 +238,9 @@ nb_counts() {
 			if ($i == "worker" && $(i + 1) == "wake-ups,") w = $(i - 1)
 			if ($i == "grant-copy" && $(i + 1) == "hypercalls") h = $(i - 1)
 			if ($i == "notifications,") n = $(i - 1)
+			if ($i == "guest-to-guest" && $(i + 1) == "copies,") g = $(i - 1)
 		}
-		print s + 0, w + 0, h + 0, n + 0, 0 }'
+		print s + 0, w + 0, h + 0, n + 0, 0, g + 0 }'
 }
 
 # cost_phase TAG SECS GUEST COMMAND GUEST...: dom0's CPU cost of one
@@ -250,7 +252,7 @@ nb_counts() {
 # read, and the other GUESTs' eth0 counters. Prints
 #   LAB-COST TAG cpu_s C wall_s W rx_bytes N rx_packets N tx_bytes N
 #     tx_packets N [cpu_<domain> C ...] [nb_syscalls N nb_wakeups N
-#     nb_hypercalls N nb_notifies N nb_port_polls N] result <the guest's
+#     nb_hypercalls N nb_notifies N nb_port_polls N nb_g2g N] result <the guest's
 #     "done" line>
 # (cpu_<domain>: each domain's share, when COST_DOMS names several;
 # nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls,
@@ -286,9 +288,9 @@ cost_phase() {
 			printf " cpu_%s %.1f", d[i], y[i + 1] - x[i + 1]
 		if (n0 != "" && n1 != "") {
 			split(n0, p, " "); split(n1, q, " ")
-			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d nb_port_polls %d",
+			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d nb_port_polls %d nb_g2g %d",
 				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4],
-				q[5] - p[5]
+				q[5] - p[5], q[6] - p[6]
 		}
 		printf " result %s\n", res }'
 	case "$res" in done*) return 0 ;; esac
