@@ -6,7 +6,9 @@
  * One frame from a guest's TX ring to a DPDK port, top to bottom:
  *   worker.c  worker_main(): a pass over every owned queue and port
  *   tx.c      dp_tx_queue(): requests -> credit -> grant copies into
- *             mbufs (one hv_copy per burst) -> responses, one notify
+ *             mbufs (one hv_copy per burst; of a long packet only its
+ *             head: struct dp_cut) -> forward -> guests here that took
+ *             cut packets receive -> responses, one notify
  *   forward.c dp_fwd_from_vif(): the switch picks destinations for the
  *             whole burst, each destination gets its frames at once
  *   eth.c     dp_deliver_eth(): offloads if a frame needs one, then

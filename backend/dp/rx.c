@@ -75,10 +75,21 @@ dp_backlog_flush(struct dp_queue *q)
 	bl_publish(q);
 }
 
+/* Cut packets are put in a backlog only during their TX burst, which
+ * puts at most RING_TX_BURST_PKTS packets in any one backlog: they are
+ * among its last that many. Where that window starts. */
+static inline unsigned
+bl_cut_window(const struct dp_queue *q)
+{
+	return q->bl_count > RING_TX_BURST_PKTS
+		   ? q->bl_count - RING_TX_BURST_PKTS
+		   : 0;
+}
+
 bool
 dp_backlog_has_cut(struct dp_worker *w, const struct dp_queue *q)
 {
-	for (unsigned i = 0; i < q->bl_count; i++)
+	for (unsigned i = bl_cut_window(q); i < q->bl_count; i++)
 		if (dp_cut_of(w, q->backlog[(q->bl_head + i) % DP_RX_BACKLOG]))
 			return true;
 	return false;
@@ -87,28 +98,25 @@ dp_backlog_has_cut(struct dp_worker *w, const struct dp_queue *q)
 void
 dp_backlog_settle(struct dp_worker *w, struct dp_queue *q)
 {
-	struct rte_mbuf *b[DP_RX_BACKLOG];
-	uint64_t ms[DP_RX_BACKLOG];
-	unsigned n = q->bl_count, k = 0;
+	struct rte_mbuf *b[RING_TX_BURST_PKTS], *kept[RING_TX_BURST_PKTS];
+	uint64_t ms[RING_TX_BURST_PKTS];
+	unsigned from = bl_cut_window(q), n = q->bl_count - from, k = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		unsigned at = (q->bl_head + i) % DP_RX_BACKLOG;
+		unsigned at = (q->bl_head + from + i) % DP_RX_BACKLOG;
 
-		b[i] = q->backlog[at];
+		b[i] = kept[i] = q->backlog[at];
 		ms[i] = q->bl_ms[at];
 		bl_uncharge(q, b[i]);
 	}
-	/* dp_cut_settle keeps the order and drops the failed: their
-	 * arrival times follow them by pointer. */
-	struct rte_mbuf *kept[DP_RX_BACKLOG];
-
-	memcpy(kept, b, n * sizeof(b[0]));
+	/* dp_cut_settle completes them in place, keeps the order and drops
+	 * the failed: each one's arrival time follows it by pointer. */
 	unsigned nk = dp_cut_settle(w, kept, n);
 
 	for (unsigned i = 0; i < n && k < nk; i++) {
 		if (b[i] != kept[k])
 			continue;
-		unsigned at = (q->bl_head + k) % DP_RX_BACKLOG;
+		unsigned at = (q->bl_head + from + k) % DP_RX_BACKLOG;
 
 		q->backlog[at] = kept[k];
 		q->bl_ms[at] = ms[i];
@@ -116,7 +124,7 @@ dp_backlog_settle(struct dp_worker *w, struct dp_queue *q)
 		q->bl_bytes += kept[k]->pkt_len;
 		k++;
 	}
-	q->bl_count = nk;
+	q->bl_count = from + nk;
 	bl_publish(q);
 }
 

@@ -236,7 +236,7 @@ nb_counts() {
 		for (i = 2; i < NF; i++) {
 			if ($i == "worker" && $(i + 1) == "system") s = $(i - 1)
 			if ($i == "worker" && $(i + 1) == "wake-ups,") w = $(i - 1)
-			if ($i == "grant-copy" && $(i + 1) == "hypercalls") h = $(i - 1)
+			if ($i == "grant-copy" && $(i + 1) ~ /^hypercalls,?$/) h = $(i - 1)
 			if ($i == "notifications,") n = $(i - 1)
 			if ($i == "guest-to-guest" && $(i + 1) == "copies,") g = $(i - 1)
 		}
