@@ -2418,8 +2418,9 @@ gro(const char *ifname, int set)
  * not reach the guests (before, a broadcast the host sent was flooded
  * to them, and so was unicast for the host, its MAC unknown to the
  * switch). Frames for the guests still arrive. The interface's GRO,
- * which hands a packet socket merged frames, is off while netbackd
- * runs and on again after. Its worker sleeps on the packet socket.
+ * which hands a packet socket merged frames, stays on (the port's
+ * slots take them whole: af_packet_merged_frames_reach_guests_whole).
+ * Its worker sleeps on the packet socket.
  * Needs root (the veth pair).
  */
 TEST(af_packet_uplink_leaves_the_hosts_own_frames)
@@ -2450,8 +2451,9 @@ TEST(af_packet_uplink_leaves_the_hosts_own_frames)
 	simenv_start_netbackd(&e, args);
 	CHECK(simenv_log_contains(&e, "the host's own frames stay in the "
 				      "kernel (1 socket filtered)"));
-	CHECK(simenv_log_contains(&e, "rx-gro turned off on"));
-	CHECK_EQ(gro(wa, -1), 0);
+	/* Slots of 60 KiB: merged frames come whole, GRO stays on. */
+	CHECK(simenv_log_contains(&e, "GRO stays on (gro_max_size 61000)"));
+	CHECK_EQ(gro(wa, -1), 1);
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 
@@ -3903,6 +3905,118 @@ TEST(long_packets_go_guest_to_guest)
 	CHECK_EQ(st.tx_error + st.tx_dropped, 0);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	simenv_fini(&e);
+}
+
+/*
+ * What GRO merged (a TCP frame longer than the MTU, its checksum the
+ * pseudo-header's, as the kernel leaves it) reaches a guest that takes
+ * GSO whole, as a GSO packet cut at the MTU, and one that does not in
+ * segments with their checksums done. GRO stays on meanwhile, its
+ * gro_max_size lowered to fit the port's slots and set back after; with
+ * slots the devargs made small (framesz=2048) GRO is turned off on the
+ * interface instead, and on again after. Needs root (the veth pair).
+ */
+TEST(af_packet_merged_frames_reach_guests_whole)
+{
+	struct simenv e;
+	struct guest a, c, out;
+	struct simfront_conf nogso;
+	struct simfront_rxinfo info;
+	char conf[300], wa[16], wb[16], cmd[200];
+	static uint8_t f[16384], r[65536], payload[16384];
+	size_t plen = 8000, len;
+
+	veth_up("nbw", wa, wb);
+	snprintf(cmd, sizeof(cmd), "ip link set %s mtu 9000 && ip link set "
+		 "%s mtu 9000", wa, wb);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(gro(wa, 1), 0);
+	simenv_init(&e);
+	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
+	fclose(fp);
+	const char *args[] = { "-c", conf, NULL };
+	simenv_start_netbackd(&e, args);
+	CHECK(simenv_log_contains(&e, "whole frames"));
+	/* GRO stays on, kept shorter than a slot. */
+	CHECK_EQ(gro(wa, -1), 1);
+	snprintf(cmd, sizeof(cmd), "ip -d link show %s | grep -q "
+		 "'gro_max_size 61000 '", wa);
+	CHECK_EQ(system(cmd), 0);
+	guest_up(&e, &a, 1, NULL, true);
+	simfront_conf_default(&nogso, NULL, 3, 0);
+	nogso.gso_tcpv4 = nogso.gso_tcpv6 = false;
+	guest_up(&e, &c, 3, &nogso, true);
+	memset(&out, 0, sizeof(out));
+	memcpy(out.tv.mac, "\x02\x00\x00\x00\x00\x98", 6);
+	/* The switch learns where a and c are: nothing is flooded. */
+	size_t small[1] = { 60 };
+	exchange(&a, &c, small, 1);
+	exchange(&c, &a, small, 1);
+
+	struct sockaddr_ll sl;
+	int fd = wire_socket(wb, &sl);
+
+	/* To a: one GSO packet, byte for byte. */
+	len = tcp_partial(f, &out, &a, plen);
+	raw_send(fd, sl.sll_ifindex, f, len);
+	int n = -EAGAIN;
+	for (int t = 0; t < 300 && n == -EAGAIN; t++) {
+		simfront_poll(a.f, 10);
+		while ((n = simfront_recv(a.f, 0, r, sizeof(r), &info)) !=
+		       -EAGAIN && (n < 14 || r[12] != 0x08))
+			;
+	}
+	CHECK_EQ(n, (int)len);
+	CHECK(memcmp(r, f, len) == 0);
+	CHECK_EQ(info.gso_size, 1460);
+	CHECK(info.flags & NETRXF_csum_blank);
+
+	/* To c, which takes no GSO: MTU-sized segments, checksums done,
+	 * their payloads the original's. */
+	len = tcp_partial(f, &out, &c, plen);
+	raw_send(fd, sl.sll_ifindex, f, len);
+	size_t got = 0;
+	for (int t = 0; t < 300 && got < plen; t++) {
+		simfront_poll(c.f, 10);
+		while ((n = simfront_recv(c.f, 0, r, sizeof(r), &info)) !=
+		       -EAGAIN) {
+			if (n < 54 || r[12] != 0x08)
+				continue;
+			CHECK(n <= 1514);
+			CHECK(l4_sum_ok(r, (size_t)n, 6));
+			memcpy(payload + got, r + 54, (size_t)n - 54);
+			got += (size_t)n - 54;
+		}
+	}
+	CHECK_EQ(got, plen);
+	CHECK(memcmp(payload, f + 54, plen) == 0);
+	CHECK(ctl_json(&e, "ports", "sum(p['counters']['rx_coalesced'] for "
+				    "p in d['ports']) == 2 and "
+				    "d['ports'][0]['whole_frames']"));
+	close(fd);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK_EQ(gro(wa, -1), 1);
+	snprintf(cmd, sizeof(cmd), "ip -d link show %s | grep -q "
+		 "'gro_max_size 65536 '", wa);
+	CHECK_EQ(system(cmd), 0);
+
+	/* framesz=2048: GRO off while netbackd runs, on again after. */
+	fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s,"
+		"framesz=2048\n", wa);
+	fclose(fp);
+	simenv_start_netbackd(&e, args);
+	CHECK(simenv_log_contains(&e, "rx-gro turned off on"));
+	CHECK_EQ(gro(wa, -1), 0);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	CHECK_EQ(gro(wa, -1), 1);
+	simenv_fini(&e);
+	veth_del();
+	veth_gone[0] = '\0';
 }
 
 TESTS_MAIN()

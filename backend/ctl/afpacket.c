@@ -15,10 +15,13 @@
  * readable while frames wait in its RX ring.
  *
  * A packet socket also sees frames after GRO (or the NIC's LRO or
- * hardware GRO) merged them: up to 64 KiB with no segment size, of which
- * the PMD would copy the first frame's worth, cut. They are turned off
- * on the interface while the port is open (the host's own TCP then
- * costs it a little more CPU per byte), and back on when it closes.
+ * hardware GRO) merged them: up to 64 KiB with no segment size. With
+ * netbackd's default slots of 60 KiB (ctl/port.c) GRO stays on, its
+ * gro_max_size lowered to fit a slot, and its frames go on whole as
+ * GSO packets (dp/eth.c); LRO and hardware GRO, whose sizes are the
+ * NIC's, go off. With slots the devargs made smaller, the PMD would
+ * copy the first slot's worth, cut: GRO goes off too. What was changed
+ * is changed back when the port closes.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -32,7 +35,10 @@
 
 #include <linux/ethtool.h>
 #include <linux/filter.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 
 #include "ctl.h"
@@ -178,9 +184,100 @@ feature_set(const char *ifname, int n, int i, bool on)
 	return r;
 }
 
-/* Turns off what merges frames before the packet socket sees them. */
+/*
+ * The rtnetlink socket, made when the first port needs it (ports open
+ * before the seccomp filter, which allows no new one) and kept, so that
+ * closing a port can set back what opening it changed.
+ */
+static int nl_fd = -1;
+
+/*
+ * The interface's gro_max_size (rtnetlink's IFLA_GRO_MAX_SIZE): read into
+ * *old, and set to `set` unless 0. 0, or -errno (a kernel before 5.19
+ * has none: -EOPNOTSUPP).
+ */
+static int
+gro_max_size(int ifindex, uint32_t set, uint32_t *old)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+		char attrs[64];
+	} req;
+	char buf[16384];
+	int s, r = -EOPNOTSUPP;
+
+	if (nl_fd < 0)
+		nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+			       NETLINK_ROUTE);
+	if ((s = nl_fd) < 0)
+		return -errno;
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.i));
+	req.n.nlmsg_type = RTM_GETLINK;
+	req.n.nlmsg_flags = NLM_F_REQUEST;
+	req.i.ifi_family = AF_UNSPEC;
+	req.i.ifi_index = ifindex;
+	if (send(s, &req, req.n.nlmsg_len, 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	ssize_t len = recv(s, buf, sizeof(buf), 0);
+	const struct nlmsghdr *h = (const struct nlmsghdr *)(void *)buf;
+
+	if (len < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!NLMSG_OK(h, (size_t)len) || h->nlmsg_type != RTM_NEWLINK) {
+		r = h->nlmsg_type == NLMSG_ERROR
+			? ((const struct nlmsgerr *)NLMSG_DATA(h))->error
+			: -EPROTO;
+		goto out;
+	}
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen);
+	     a = RTA_NEXT(a, alen))
+		if (a->rta_type == IFLA_GRO_MAX_SIZE &&
+		    RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			memcpy(old, RTA_DATA(a), sizeof(*old));
+			r = 0;
+		}
+	if (r < 0 || !set)
+		goto out;
+	/* Set it, and wait for the kernel's answer. */
+	struct rtattr *a = (struct rtattr *)(void *)req.attrs;
+
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_type = RTM_NEWLINK;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.i.ifi_family = AF_UNSPEC;
+	req.i.ifi_index = ifindex;
+	a->rta_type = IFLA_GRO_MAX_SIZE;
+	a->rta_len = RTA_LENGTH(sizeof(set));
+	memcpy(RTA_DATA(a), &set, sizeof(set));
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.i)) + RTA_ALIGN(a->rta_len);
+	if (send(s, &req, req.n.nlmsg_len, 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	len = recv(s, buf, sizeof(buf), 0);
+	if (len < 0)
+		r = -errno;
+	else if (!NLMSG_OK(h, (size_t)len) || h->nlmsg_type != NLMSG_ERROR)
+		r = -EPROTO;
+	else
+		r = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+out:
+	return r;
+}
+
+/* Turns off what merges frames before the packet socket sees them, of
+ * those in mask (a bit per merging[] entry). */
 static void
-merging_off(struct dp_eth *p)
+merging_off(struct dp_eth *p, unsigned mask)
 {
 	int idx[NB_MERGING];
 	int n = feature_index(p->kif, idx);
@@ -192,7 +289,7 @@ merging_off(struct dp_eth *p)
 		return;
 	}
 	for (size_t m = 0; m < NB_MERGING; m++) {
-		if (idx[m] < 0)
+		if (idx[m] < 0 || !(mask & (1u << m)))
 			continue;
 		int r = feature_set(p->kif, n, idx[m], false);
 
@@ -218,6 +315,7 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 
 	p->kif[0] = '\0';
 	p->kif_off = 0;
+	p->kif_gro = 0;
 	/* What the kernel sends itself, or got from a device that offloads
 	 * checksums (a netfront, virtio-net), comes with the checksum
 	 * unfinished. */
@@ -243,7 +341,29 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 		nb_info("pif %s: %s: the host's own frames stay in the kernel "
 			"(%d socket%s filtered)", p->name, p->kif, n,
 			n == 1 ? "" : "s");
-	merging_off(p);
+	/* With slots as large as a merged frame (dp_eth.whole), GRO stays
+	 * on, kept shorter than a slot: the host's own TCP keeps it, and
+	 * the guests get its merged packets as GSO packets. The NIC's LRO
+	 * and hardware GRO, whose sizes are the NIC's, go off. */
+	if (p->whole) {
+		uint32_t old = 0;
+		int r = gro_max_size(ifindex, 0, &old);
+
+		if (r == 0 && old > NB_WHOLE_GRO_MAX)
+			r = gro_max_size(ifindex, NB_WHOLE_GRO_MAX, &old);
+		if (r == 0) {
+			if (old > NB_WHOLE_GRO_MAX)
+				p->kif_gro = old;
+			nb_info("pif %s: %s's GRO stays on (gro_max_size %u): "
+				"merged frames come whole", p->name, p->kif,
+				RTE_MIN(old, NB_WHOLE_GRO_MAX));
+			merging_off(p, 6u); /* rx-lro, rx-gro-hw */
+			return;
+		}
+		nb_info("pif %s: cannot keep %s's GRO shorter than a slot (%s):"
+			" it goes off too", p->name, p->kif, strerror(-r));
+	}
+	merging_off(p, 7u);
 }
 
 void
@@ -268,5 +388,17 @@ ctl_afpacket_restore(struct dp_eth *p)
 				p->kif, strerror(-r), p->kif, merging[m]);
 	}
 	p->kif_off = 0;
+	if (p->kif_gro) {
+		uint32_t now = 0;
+		int r = gro_max_size((int)if_nametoindex(p->kif), p->kif_gro,
+				     &now);
+
+		if (r < 0)
+			nb_warn("pif %s: cannot set %s's gro_max_size back to "
+				"%u (%s): `ip link set %s gro_max_size %u`",
+				p->name, p->kif, p->kif_gro, strerror(-r),
+				p->kif, p->kif_gro);
+		p->kif_gro = 0;
+	}
 	p->kif[0] = '\0';
 }

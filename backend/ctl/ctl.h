@@ -176,4 +176,17 @@ void ctl_reclaim(struct nb_daemon *d);
 /* Apply v->mcast_filter to its switch port. */
 void ctl_vif_mcast_filter(struct nb_daemon *d, struct ctl_vif *v);
 
+/*
+ * net_af_packet's ring when its devargs size none (ctl/port.c): blocks
+ * of one 60 KiB slot each (the PMD finds slot i at i * framesz, so a
+ * block holds a whole number of them; 64 KiB would need mbufs larger
+ * than 16 bits can say), in which the frames the kernel merged arrive
+ * whole, up to 61,374 bytes of frame. The interface's GRO is kept
+ * below that (ctl/afpacket.c): gro_max_size NB_WHOLE_GRO_MAX.
+ */
+#define NB_WHOLE_FRAMESZ 61440u
+#define NB_WHOLE_BLOCKSZ NB_WHOLE_FRAMESZ
+#define NB_WHOLE_FRAMECNT 256u
+#define NB_WHOLE_GRO_MAX 61000u
+
 #endif

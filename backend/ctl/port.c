@@ -14,6 +14,7 @@
 
 #include <rte_bus.h>
 #include <rte_dev.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -72,25 +73,65 @@ queues_hint(const char *name, const char **where)
 	return NULL;
 }
 
+#define NB_WHOLE_MBUFS 127u
+#define NB_WHOLE_ROOM (NB_WHOLE_FRAMESZ + RTE_PKTMBUF_HEADROOM)
+
+static bool
+is_af_packet(const char *name)
+{
+	return strncmp(name, "net_af_packet", 13) == 0 ||
+	       strncmp(name, "eth_af_packet", 13) == 0;
+}
+
 /*
  * The devargs netbackd probes with: the user's, plus queues=N for a
  * virtio-user port over vhost-net that says nothing of its queues (one
  * queue pair by default), so that each of N workers has its own: the
  * kernel's tap takes as many queues as asked. Over vhost-user the
  * other end decides how many it serves, so netbackd does not guess.
+ * An af_packet port that sizes none of its ring gets slots for whole
+ * merged frames (p->whole).
  */
 static void
-probe_devargs(const struct dp_eth *p, unsigned nw, char *buf, size_t len)
+probe_devargs(struct dp_eth *p, unsigned nw, char *buf, size_t len)
 {
 	const char *path = devargs_value(p->devargs, "path");
 
+	p->whole = is_af_packet(p->name) &&
+		   !devargs_value(p->devargs, "framesz") &&
+		   !devargs_value(p->devargs, "blocksz") &&
+		   !devargs_value(p->devargs, "framecnt");
 	if (nw > 1 && is_virtio_user(p->name) &&
 	    !devargs_value(p->devargs, "queues") && path &&
 	    strncmp(path, "/dev/vhost-net", 14) == 0 &&
 	    (path[14] == ',' || path[14] == '\0'))
 		snprintf(buf, len, "%s,queues=%u", p->devargs, nw);
+	else if (p->whole)
+		snprintf(buf, len, "%s,framesz=%u,blocksz=%u,framecnt=%u",
+			 p->devargs, NB_WHOLE_FRAMESZ, NB_WHOLE_BLOCKSZ,
+			 NB_WHOLE_FRAMECNT);
 	else
 		snprintf(buf, len, "%s", p->devargs);
+}
+
+/* The large mbufs a whole-frames port receives into. */
+static int
+whole_pool(struct dp_eth *p)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "nb_whole%u", p->port_id);
+	p->big_pool = rte_pktmbuf_pool_create(name, NB_WHOLE_MBUFS, 0, 0,
+					      NB_WHOLE_ROOM,
+					      rte_eth_dev_socket_id(p->port_id));
+	if (!p->big_pool) {
+		nb_err("pif %s: cannot create %u mbufs of 60 KiB to receive "
+		       "merged frames whole (%s); framesz=2048 in its "
+		       "devargs takes wire-size frames instead", p->name,
+		       NB_WHOLE_MBUFS, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int
@@ -109,8 +150,12 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);
 	p->name[len] = '\0';
+	p->big_pool = NULL;
 	probe_devargs(p, nw, args, sizeof(args));
-	if (strcmp(args, p->devargs) != 0)
+	if (p->whole)
+		nb_info("pif %s: probed as '%s': slots of 60 KiB, for the "
+			"frames the kernel merged, whole", p->name, args);
+	else if (strcmp(args, p->devargs) != 0)
 		nb_info("pif %s: probed as '%s': a queue pair per worker",
 			p->name, args);
 	r = rte_dev_probe(args);
@@ -125,6 +170,10 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	}
 	r = rte_eth_dev_info_get(p->port_id, &info);
 	if (r < 0)
+		return r;
+	if (strcmp(info.driver_name, "net_af_packet") != 0)
+		p->whole = false;
+	if (p->whole && (r = whole_pool(p)) < 0)
 		return r;
 	if (strcmp(info.driver_name, "net_af_packet") == 0)
 		ctl_afpacket_share(p, (int)info.if_index);
@@ -236,7 +285,9 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	for (uint16_t q = 0; q < p->nrxq; q++) {
 		r = rte_eth_rx_queue_setup(p->port_id, q, NB_PIF_RXD,
 					   rte_eth_dev_socket_id(p->port_id),
-					   NULL, d->dp.pool);
+					   NULL,
+					   p->big_pool ? p->big_pool
+						       : d->dp.pool);
 		if (r < 0)
 			goto qfail;
 	}
@@ -255,12 +306,12 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	p->started = true;
 	rte_eth_promiscuous_enable(p->port_id);
 	rte_eth_allmulticast_enable(p->port_id);
-	nb_info("pif %s: port %u, %u rx%s / %u tx queues%s, mtu %u, %s%s%s",
+	nb_info("pif %s: port %u, %u rx%s / %u tx queues%s, mtu %u, %s%s%s%s",
 		p->name, p->port_id, p->nrxq,
 		p->nrxq > 1 ? (p->rss ? " (rss)" : " (no rss)") : "", p->ntxq,
 		p->txq_shared ? " (shared)" : "", p->mtu,
 		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
-		p->lro ? ", lro" : "");
+		p->lro ? ", lro" : "", p->big_pool ? ", whole frames" : "");
 	return 0;
 qfail:
 	nb_err("pif %s: queue setup: %s", p->name, strerror(-r));
@@ -283,13 +334,25 @@ cut_check(struct dp_eth *p)
 		return;
 	if (p->cut_warned_ms && now - p->cut_warned_ms < 60000)
 		return;
-	nb_warn("port %s: %lu frames larger than the MTU came cut from %s "
-		"and were dropped (rx_drop_cut): GSO or GRO hands the "
-		"packet socket merged packets; with a netfront as uplink, "
-		"turn TSO off on its vif in the backend domain (ethtool -K "
-		"vifD.N tso off)", p->name,
-		(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
-		p->kif[0] ? p->kif : "its interface");
+	if (p->whole)
+		nb_warn("port %s: %lu frames came cut from %s and were dropped "
+			"(rx_drop_cut): longer than its slots (%u bytes of "
+			"frame: GSO packets near 64 KiB); with a netfront as "
+			"uplink, `ip link set vifD.N gso_max_size %u` in the "
+			"backend domain keeps them shorter", p->name,
+			(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
+			p->kif[0] ? p->kif : "its interface",
+			NB_WHOLE_FRAMESZ - 66, NB_WHOLE_GRO_MAX);
+	else
+		nb_warn("port %s: %lu frames larger than the MTU came cut from "
+			"%s and were dropped (rx_drop_cut): GSO or GRO hands "
+			"the packet socket merged packets; leave framesz, "
+			"blocksz and framecnt out of its devargs (slots of 60 "
+			"KiB), or, with a netfront as uplink, turn TSO off on "
+			"its vif in the backend domain (ethtool -K vifD.N tso "
+			"off)", p->name,
+			(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
+			p->kif[0] ? p->kif : "its interface");
 	p->cut_seen = c[DP_E_RX_CUT];
 	p->cut_warned_ms = now;
 }
@@ -350,4 +413,7 @@ ctl_eth_close(struct nb_daemon *d, struct dp_eth *p)
 			rte_dev_remove(info.device);
 	}
 	ctl_afpacket_restore(p);
+	/* The port is gone: nothing receives into its mbufs any more. */
+	rte_mempool_free(p->big_pool);
+	p->big_pool = NULL;
 }

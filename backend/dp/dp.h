@@ -361,6 +361,7 @@ struct dp_vif {
 	X(RX_LRO, "rx_coalesced")                                           \
 	X(RX_PARTIAL, "rx_csum_unfinished")                                 \
 	X(RX_CUT, "rx_drop_cut")                                            \
+	X(RX_DROP_NOMBUF, "rx_drop_no_mbuf")                                \
 	X(TX_PACKETS, "tx_packets")                                         \
 	X(TX_BYTES, "tx_bytes")                                             \
 	X(TX_DROP_FULL, "tx_drop_full")                                     \
@@ -412,9 +413,21 @@ struct dp_eth {
 	 * on again at close (a bit each). */
 	char kif[16];
 	uint8_t kif_off;
+	uint32_t kif_gro; /* its gro_max_size before netbackd lowered it */
 	/* Its frames may carry the kernel's unfinished checksums (a packet
 	 * socket's: dp_eth_rx_partial()). */
 	bool csum_partial;
+	/*
+	 * net_af_packet with slots of 64 KiB (netbackd's default there,
+	 * ctl/port.c): the frames the kernel merged (GRO, LRO, a netfront's
+	 * GSO packets) arrive whole, into mbufs of big_pool as large as
+	 * one slot; dp_eth_poll copies each into a chain of the main pool
+	 * at once (whoever holds frames, a guest that posts no buffers
+	 * among them, holds only those) and passes a TCP one longer than
+	 * the MTU on as a coalesced packet (a GSO packet to the guests).
+	 */
+	bool whole;
+	struct rte_mempool *big_pool;
 	/* net_af_packet with one queue pair: its socket, readable while
 	 * frames wait in its RX ring, which the worker sleeps on; else -1. */
 	int rx_fd;

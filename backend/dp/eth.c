@@ -75,6 +75,43 @@ dp_link_name(int link)
 								 : "unknown";
 }
 
+/*
+ * Frames a packet socket gave whole (dp_eth.whole), in mbufs as large as
+ * its slots: each copied into a chain of the main pool, the large one
+ * back to its own at once. A TCP frame longer than the MTU was merged
+ * by the kernel (GRO, LRO) or sent as a GSO packet to a netfront: it
+ * goes on as a coalesced packet, cut where it was, every segment
+ * MTU-sized (the size the kernel's own segments had, options
+ * included). The count kept.
+ */
+static unsigned
+eth_whole(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
+	  unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+
+		rte_pktmbuf_free(m);
+		if (unlikely(!c)) {
+			e->stats[w->id][DP_E_RX_DROP_NOMBUF]++;
+			continue;
+		}
+		uint32_t mtu = e->mtu;
+
+		if (c->pkt_len > RTE_ETHER_HDR_LEN + mtu && parse_tcp(c) &&
+		    c->pkt_len > c->l2_len + mtu &&
+		    (uint32_t)(c->l3_len + c->l4_len) < mtu) {
+			c->ol_flags |= RTE_MBUF_F_RX_LRO;
+			c->tso_segsz = (uint16_t)(e->mtu - c->l3_len - c->l4_len);
+		}
+		pkts[k++] = c;
+	}
+	return k;
+}
+
 unsigned
 dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq)
 {
@@ -82,6 +119,8 @@ dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq)
 	struct dp_eth *e = rq->eth;
 	uint16_t n = rte_eth_rx_burst(e->port_id, rq->qid, pkts, DP_BURST);
 
+	if (unlikely(e->big_pool) && n)
+		n = (uint16_t)eth_whole(w, e, pkts, n);
 	if (n)
 		dp_fwd_from_eth(w, e, pkts, n);
 	return n;
