@@ -3852,10 +3852,10 @@ TEST(virtio_user_over_vhost_net_gets_a_queue_pair_per_worker)
 /*
  * Long packets between two guests of one worker go by grant copies from
  * the sender's pages straight into the receiver's (only their first
- * DP_TX_HEAD bytes come into netbackd): byte-exact, in order, counted as
- * guest-to-guest copies, with fewer bytes through netbackd. A third
- * guest that needs its checksums done gets the same kind of packets
- * completed in netbackd first.
+ * DP_TX_HEAD bytes come into netbackd): byte-exact, in order, every one
+ * counted as a guest-to-guest copy, none failing. A third guest that
+ * needs its checksums done gets the same kind of packets completed in
+ * netbackd first (counted as such), as intact.
  */
 TEST(long_packets_go_guest_to_guest)
 {
