@@ -172,14 +172,22 @@ struct dp_burst_sum {
  * segments (drivers/xen/gntdev.c, its copy batch). */
 #define DP_GNTDEV_BATCH 16u
 
-/* Copy w->segs[0..n): one hv_copy() call, counted. */
+/* Copy segs[0..n): one hv_copy() call, counted. */
 static inline void
-dp_copy(struct dp_worker *w, uint32_t n)
+dp_copy_segs(struct dp_worker *w, xengnttab_grant_copy_segment_t *segs,
+	     uint32_t n)
 {
 	w->copy_calls++;
 	w->copy_segs += n;
 	w->copy_hypercalls += (n + DP_GNTDEV_BATCH - 1) / DP_GNTDEV_BATCH;
-	hv_copy(w->dp->hv, n, w->segs);
+	hv_copy(w->dp->hv, n, segs);
+}
+
+/* Copy w->segs[0..n). */
+static inline void
+dp_copy(struct dp_worker *w, uint32_t n)
+{
+	dp_copy_segs(w, w->segs, n);
 }
 
 /* The cut packet m is, or NULL (tx.c). */

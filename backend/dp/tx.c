@@ -371,13 +371,8 @@ dp_cut_settle(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 		seg_end[nc++] = x.nsegs;
 		w->cut_settled++;
 	}
-	if (x.nsegs) {
-		w->copy_calls++;
-		w->copy_segs += x.nsegs;
-		w->copy_hypercalls += (x.nsegs + DP_GNTDEV_BATCH - 1) /
-				      DP_GNTDEV_BATCH;
-		hv_copy(w->dp->hv, x.nsegs, w->csegs);
-	}
+	if (x.nsegs)
+		dp_copy_segs(w, w->csegs, x.nsegs);
 	for (unsigned j = 0, s = 0; j < nc; j++) {
 		for (; s < seg_end[j]; s++)
 			if (unlikely(w->csegs[s].status != GNTST_okay))
@@ -472,11 +467,7 @@ cut_probe(struct dp_worker *w, struct dp_cut *c)
 	dp_cut_pieces(w, c, probe_piece, &x);
 	if (!x.nsegs)
 		return;
-	w->copy_calls++;
-	w->copy_segs += x.nsegs;
-	w->copy_hypercalls += (x.nsegs + DP_GNTDEV_BATCH - 1) /
-			      DP_GNTDEV_BATCH;
-	hv_copy(w->dp->hv, x.nsegs, w->csegs);
+	dp_copy_segs(w, w->csegs, x.nsegs);
 	for (unsigned s = 0; s < x.nsegs; s++)
 		if (w->csegs[s].status != GNTST_okay)
 			c->failed = true;
