@@ -22,6 +22,10 @@
  * NIC's, go off. With slots the devargs made smaller, the PMD would
  * copy the first slot's worth, cut: GRO goes off too. What was changed
  * is changed back when the port closes.
+ *
+ * The other way, GSO packets (a guest's TSO) go out whole on a second
+ * socket with virtio-net headers, for the kernel to cut, or the NIC
+ * (dp/eth.c): the PMD's ring would take them a frame per segment.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -82,6 +86,35 @@ filter_sockets(int ifindex, int *fd_last)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * The port's own packet socket for GSO packets (dp_eth.vnet): bound to
+ * ifindex with no protocol, so it receives nothing, with virtio-net
+ * headers in front of what it sends, and not blocking (a full buffer
+ * drops, counted). A send buffer large enough for some 64 KiB packets
+ * in flight where the capability allows more than wmem_max. The fd, or
+ * -errno.
+ */
+static int
+vnet_socket(int ifindex)
+{
+	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
+				  .sll_ifindex = ifindex };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, buf = NB_VNET_SNDBUF, r;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sl, sizeof(sl))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	return fd;
 }
 
 /* What merges frames before a packet socket sees them, by ethtool's
@@ -341,6 +374,19 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 		nb_info("pif %s: %s: the host's own frames stay in the kernel "
 			"(%d socket%s filtered)", p->name, p->kif, n,
 			n == 1 ? "" : "s");
+	/* GSO packets go whole to the kernel on a socket of their own,
+	 * whose frames the filter keeps from coming back (outgoing). */
+	if (n > 0 && (fd = vnet_socket(ifindex)) >= 0) {
+		p->vnet_fd = fd;
+		p->vnet = true;
+		nb_info("pif %s: GSO packets go to %s whole (virtio-net "
+			"headers): the kernel or the NIC cuts them", p->name,
+			p->kif);
+	} else if (n > 0) {
+		nb_info("pif %s: no packet socket with virtio-net headers on "
+			"%s (%s): GSO packets are cut here", p->name, p->kif,
+			strerror(-fd));
+	}
 	/* With slots as large as a merged frame (dp_eth.whole), GRO stays
 	 * on, kept shorter than a slot: the host's own TCP keeps it, and
 	 * the guests get its merged packets as GSO packets. The NIC's LRO
@@ -372,6 +418,10 @@ ctl_afpacket_restore(struct dp_eth *p)
 	int idx[NB_MERGING];
 	int n;
 
+	if (p->vnet_fd >= 0)
+		close(p->vnet_fd);
+	p->vnet = false;
+	p->vnet_fd = -1;
 	if (!p->kif[0])
 		return;
 	n = p->kif_off ? feature_index(p->kif, idx) : 0;

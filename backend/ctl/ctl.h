@@ -189,4 +189,8 @@ void ctl_vif_mcast_filter(struct nb_daemon *d, struct ctl_vif *v);
 #define NB_WHOLE_FRAMECNT 256u
 #define NB_WHOLE_GRO_MAX 61000u
 
+/* The send buffer of net_af_packet's socket for GSO packets: some 64
+ * 64 KiB packets queued for the interface before a send is dropped. */
+#define NB_VNET_SNDBUF (4 << 20)
+
 #endif

@@ -146,6 +146,8 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	int r;
 
 	p->rx_fd = -1;
+	p->vnet = false;
+	p->vnet_fd = -1;
 	if (len >= sizeof(p->name))
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);

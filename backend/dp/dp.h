@@ -363,6 +363,7 @@ struct dp_vif {
 	X(RX_CUT, "rx_drop_cut")                                            \
 	X(RX_DROP_NOMBUF, "rx_drop_no_mbuf")                                \
 	X(TX_PACKETS, "tx_packets")                                         \
+	X(TX_GSO_WHOLE, "tx_gso_whole")                                     \
 	X(TX_BYTES, "tx_bytes")                                             \
 	X(TX_DROP_FULL, "tx_drop_full")                                     \
 	X(TX_DROP_LINK, "tx_drop_link_down")                                \
@@ -418,7 +419,7 @@ struct dp_eth {
 	 * socket's: dp_eth_rx_partial()). */
 	bool csum_partial;
 	/*
-	 * net_af_packet with slots of 64 KiB (netbackd's default there,
+	 * net_af_packet with slots of 60 KiB (netbackd's default there,
 	 * ctl/port.c): the frames the kernel merged (GRO, LRO, a netfront's
 	 * GSO packets) arrive whole, into mbufs of big_pool as large as
 	 * one slot; dp_eth_poll copies each into a chain of the main pool
@@ -431,6 +432,14 @@ struct dp_eth {
 	/* net_af_packet with one queue pair: its socket, readable while
 	 * frames wait in its RX ring, which the worker sleeps on; else -1. */
 	int rx_fd;
+	/*
+	 * net_af_packet sharing a kernel interface: a second packet socket
+	 * of its own, with virtio-net headers, through which GSO packets
+	 * go to the kernel whole (dp/eth.c, ctl/afpacket.c); vnet false
+	 * (and vnet_fd -1) where it could not be had.
+	 */
+	bool vnet;
+	int vnet_fd;
 	/* Control's: rx_drop_cut when last looked at, and when it last
 	 * warned of them. */
 	uint64_t cut_seen, cut_warned_ms;

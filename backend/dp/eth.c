@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * DPDK port I/O on the data path: RX bursts into the switch, TX bursts
- * with their offloads (TSO when the port has it, else software GSO;
- * checksums the guest left blank completed), one TX queue per worker so
- * no lock is taken, or a shared queue under its lock where the port has
- * fewer (eth_txq_lock). Opening and closing ports is control's
+ * with their offloads (TSO when the port has it, GSO packets whole to
+ * the kernel when the port shares a kernel interface, else software
+ * GSO; checksums the guest left blank completed), one TX queue per
+ * worker so no lock is taken, or a shared queue under its lock where
+ * the port has fewer (eth_txq_lock). Opening and closing ports is control's
  * (ctl/port.c).
  */
 /* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_net.h>
 
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -395,6 +399,95 @@ tso_flags(const struct dp_eth *e, struct rte_mbuf *m)
 	}
 }
 
+/* The iovecs of one packet handed to the kernel: its header and up to
+ * this many less one mbufs (a 64 KiB packet in 2 KiB mbufs has 33). */
+#define DP_VNET_IOV 64
+
+/*
+ * GSO packet m (parsed by gso_check) goes whole to the kernel that
+ * drives e's interface, through the port's socket with virtio-net
+ * headers (dp_eth.vnet): the header says where to cut it, and the
+ * kernel cuts it where that costs least (the NIC's TSO, a netfront's
+ * GSO to its backend, else its own GSO late on the way out). One writev
+ * a packet, where the PMD would take a frame per segment, each copied
+ * into its ring and each through the emulated or paravirtual NIC.
+ *
+ * The TCP checksum field is set to the pseudo-header's sum over the
+ * TCP length the packet has, which is what the kernel expects of a
+ * GSO packet and adjusts for each segment; the IPv4 header's checksum
+ * and length it sets per segment itself. m is consumed, counted as sent
+ * or dropped; false, m kept, when it has too many mbufs for the iovecs
+ * (the caller cuts it here instead).
+ */
+static bool
+eth_vnet_send(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf *m)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[DP_VNET_IOV];
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t l3 = m->l2_len, l4 = l3 + m->l3_len;
+	uint32_t tlen = m->pkt_len - l4;
+	bool v4 = (m->ol_flags & RTE_MBUF_F_TX_IPV4) != 0;
+	uint16_t sum;
+	unsigned n = 0;
+	ssize_t r;
+
+	if (m->nb_segs >= DP_VNET_IOV)
+		return false;
+	if (v4) {
+		struct {
+			uint8_t addrs[8];
+			uint8_t zero, proto;
+			rte_be16_t len;
+		} __rte_packed ph = { .proto = IPPROTO_TCP,
+				      .len = rte_cpu_to_be_16((uint16_t)tlen) };
+
+		memcpy(ph.addrs, p + l3 + 12, sizeof(ph.addrs));
+		sum = rte_raw_cksum(&ph, sizeof(ph));
+	} else {
+		struct {
+			uint8_t addrs[32];
+			rte_be32_t len;
+			uint8_t zero[3], proto;
+		} __rte_packed ph = { .len = rte_cpu_to_be_32(tlen),
+				      .proto = IPPROTO_TCP };
+
+		memcpy(ph.addrs, p + l3 + 8, sizeof(ph.addrs));
+		sum = rte_raw_cksum(&ph, sizeof(ph));
+	}
+	memcpy(p + l4 + 16, &sum, sizeof(sum));
+	memset(&h, 0, sizeof(h));
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+	h.hdr_len = rte_cpu_to_le_16((uint16_t)(l4 + m->l4_len));
+	h.gso_size = rte_cpu_to_le_16(m->tso_segsz);
+	h.csum_start = rte_cpu_to_le_16((uint16_t)l4);
+	h.csum_offset = rte_cpu_to_le_16(16);
+	iov[n++] = (struct iovec){ .iov_base = &h, .iov_len = sizeof(h) };
+	for (struct rte_mbuf *s = m; s; s = s->next)
+		if (s->data_len)
+			iov[n++] = (struct iovec){
+				.iov_base = rte_pktmbuf_mtod(s, void *),
+				.iov_len = s->data_len };
+	r = writev(e->vnet_fd, iov, (int)n);
+	if (r == (ssize_t)(sizeof(h) + m->pkt_len)) {
+		e->stats[w->id][DP_E_TX_PACKETS]++;
+		e->stats[w->id][DP_E_TX_GSO_WHOLE]++;
+		e->stats[w->id][DP_E_TX_BYTES] += m->pkt_len;
+	} else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS ||
+			     errno == ENOMEM)) {
+		/* Its send buffer or the interface's queue is full. */
+		e->stats[w->id][DP_E_TX_DROP_FULL]++;
+	} else if (r < 0 && (errno == ENETDOWN || errno == ENXIO)) {
+		e->stats[w->id][DP_E_TX_DROP_LINK]++;
+	} else {
+		/* The kernel refused the header (EINVAL). */
+		e->stats[w->id][DP_E_TX_DROP_GSO]++;
+	}
+	rte_pktmbuf_free(m);
+	return true;
+}
+
 /*
  * Offloads of a burst the port is about to send: GSO packets go to the
  * port's TSO or are segmented here, blank checksums are completed, and a
@@ -466,14 +559,18 @@ tx_prepare(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
 	return (int)k;
 
 split:
-	/* In order: what came before, the segments, the rest. */
+	/* In order: what came before, the packet (whole to the kernel, or
+	 * its segments), the rest. */
 	if (k)
 		dp_deliver_eth(w, e, pkts, k, NULL);
-	unsigned ns = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
-	if (ns)
-		dp_deliver_eth(w, e, segs, ns, NULL);
-	else
-		e->stats[w->id][DP_E_TX_DROP_GSO]++;
+	if (!e->vnet || !eth_vnet_send(w, e, pkts[i])) {
+		unsigned ns = dp_gso_split(w, pkts[i], segs, DP_GSO_MAX_SEGS);
+
+		if (ns)
+			dp_deliver_eth(w, e, segs, ns, NULL);
+		else
+			e->stats[w->id][DP_E_TX_DROP_GSO]++;
+	}
 	if (i + 1 < n)
 		dp_deliver_eth(w, e, &pkts[i + 1], n - i - 1, NULL);
 	return -1;

@@ -6,7 +6,8 @@
 # is set up; netbackd filters the host's own frames out of its packet
 # socket, and its slots of 60 KiB take the frames GRO merged whole, so
 # GRO stays on for the host, below 61000 bytes; what the outside sends
-# guest1 must reach it coalesced, rx_coalesced > 0). guest1 (untagged)
+# guest1 must reach it coalesced, rx_coalesced > 0; what guest1 sends
+# the outside must leave whole, tx_gso_whole > 0). guest1 (untagged)
 # and guest2
 # (VLAN 10 of the trunk) reach the outside and the outside reaches them
 # (run.sh's pinger); guest1's
@@ -48,5 +49,9 @@ pif = net_af_packet0,iface=$nic" || return 1
 	co=$(/lab/netbackctl ports | awk '$1 == "rx_coalesced:" { s += $2 } END { print s + 0 }')
 	echo "lab: rx_coalesced $co"
 	[ "$co" -gt 0 ] || { why "no merged frame reached the guests whole"; return 1; }
+	# guest1's TCP to the outside (TSO) left whole, for the kernel to cut.
+	gw=$(/lab/netbackctl ports | awk '$1 == "tx_gso_whole:" { s += $2 } END { print s + 0 }')
+	echo "lab: tx_gso_whole $gw"
+	[ "$gw" -gt 0 ] || { why "no GSO packet went to $nic whole"; return 1; }
 	return 0
 }
