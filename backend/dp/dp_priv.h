@@ -156,6 +156,11 @@ struct dp_worker {
 	uint64_t port_polls; /* rte_eth_rx_burst calls (with tap, reads) */
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */
+	/* Queues owed a notification (dp_notify), at most nq, and the pass
+	 * the oldest was owed since (TSC). */
+	struct dp_queue **ntfy;
+	unsigned nntfy;
+	uint64_t ntfy_tsc;
 };
 
 /*
@@ -229,7 +234,14 @@ int dp_cut_init(void);
 /* Mark q broken (the guest violated the protocol); control disconnects
  * its vif. Only the first reason is kept. */
 void dp_queue_fatal(struct dp_worker *w, struct dp_queue *q, const char *why);
-void dp_notify(struct dp_worker *w, int evtchn);
+/*
+ * Queue q's frontend is owed a notification of new TX (DP_NOTIFY_TX) or
+ * RX (DP_NOTIFY_RX) responses. Sent by dp_notify_flush() when the pass
+ * is over: once a port, however many bursts of the pass answered it.
+ */
+enum { DP_NOTIFY_TX = 1, DP_NOTIFY_RX = 2 };
+void dp_notify(struct dp_worker *w, struct dp_queue *q, unsigned which);
+void dp_notify_flush(struct dp_worker *w);
 /* The destination queue of an mbuf crossing to another worker. */
 static inline struct dp_queue **
 dp_mbuf_dest(struct rte_mbuf *m)

@@ -499,10 +499,8 @@ dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
 	q->bl_count -= pl.npk;
 	q->rx_progress_ms = dp_tsc_ms(w->tsc);
 	rte_pktmbuf_free_bulk(pl.pkt, pl.npk);
-	if (pl.taken && ring_rx_push(&q->rx)) {
-		dp_notify(w, q->rx_evtchn);
-		q->stats[DP_Q_NOTIFY_RX]++;
-	}
+	if (pl.taken && ring_rx_push(&q->rx))
+		dp_notify(w, q, DP_NOTIFY_RX);
 	return pl.npk;
 }
 

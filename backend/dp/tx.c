@@ -588,9 +588,7 @@ dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
 		cut_finish(w, q);
 	tx_answer(w, q, n, st);
 	w->ncut = 0;
-	if (ring_tx_push(&q->tx)) {
-		dp_notify(w, q->tx_evtchn);
-		q->stats[DP_Q_NOTIFY_TX]++;
-	}
+	if (ring_tx_push(&q->tx))
+		dp_notify(w, q, DP_NOTIFY_TX);
 	return (unsigned)n;
 }

@@ -32,6 +32,9 @@
 
 /* How long an idle worker keeps polling before it sleeps. */
 #define DP_IDLE_SPIN_US 25u
+/* The longest a notification waits for passes that keep finding work
+ * (dp_notify_flush). */
+#define DP_NOTIFY_HOLD_US 20u
 
 static const char *const qstat_names[] = {
 #define DP_X_NAME(e, s) s,
@@ -72,10 +75,44 @@ dp_queue_fatal(struct dp_worker *w, struct dp_queue *q, const char *why)
 }
 
 void
-dp_notify(struct dp_worker *w, int evtchn)
+dp_notify(struct dp_worker *w, struct dp_queue *q, unsigned which)
 {
-	hv_evtchn_notify(w->evh, (uint32_t)evtchn);
-	w->notifies++;
+	if (!q->ntfy) {
+		if (!w->nntfy)
+			w->ntfy_tsc = w->tsc;
+		w->ntfy[w->nntfy++] = q;
+	}
+	q->ntfy |= (uint8_t)which;
+}
+
+/*
+ * What the pass owes the frontends, sent: a notification a port (one
+ * for both rings where the frontend shares a channel), however many
+ * bursts of the pass answered it. A frontend that asked to hear of
+ * responses hears of them before the worker sleeps, spins or starts
+ * another pass after DP_NOTIFY_HOLD_US.
+ */
+void
+dp_notify_flush(struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->nntfy; i++) {
+		struct dp_queue *q = w->ntfy[i];
+
+		if (q->ntfy & DP_NOTIFY_TX) {
+			hv_evtchn_notify(w->evh, (uint32_t)q->tx_evtchn);
+			q->stats[DP_Q_NOTIFY_TX]++;
+			w->notifies++;
+		}
+		if ((q->ntfy & DP_NOTIFY_RX) &&
+		    (!(q->ntfy & DP_NOTIFY_TX) || q->rx_evtchn != q->tx_evtchn)) {
+			hv_evtchn_notify(w->evh, (uint32_t)q->rx_evtchn);
+			w->notifies++;
+		}
+		if (q->ntfy & DP_NOTIFY_RX)
+			q->stats[DP_Q_NOTIFY_RX]++;
+		q->ntfy = 0;
+	}
+	w->nntfy = 0;
 }
 
 
@@ -126,6 +163,8 @@ unbind:
 static void
 del_queue(struct dp_worker *w, struct dp_queue *q)
 {
+	/* Nothing owed to it may outlive it in the list. */
+	dp_notify_flush(w);
 	for (unsigned i = 0; i < w->nq; i++) {
 		if (w->queues[i] == q) {
 			w->queues[i] = w->queues[--w->nq];
@@ -513,7 +552,8 @@ worker_main(void *arg)
 	struct dp *d = w->dp;
 	unsigned idle = 0;
 	uint64_t spin_from = 0,
-		 spin_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_SPIN_US;
+		 spin_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_SPIN_US,
+		 ntfy_tsc = rte_get_tsc_hz() / 1000000 * DP_NOTIFY_HOLD_US;
 	uint64_t prev = rte_rdtsc();
 	bool was_busy = false;
 
@@ -534,6 +574,11 @@ worker_main(void *arg)
 		unsigned work = worker_pass(w);
 
 		rte_rcu_qsbr_quiescent(d->rcu, w->id);
+		/* Notifications wait for a pass without work, or at most
+		 * DP_NOTIFY_HOLD_US while passes keep finding some: the
+		 * bursts of consecutive passes share them. */
+		if (w->nntfy && (!work || w->tsc - w->ntfy_tsc >= ntfy_tsc))
+			dp_notify_flush(w);
 		if (work) {
 			was_busy = true;
 			w->nap_ms = 1;
@@ -707,6 +752,7 @@ worker_fini(struct dp_worker *w)
 	rte_ring_free(w->cmds);
 	rte_ring_free(w->xfer);
 	free(w->queues);
+	free(w->ntfy);
 	free(w->by_evtchn);
 	hv_evtchn_close(w->evh);
 	memset(w, 0, sizeof(*w));
@@ -738,8 +784,9 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 	w->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
 	w->gso.flag = 0;
 	w->queues = calloc(DP_MAX_QUEUES_W, sizeof(*w->queues));
+	w->ntfy = calloc(DP_MAX_QUEUES_W, sizeof(*w->ntfy));
 	w->by_evtchn = calloc(DP_MAX_EVTCHN, sizeof(*w->by_evtchn));
-	if (!w->queues || !w->by_evtchn)
+	if (!w->queues || !w->ntfy || !w->by_evtchn)
 		goto nomem;
 	w->evh = hv_evtchn_open(d->hv);
 	if (!w->evh) {
