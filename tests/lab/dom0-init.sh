@@ -307,7 +307,8 @@ cost_phase() {
 # TCP guest2 -> guest1 (tcpN), UDP of COST_UDP_LEN-byte payloads
 # (default 18) guest2 -> guest1 as fast as guest2 sends (udpN), pings
 # guest2 -> guest1, two a second (pingN), TCP guest2 -> dom0 (upN) and
-# dom0 -> guest2 (downN); idle2. Nothing is asserted on the figures.
+# dom0 -> guest2 (downN); idle2 (COST_PHASES: which of tcp udp ping up
+# down, default all). Nothing is asserted on the figures.
 cpu_cost() {
 	iperf3 -s -D >/dev/null 2>&1
 	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest1 \
@@ -322,19 +323,25 @@ cpu_cost() {
 	sleep 5
 	s=${COST_SECS:-10}
 	cost_phase idle1 $s guest2 "idle idle1 $s" guest1 guest2 || return 1
+	ph=" ${COST_PHASES:-tcp udp ping up down} "
 	for r in $(seq ${COST_ROUNDS:-3}); do
+		case $ph in *" tcp "*)
 		cost_phase tcp$r $s guest2 "tcp tcp$r 10.0.0.2 $s" \
-			guest1 guest2 || return 1
+			guest1 guest2 || return 1 ;; esac
+		case $ph in *" udp "*)
 		cost_phase udp$r $s guest2 \
 			"udp udp$r 10.0.0.2 $s ${COST_UDP_LEN:-18}" \
-			guest1 guest2 || return 1
+			guest1 guest2 || return 1 ;; esac
+		case $ph in *" ping "*)
 		cost_phase ping$r $s guest2 \
 			"ping ping$r 10.0.0.2 $((2 * s)) 0.5" guest1 guest2 ||
-			return 1
+			return 1 ;; esac
+		case $ph in *" up "*)
 		cost_phase up$r $s guest2 "tcp up$r 10.0.0.1 $s" \
-			guest1 guest2 || return 1
+			guest1 guest2 || return 1 ;; esac
+		case $ph in *" down "*)
 		cost_phase down$r $s guest2 "tcp down$r 10.0.0.1 $s -R" \
-			guest1 guest2 || return 1
+			guest1 guest2 || return 1 ;; esac
 	done
 	cost_phase idle2 $s guest2 "idle idle2 $s" guest1 guest2 || return 1
 }
