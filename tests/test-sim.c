@@ -2390,25 +2390,52 @@ TEST(af_packet_uplink_one_queue_two_workers)
 
 static uint64_t ctl_u64(struct simenv *e, const char *expr);
 
-/* An interface's GRO (set < 0), or set to `set` (0 when done); -1 on
+/* One legacy ethtool command with a value on ifname: an ETHTOOL_G*
+ * reads it into *data, an ETHTOOL_S* sets it from *data. 0, or -1 on
  * error. */
 static int
-gro(const char *ifname, int set)
+ethtool_value(const char *ifname, uint32_t cmd, uint32_t *data)
 {
-	struct ethtool_value ev = { .cmd = set < 0 ? ETHTOOL_GGRO
-						   : ETHTOOL_SGRO,
-				    .data = set < 0 ? 0 : (uint32_t)set };
+	struct ethtool_value ev = { .cmd = cmd, .data = *data };
 	struct ifreq ifr = { 0 };
 	int s = socket(AF_INET, SOCK_DGRAM, 0), r;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&ev;
-	r = s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0
-		? (set < 0 ? (int)ev.data : 0)
-		: -1;
+	r = s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0 ? 0 : -1;
 	if (s >= 0)
 		close(s);
+	*data = ev.data;
 	return r;
+}
+
+/* An interface's GRO (set < 0), or set to `set` (0 when done); -1 on
+ * error. */
+static int
+gro(const char *ifname, int set)
+{
+	uint32_t v = set < 0 ? 0 : (uint32_t)set;
+
+	if (ethtool_value(ifname, set < 0 ? ETHTOOL_GGRO : ETHTOOL_SGRO,
+			  &v) < 0)
+		return -1;
+	return set < 0 ? (int)v : 0;
+}
+
+/* netbackd started with a configuration file, written to conf (300
+ * bytes), whose network xenbr0 has net_af_packet on ifname as uplink. */
+static void
+start_af_packet(struct simenv *e, const char *ifname, char *conf)
+{
+	const char *args[] = { "-c", conf, NULL };
+
+	snprintf(conf, 300, "%s/netbackd.conf", e->dir);
+	FILE *fp = fopen(conf, "w");
+	CHECK(fp != NULL);
+	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n",
+		ifname);
+	fclose(fp);
+	simenv_start_netbackd(e, args);
 }
 
 /*
@@ -2442,13 +2469,7 @@ TEST(af_packet_uplink_leaves_the_hosts_own_frames)
 	close(s);
 	memcpy(hostmac, ifr.ifr_hwaddr.sa_data, 6);
 	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	FILE *fp = fopen(conf, "w");
-	CHECK(fp != NULL);
-	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
-	fclose(fp);
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_af_packet(&e, wa, conf);
 	CHECK(simenv_log_contains(&e, "the host's own frames stay in the "
 				      "kernel (1 socket filtered)"));
 	/* Slots of 60 KiB: merged frames come whole, GRO stays on. */
@@ -3932,13 +3953,7 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	CHECK_EQ(system(cmd), 0);
 	CHECK_EQ(gro(wa, 1), 0);
 	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	FILE *fp = fopen(conf, "w");
-	CHECK(fp != NULL);
-	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
-	fclose(fp);
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_af_packet(&e, wa, conf);
 	CHECK(simenv_log_contains(&e, "whole frames"));
 	/* GRO stays on, kept shorter than a slot. */
 	CHECK_EQ(gro(wa, -1), 1);
@@ -4004,7 +4019,8 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	CHECK_EQ(system(cmd), 0);
 
 	/* framesz=2048: GRO off while netbackd runs, on again after. */
-	fp = fopen(conf, "w");
+	const char *args[] = { "-c", conf, NULL };
+	FILE *fp = fopen(conf, "w");
 	CHECK(fp != NULL);
 	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s,"
 		"framesz=2048\n", wa);
@@ -4017,23 +4033,6 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	simenv_fini(&e);
 	veth_del();
 	veth_gone[0] = '\0';
-}
-
-/* One legacy ethtool command with a value (ETHTOOL_S*: set to data);
- * 0, or -1 on error. */
-static int
-ethtool_set(const char *ifname, uint32_t cmd, uint32_t data)
-{
-	struct ethtool_value ev = { .cmd = cmd, .data = data };
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM, 0), r;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&ev;
-	r = s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0 ? 0 : -1;
-	if (s >= 0)
-		close(s);
-	return r;
 }
 
 /* tcp_partial over IPv6 (fd00::1 -> fd00::2). */
@@ -4160,6 +4159,31 @@ wire_segments(int fd, bool v6, uint8_t *payload, size_t plen, uint16_t vid)
 }
 
 /*
+ * Guest g sends `to` one GSO packet of 30000 bytes of TCP (IPv6 or IPv4)
+ * with MSS mss; the wire (fd) must see it cut at the MSS, tagged vid,
+ * every byte there.
+ */
+static void
+gso_out(struct guest *g, const struct guest *to, int fd, bool v6,
+	uint16_t mss, uint16_t vid)
+{
+	static uint8_t f[65536], payload[65536];
+	struct simfront_txopt opt = {
+		.flags = NETTXF_csum_blank, .gso_size = mss,
+		.gso_type = v6 ? XEN_NETIF_GSO_TYPE_TCPV6
+			       : XEN_NETIF_GSO_TYPE_TCPV4 };
+	size_t plen = 30000;
+	size_t len = v6 ? tcp6_partial(f, g, to, plen)
+			: tcp_partial(f, g, to, plen);
+
+	CHECK_EQ(simfront_send(g->f, 0, f, len, &opt), 0);
+	simfront_flush(g->f, 0);
+	CHECK_EQ(wire_segments(fd, v6, payload, plen, vid),
+		 (plen + mss - 1) / mss);
+	CHECK(memcmp(payload, f + (v6 ? 74 : 54), plen) == 0);
+}
+
+/*
  * A guest's GSO packets leave a net_af_packet uplink whole, on the
  * port's own socket with virtio-net headers, and the kernel cuts them
  * (the NIC would, with TSO). Here the veth end netbackd uses has TSO,
@@ -4174,25 +4198,18 @@ TEST(af_packet_sends_gso_packets_whole)
 	struct simenv e;
 	struct guest a, out;
 	char conf[300], wa[16], wb[16];
-	static uint8_t f[65536], payload[65536];
-	struct simfront_txopt opt = { .flags = NETTXF_csum_blank,
-				      .gso_size = 1448,
-				      .gso_type = XEN_NETIF_GSO_TYPE_TCPV4 };
-	size_t plen = 30000, len;
 	struct simfront_stats st;
 
 	veth_up("nbg", wa, wb);
-	CHECK_EQ(ethtool_set(wa, ETHTOOL_STXCSUM, 0), 0);
-	CHECK_EQ(ethtool_set(wa, ETHTOOL_STSO, 0), 0);
-	CHECK_EQ(ethtool_set(wa, ETHTOOL_SGSO, 0), 0);
+	const uint32_t offs[] = { ETHTOOL_STXCSUM, ETHTOOL_STSO,
+				  ETHTOOL_SGSO };
+	for (unsigned i = 0; i < 3; i++) {
+		uint32_t off = 0;
+
+		CHECK_EQ(ethtool_value(wa, offs[i], &off), 0);
+	}
 	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	FILE *fp = fopen(conf, "w");
-	CHECK(fp != NULL);
-	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n", wa);
-	fclose(fp);
-	const char *args[] = { "-c", conf, NULL };
-	simenv_start_netbackd(&e, args);
+	start_af_packet(&e, wa, conf);
 	CHECK(simenv_log_contains(&e, "GSO packets go to"));
 	guest_up(&e, &a, 1, NULL, true);
 	memset(&out, 0, sizeof(out));
@@ -4201,36 +4218,15 @@ TEST(af_packet_sends_gso_packets_whole)
 	struct sockaddr_ll sl;
 	int fd = wire_socket(wb, &sl);
 
-	len = tcp_partial(f, &a, &out, plen);
-	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
-	simfront_flush(a.f, 0);
-	CHECK_EQ(wire_segments(fd, false, payload, plen, 0),
-		 (plen + 1447) / 1448);
-	CHECK(memcmp(payload, f + 54, plen) == 0);
-
-	opt.gso_type = XEN_NETIF_GSO_TYPE_TCPV6;
-	opt.gso_size = 1428;
-	len = tcp6_partial(f, &a, &out, plen);
-	CHECK_EQ(simfront_send(a.f, 0, f, len, &opt), 0);
-	simfront_flush(a.f, 0);
-	CHECK_EQ(wire_segments(fd, true, payload, plen, 0),
-		 (plen + 1427) / 1428);
-	CHECK(memcmp(payload, f + 74, plen) == 0);
-
+	gso_out(&a, &out, fd, false, 1448, 0);
+	gso_out(&a, &out, fd, true, 1428, 0);
 	/* From a guest on VLAN 10: tagged on the wire (the receiving
 	 * kernel takes the tag off into the frame's metadata). */
 	struct guest b;
 
 	guest_ip = "bridge=xenbr0.10";
 	guest_up(&e, &b, 2, NULL, true);
-	opt.gso_type = XEN_NETIF_GSO_TYPE_TCPV4;
-	opt.gso_size = 1000;
-	len = tcp_partial(f, &b, &out, plen);
-	CHECK_EQ(simfront_send(b.f, 0, f, len, &opt), 0);
-	simfront_flush(b.f, 0);
-	CHECK_EQ(wire_segments(fd, false, payload, plen, 10),
-		 (plen + 999) / 1000);
-	CHECK(memcmp(payload, f + 54, plen) == 0);
+	gso_out(&b, &out, fd, false, 1000, 10);
 
 	CHECK(ctl_json(&e, "ports", "d['ports'][0]['counters']"
 				    "['tx_gso_whole'] == 3 and "
