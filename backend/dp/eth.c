@@ -5,8 +5,8 @@
  * the kernel when the port shares a kernel interface, else software
  * GSO; checksums the guest left blank completed), one TX queue per
  * worker so no lock is taken, or a shared queue under its lock where
- * the port has fewer (eth_txq_lock). Opening and closing ports is control's
- * (ctl/port.c).
+ * the port has fewer (eth_txq_lock). Opening and closing ports is
+ * control's (ctl/port.c).
  */
 /* rte_ipv{4,6}_udptcp_cksum_mbuf are experimental in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API
