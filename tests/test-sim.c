@@ -2445,9 +2445,10 @@ start_af_packet(struct simenv *e, const char *ifname, char *conf)
  * not reach the guests (before, a broadcast the host sent was flooded
  * to them, and so was unicast for the host, its MAC unknown to the
  * switch). Frames for the guests still arrive. The interface's GRO,
- * which hands a packet socket merged frames, stays on (the port's
- * slots take them whole: af_packet_merged_frames_reach_guests_whole).
- * Its worker sleeps on the packet socket.
+ * which hands a packet socket merged frames, stays on, its
+ * gro_max_size untouched (netbackd's own ring takes them whole:
+ * af_packet_merged_frames_reach_guests_whole). Its worker sleeps on the
+ * packet socket.
  * Needs root (the veth pair).
  */
 TEST(af_packet_uplink_leaves_the_hosts_own_frames)
@@ -2470,11 +2471,15 @@ TEST(af_packet_uplink_leaves_the_hosts_own_frames)
 	memcpy(hostmac, ifr.ifr_hwaddr.sa_data, 6);
 	simenv_init(&e);
 	start_af_packet(&e, wa, conf);
+	CHECK(simenv_log_contains(&e, "receives on a ring of its own"));
 	CHECK(simenv_log_contains(&e, "the host's own frames stay in the "
-				      "kernel (1 socket filtered)"));
-	/* Slots of 60 KiB: merged frames come whole, GRO stays on. */
-	CHECK(simenv_log_contains(&e, "GRO stays on (gro_max_size 61000)"));
+				      "kernel"));
+	/* GRO stays on, as large as it was. */
 	CHECK_EQ(gro(wa, -1), 1);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "ip -d link show %s | grep -q "
+		 "'gro_max_size 65536 '", wa);
+	CHECK_EQ(system(cmd), 0);
 	guest_up(&e, &a, 1, NULL, true);
 	guest_up(&e, &b, 2, NULL, true);
 
@@ -3932,10 +3937,13 @@ TEST(long_packets_go_guest_to_guest)
  * What GRO merged (a TCP frame longer than the MTU, its checksum the
  * pseudo-header's, as the kernel leaves it) reaches a guest that takes
  * GSO whole, as a GSO packet cut at the MTU, and one that does not in
- * segments with their checksums done. GRO stays on meanwhile, its
- * gro_max_size lowered to fit the port's slots and set back after; with
- * slots the devargs made small (framesz=2048) GRO is turned off on the
- * interface instead, and on again after. Needs root (the veth pair).
+ * segments with their checksums done; one of 64,000 bytes of payload,
+ * as large as GRO makes them (more than the PMD's largest slots took),
+ * whole too. A frame tagged for VLAN 10, whose tag the kernel takes off
+ * before a packet socket sees it, reaches the guest on VLAN 10. GRO
+ * stays on meanwhile, its gro_max_size untouched; with the PMD's slots
+ * (framesz=2048 in the devargs) GRO is turned off on the interface
+ * instead, and on again after. Needs root (the veth pair).
  */
 TEST(af_packet_merged_frames_reach_guests_whole)
 {
@@ -3944,21 +3952,21 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	struct simfront_conf nogso;
 	struct simfront_rxinfo info;
 	char conf[300], wa[16], wb[16], cmd[200];
-	static uint8_t f[16384], r[65536], payload[16384];
+	static uint8_t f[65600], r[65600], payload[16384];
 	size_t plen = 8000, len;
 
 	veth_up("nbw", wa, wb);
-	snprintf(cmd, sizeof(cmd), "ip link set %s mtu 9000 && ip link set "
-		 "%s mtu 9000", wa, wb);
+	snprintf(cmd, sizeof(cmd), "ip link set %s mtu 65000 && ip link set "
+		 "%s mtu 65000", wa, wb);
 	CHECK_EQ(system(cmd), 0);
 	CHECK_EQ(gro(wa, 1), 0);
 	simenv_init(&e);
 	start_af_packet(&e, wa, conf);
 	CHECK(simenv_log_contains(&e, "whole frames"));
-	/* GRO stays on, kept shorter than a slot. */
+	/* GRO stays on, as large as it was. */
 	CHECK_EQ(gro(wa, -1), 1);
 	snprintf(cmd, sizeof(cmd), "ip -d link show %s | grep -q "
-		 "'gro_max_size 61000 '", wa);
+		 "'gro_max_size 65536 '", wa);
 	CHECK_EQ(system(cmd), 0);
 	guest_up(&e, &a, 1, NULL, true);
 	simfront_conf_default(&nogso, NULL, 3, 0);
@@ -3989,6 +3997,22 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	CHECK_EQ(info.gso_size, 1460);
 	CHECK(info.flags & NETRXF_csum_blank);
 
+	/* As large as GRO makes them: whole too. */
+	len = tcp_partial(f, &out, &a, 64000);
+	for (size_t i = 54; i < len; i++)
+		f[i] = (uint8_t)(i * 7);
+	raw_send(fd, sl.sll_ifindex, f, len);
+	n = -EAGAIN;
+	for (int t = 0; t < 300 && n == -EAGAIN; t++) {
+		simfront_poll(a.f, 10);
+		while ((n = simfront_recv(a.f, 0, r, sizeof(r), &info)) !=
+		       -EAGAIN && (n < 14 || r[12] != 0x08))
+			;
+	}
+	CHECK_EQ(n, (int)len);
+	CHECK(memcmp(r, f, len) == 0);
+	CHECK_EQ(info.gso_size, 1460);
+
 	/* To c, which takes no GSO: MTU-sized segments, checksums done,
 	 * their payloads the original's. */
 	len = tcp_partial(f, &out, &c, plen);
@@ -4008,9 +4032,25 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	}
 	CHECK_EQ(got, plen);
 	CHECK(memcmp(payload, f + 54, plen) == 0);
+
+	/* Tagged for VLAN 10 on the wire: to the guest on VLAN 10. */
+	struct guest b;
+
+	guest_ip = "bridge=xenbr0.10";
+	guest_up(&e, &b, 2, NULL, true);
+	memcpy(f, b.tv.mac, 6);
+	memcpy(f + 6, out.tv.mac, 6);
+	memcpy(f + 12, "\x81\x00\x00\x0a\x88\xb5", 6);
+	for (unsigned i = 18; i < 200; i++)
+		f[i] = (uint8_t)i;
+	raw_send(fd, sl.sll_ifindex, f, 200);
+	n = guest_recv_ours(b.f, r, sizeof(r));
+	CHECK_EQ(n, 196);
+	CHECK(memcmp(r + 14, f + 18, 182) == 0);
 	CHECK(ctl_json(&e, "ports", "sum(p['counters']['rx_coalesced'] for "
-				    "p in d['ports']) == 2 and "
-				    "d['ports'][0]['whole_frames']"));
+				    "p in d['ports']) == 3 and "
+				    "d['ports'][0]['counters']['rx_drop_cut'] "
+				    "== 0 and d['ports'][0]['whole_frames']"));
 	close(fd);
 	CHECK_EQ(simenv_stop_netbackd(&e), 0);
 	CHECK_EQ(gro(wa, -1), 1);

@@ -15,13 +15,16 @@
  * readable while frames wait in its RX ring.
  *
  * A packet socket also sees frames after GRO (or the NIC's LRO or
- * hardware GRO) merged them: up to 64 KiB with no segment size. With
- * netbackd's default slots of 60 KiB (ctl/port.c) GRO stays on, its
- * gro_max_size lowered to fit a slot, and its frames go on whole as
- * GSO packets (dp/eth.c); LRO and hardware GRO, whose sizes are the
- * NIC's, go off. With slots the devargs made smaller, the PMD would
- * copy the first slot's worth, cut: GRO goes off too. What was changed
- * is changed back when the port closes.
+ * hardware GRO) merged them: up to 64 KiB with no segment size. Where
+ * the devargs size none of the PMD's ring, netbackd receives on a socket
+ * and RX ring of its own, whose slots hold any of them whole (ctl.h,
+ * NB_RING_*), and the PMD's sockets get a filter that takes nothing
+ * (the PMD only sends). The interface keeps all of its merging then: its
+ * GRO, and the NIC's LRO and hardware GRO, which the host's own TCP
+ * needs to run at full speed. With slots the devargs sized, the PMD
+ * receives, would copy the first slot's worth of a merged frame, cut,
+ * and the merging goes off instead. What was changed is changed back
+ * when the port closes.
  *
  * The other way, GSO packets (a guest's TSO) go out whole on a second
  * socket with virtio-net headers, for the kernel to cut, or the NIC
@@ -30,15 +33,18 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/ethtool.h>
 #include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
@@ -56,15 +62,19 @@ static struct sock_filter not_the_hosts[] = {
 	BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
+/* Takes nothing: the PMD's sockets where netbackd has its own ring. */
+static struct sock_filter nothing[] = {
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+#define NB_PROG(f) { .len = sizeof(f) / sizeof((f)[0]), .filter = (f) }
+
 /* The packet sockets bound to ifindex (the PMD's, one per queue pair)
- * get the filter: how many, or -errno; *fd_last the last one's fd. */
+ * get the filter prog: how many, or -errno; *fd_last the last one's
+ * fd. */
 static int
-filter_sockets(int ifindex, int *fd_last)
+filter_sockets(int ifindex, struct sock_fprog prog, int *fd_last)
 {
-	struct sock_fprog prog = {
-		.len = sizeof(not_the_hosts) / sizeof(not_the_hosts[0]),
-		.filter = not_the_hosts,
-	};
 	struct rlimit rl;
 	int n = 0, last = 4096;
 
@@ -115,6 +125,66 @@ vnet_socket(int ifindex)
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	return fd;
+}
+
+/*
+ * netbackd's own RX socket and ring on ifindex (dp_eth.ring): the host's
+ * own frames filtered out before the socket is bound, so none gets in,
+ * and outgoing ones not even looked at where the kernel allows
+ * (PACKET_IGNORE_OUTGOING, 4.20); slots as ctl.h's NB_RING_* say. The
+ * fd, or -errno.
+ */
+static int
+ring_socket(struct dp_eth *p, int ifindex)
+{
+	struct sock_fprog prog = NB_PROG(not_the_hosts);
+	struct sockaddr_ll sl = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = ifindex };
+	struct tpacket_req req = {
+		.tp_block_size = NB_RING_BLOCKSZ,
+		.tp_block_nr = NB_RING_BLOCKS,
+		.tp_frame_size = NB_RING_FRAMESZ,
+		.tp_frame_nr = NB_RING_BLOCKS *
+			       (NB_RING_BLOCKSZ / NB_RING_FRAMESZ),
+	};
+	int v = TPACKET_V2, one = 1, r;
+	/* Protocol 0 until bound: it receives nothing meanwhile. */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	void *map;
+
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+			 sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+		       sizeof(prog)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
+		goto fail;
+	map = mmap(NULL, (size_t)req.tp_block_size * req.tp_block_nr,
+		   PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&sl, sizeof(sl))) {
+		r = -errno;
+		munmap(map, (size_t)req.tp_block_size * req.tp_block_nr);
+		close(fd);
+		return r;
+	}
+	p->ring = (struct dp_ring){
+		.map = map,
+		.len = (size_t)req.tp_block_size * req.tp_block_nr,
+		.frame_size = req.tp_frame_size,
+		.block_size = req.tp_block_size,
+		.per_block = req.tp_block_size / req.tp_frame_size,
+		.nframes = req.tp_frame_nr,
+	};
+	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 /* What merges frames before a packet socket sees them, by ethtool's
@@ -341,39 +411,97 @@ merging_off(struct dp_eth *p, unsigned mask)
 	}
 }
 
-void
+/*
+ * An interface whose gro_max_size is larger than a slot of netbackd's
+ * ring takes (BIG TCP) gets NB_RING_GRO_MAX while netbackd uses it.
+ */
+static void
+gro_cap(struct dp_eth *p, int ifindex)
+{
+	uint32_t old = 0;
+	int r = gro_max_size(ifindex, 0, &old);
+
+	if (r == 0 && old > NB_RING_GRO_MAX) {
+		r = gro_max_size(ifindex, NB_RING_GRO_MAX, &old);
+		if (r == 0) {
+			p->kif_gro = old;
+			nb_info("pif %s: %s's gro_max_size %u lowered to %u "
+				"while netbackd uses it (its slots' size)",
+				p->name, p->kif, old, NB_RING_GRO_MAX);
+		} else {
+			nb_warn("pif %s: cannot lower %s's gro_max_size %u to "
+				"%u (%s): frames GRO merges beyond that are "
+				"dropped (rx_drop_cut)", p->name, p->kif, old,
+				NB_RING_GRO_MAX, strerror(-r));
+		}
+	}
+}
+
+int
 ctl_afpacket_share(struct dp_eth *p, int ifindex)
 {
+	struct sock_fprog keep = NB_PROG(not_the_hosts),
+			  none = NB_PROG(nothing);
 	int n, fd = -1;
 
 	p->kif[0] = '\0';
+	p->kif_index = ifindex;
 	p->kif_off = 0;
 	p->kif_gro = 0;
 	/* What the kernel sends itself, or got from a device that offloads
 	 * checksums (a netfront, virtio-net), comes with the checksum
 	 * unfinished. */
 	p->csum_partial = true;
-	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, p->kif)) {
+	if (ifindex <= 0) {
+		if (p->whole) {
+			nb_err("pif %s: no interface index for its own RX "
+			       "ring; framesz=2048 in its devargs receives "
+			       "through the PMD's", p->name);
+			return -ENODEV;
+		}
 		nb_warn("pif %s: no interface index: the host's own frames "
 			"are not filtered out", p->name);
-		p->kif[0] = '\0';
-		return;
+		return 0;
 	}
-	n = filter_sockets(ifindex, &fd);
-	/* One queue pair, one socket: the worker that polls it may sleep
-	 * on it instead of napping (with several, which socket is which
-	 * queue is the PMD's secret). */
-	if (n == 1)
+	/* The name may be out of reach (a port added at run time, under
+	 * the seccomp filter): what needs it (ethtool) is then skipped. */
+	if (!if_indextoname((unsigned)ifindex, p->kif))
+		snprintf(p->kif, sizeof(p->kif), "#%d", ifindex);
+	if (p->whole) {
+		/* netbackd receives; the PMD's sockets only send. */
+		n = filter_sockets(ifindex, none, &fd);
+		if (n >= 0)
+			n = fd = ring_socket(p, ifindex);
+		if (n < 0) {
+			nb_err("pif %s: cannot set up its RX ring on %s (%s); "
+			       "framesz=2048 in its devargs receives through "
+			       "the PMD's", p->name, p->kif, strerror(-n));
+			return n;
+		}
 		p->rx_fd = fd;
-	if (n <= 0)
-		nb_warn("pif %s: %s: no socket filter (%s): the host's own "
-			"frames on %s reach the switch", p->name, p->kif,
-			n < 0 ? strerror(-n) : "no packet socket found",
-			p->kif);
-	else
-		nb_info("pif %s: %s: the host's own frames stay in the kernel "
-			"(%d socket%s filtered)", p->name, p->kif, n,
-			n == 1 ? "" : "s");
+		n = 1;
+		nb_info("pif %s: %s: receives on a ring of its own (%u slots "
+			"of %u KiB: merged frames whole); the host's own "
+			"frames stay in the kernel", p->name, p->kif,
+			p->ring.nframes, p->ring.frame_size >> 10);
+	} else {
+		n = filter_sockets(ifindex, keep, &fd);
+		/* One queue pair, one socket: the worker that polls it may
+		 * sleep on it instead of napping (with several, which
+		 * socket is which queue is the PMD's secret). */
+		if (n == 1)
+			p->rx_fd = fd;
+		if (n <= 0)
+			nb_warn("pif %s: %s: no socket filter (%s): the host's "
+				"own frames on %s reach the switch", p->name,
+				p->kif, n < 0 ? strerror(-n)
+					      : "no packet socket found",
+				p->kif);
+		else
+			nb_info("pif %s: %s: the host's own frames stay in the "
+				"kernel (%d socket%s filtered)", p->name,
+				p->kif, n, n == 1 ? "" : "s");
+	}
 	/* GSO packets go whole to the kernel on a socket of their own,
 	 * whose frames the filter keeps from coming back (outgoing). */
 	if (n > 0 && (fd = vnet_socket(ifindex)) >= 0) {
@@ -387,29 +515,13 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 			"%s (%s): GSO packets are cut here", p->name, p->kif,
 			strerror(-fd));
 	}
-	/* With slots as large as a merged frame (dp_eth.whole), GRO stays
-	 * on, kept shorter than a slot: the host's own TCP keeps it, and
-	 * the guests get its merged packets as GSO packets. The NIC's LRO
-	 * and hardware GRO, whose sizes are the NIC's, go off. */
-	if (p->whole) {
-		uint32_t old = 0;
-		int r = gro_max_size(ifindex, 0, &old);
-
-		if (r == 0 && old > NB_WHOLE_GRO_MAX)
-			r = gro_max_size(ifindex, NB_WHOLE_GRO_MAX, &old);
-		if (r == 0) {
-			if (old > NB_WHOLE_GRO_MAX)
-				p->kif_gro = old;
-			nb_info("pif %s: %s's GRO stays on (gro_max_size %u): "
-				"merged frames come whole", p->name, p->kif,
-				RTE_MIN(old, NB_WHOLE_GRO_MAX));
-			merging_off(p, 6u); /* rx-lro, rx-gro-hw */
-			return;
-		}
-		nb_info("pif %s: cannot keep %s's GRO shorter than a slot (%s):"
-			" it goes off too", p->name, p->kif, strerror(-r));
-	}
-	merging_off(p, 7u);
+	/* Slots that take any merged frame: the interface keeps its GRO,
+	 * LRO and hardware GRO. */
+	if (p->whole)
+		gro_cap(p, ifindex);
+	else if (p->kif[0] != '#')
+		merging_off(p, 7u);
+	return 0;
 }
 
 void
@@ -422,6 +534,12 @@ ctl_afpacket_restore(struct dp_eth *p)
 		close(p->vnet_fd);
 	p->vnet = false;
 	p->vnet_fd = -1;
+	if (p->ring.map) {
+		munmap(p->ring.map, p->ring.len);
+		close(p->rx_fd);
+		p->rx_fd = -1;
+		p->ring.map = NULL;
+	}
 	if (!p->kif[0])
 		return;
 	n = p->kif_off ? feature_index(p->kif, idx) : 0;
@@ -440,8 +558,7 @@ ctl_afpacket_restore(struct dp_eth *p)
 	p->kif_off = 0;
 	if (p->kif_gro) {
 		uint32_t now = 0;
-		int r = gro_max_size((int)if_nametoindex(p->kif), p->kif_gro,
-				     &now);
+		int r = gro_max_size(p->kif_index, p->kif_gro, &now);
 
 		if (r < 0)
 			nb_warn("pif %s: cannot set %s's gro_max_size back to "

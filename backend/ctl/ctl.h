@@ -65,7 +65,7 @@ void ctl_vif_disconnect(struct nb_daemon *d, struct ctl_vif *v);
  * (ifindex): the host's own frames filtered out of its sockets, GRO,
  * LRO and hardware GRO off while it is open (after probe, before start);
  * and back. */
-void ctl_afpacket_share(struct dp_eth *p, int ifindex);
+int ctl_afpacket_share(struct dp_eth *p, int ifindex);
 void ctl_afpacket_restore(struct dp_eth *p);
 
 /* ctrl_ring.c: control rings */
@@ -177,17 +177,19 @@ void ctl_reclaim(struct nb_daemon *d);
 void ctl_vif_mcast_filter(struct nb_daemon *d, struct ctl_vif *v);
 
 /*
- * net_af_packet's ring when its devargs size none (ctl/port.c): blocks
- * of one 60 KiB slot each (the PMD finds slot i at i * framesz, so a
- * block holds a whole number of them; 64 KiB would need mbufs larger
- * than 16 bits can say), in which the frames the kernel merged arrive
- * whole, up to 61,374 bytes of frame. The interface's GRO is kept
- * below that (ctl/afpacket.c): gro_max_size NB_WHOLE_GRO_MAX.
+ * netbackd's own RX ring on a net_af_packet port whose devargs size none
+ * of the PMD's (ctl/afpacket.c): slots of 66 KiB, 15 to a block of 1 MiB,
+ * 16 blocks (240 slots, 16 MiB of the kernel's memory). A slot holds
+ * 67,518 bytes of frame after the kernel's header (66 bytes before the
+ * frame): any frame of the 65,535-byte packets GRO, LRO, hardware GRO
+ * and GSO make, and its Ethernet and VLAN headers. An interface whose
+ * gro_max_size is larger (BIG TCP) gets NB_RING_GRO_MAX while netbackd
+ * uses it.
  */
-#define NB_WHOLE_FRAMESZ 61440u
-#define NB_WHOLE_BLOCKSZ NB_WHOLE_FRAMESZ
-#define NB_WHOLE_FRAMECNT 256u
-#define NB_WHOLE_GRO_MAX 61000u
+#define NB_RING_FRAMESZ (66u << 10)
+#define NB_RING_BLOCKSZ (1u << 20)
+#define NB_RING_BLOCKS 16u
+#define NB_RING_GRO_MAX 65536u
 
 /* The send buffer of net_af_packet's socket for GSO packets: some 64
  * 64 KiB packets queued for the interface before a send is dropped. */

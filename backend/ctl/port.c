@@ -73,9 +73,6 @@ queues_hint(const char *name, const char **where)
 	return NULL;
 }
 
-#define NB_WHOLE_MBUFS 127u
-#define NB_WHOLE_ROOM (NB_WHOLE_FRAMESZ + RTE_PKTMBUF_HEADROOM)
-
 static bool
 is_af_packet(const char *name)
 {
@@ -89,8 +86,9 @@ is_af_packet(const char *name)
  * queue pair by default), so that each of N workers has its own: the
  * kernel's tap takes as many queues as asked. Over vhost-user the
  * other end decides how many it serves, so netbackd does not guess.
- * An af_packet port that sizes none of its ring gets slots for whole
- * merged frames (p->whole).
+ * An af_packet port that sizes none of its ring receives on netbackd's
+ * own (p->whole, ctl/afpacket.c): the PMD's keeps its defaults and only
+ * sends.
  */
 static void
 probe_devargs(struct dp_eth *p, unsigned nw, char *buf, size_t len)
@@ -106,32 +104,8 @@ probe_devargs(struct dp_eth *p, unsigned nw, char *buf, size_t len)
 	    strncmp(path, "/dev/vhost-net", 14) == 0 &&
 	    (path[14] == ',' || path[14] == '\0'))
 		snprintf(buf, len, "%s,queues=%u", p->devargs, nw);
-	else if (p->whole)
-		snprintf(buf, len, "%s,framesz=%u,blocksz=%u,framecnt=%u",
-			 p->devargs, NB_WHOLE_FRAMESZ, NB_WHOLE_BLOCKSZ,
-			 NB_WHOLE_FRAMECNT);
 	else
 		snprintf(buf, len, "%s", p->devargs);
-}
-
-/* The large mbufs a whole-frames port receives into. */
-static int
-whole_pool(struct dp_eth *p)
-{
-	char name[RTE_MEMPOOL_NAMESIZE];
-
-	snprintf(name, sizeof(name), "nb_whole%u", p->port_id);
-	p->big_pool = rte_pktmbuf_pool_create(name, NB_WHOLE_MBUFS, 0, 0,
-					      NB_WHOLE_ROOM,
-					      rte_eth_dev_socket_id(p->port_id));
-	if (!p->big_pool) {
-		nb_err("pif %s: cannot create %u mbufs of 60 KiB to receive "
-		       "merged frames whole (%s); framesz=2048 in its "
-		       "devargs takes wire-size frames instead", p->name,
-		       NB_WHOLE_MBUFS, rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 int
@@ -152,12 +126,9 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return -EINVAL;
 	memcpy(p->name, p->devargs, len);
 	p->name[len] = '\0';
-	p->big_pool = NULL;
+	memset(&p->ring, 0, sizeof(p->ring));
 	probe_devargs(p, nw, args, sizeof(args));
-	if (p->whole)
-		nb_info("pif %s: probed as '%s': slots of 60 KiB, for the "
-			"frames the kernel merged, whole", p->name, args);
-	else if (strcmp(args, p->devargs) != 0)
+	if (strcmp(args, p->devargs) != 0)
 		nb_info("pif %s: probed as '%s': a queue pair per worker",
 			p->name, args);
 	r = rte_dev_probe(args);
@@ -175,11 +146,12 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		return r;
 	if (strcmp(info.driver_name, "net_af_packet") != 0)
 		p->whole = false;
-	if (p->whole && (r = whole_pool(p)) < 0)
+	if (strcmp(info.driver_name, "net_af_packet") == 0 &&
+	    (r = ctl_afpacket_share(p, (int)info.if_index)) < 0)
 		return r;
-	if (strcmp(info.driver_name, "net_af_packet") == 0)
-		ctl_afpacket_share(p, (int)info.if_index);
-	p->nrxq = (uint16_t)RTE_MIN(nw, info.max_rx_queues);
+	/* Its own ring is one queue, read by one worker. */
+	p->nrxq = (uint16_t)RTE_MIN(p->ring.map ? 1u : nw,
+				    info.max_rx_queues);
 	p->ntxq = (uint16_t)RTE_MIN(nw, info.max_tx_queues);
 	if (p->nrxq == 0 || p->ntxq == 0) {
 		nb_err("pif %s: has %u RX and %u TX queues", p->name,
@@ -287,9 +259,7 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 	for (uint16_t q = 0; q < p->nrxq; q++) {
 		r = rte_eth_rx_queue_setup(p->port_id, q, NB_PIF_RXD,
 					   rte_eth_dev_socket_id(p->port_id),
-					   NULL,
-					   p->big_pool ? p->big_pool
-						       : d->dp.pool);
+					   NULL, d->dp.pool);
 		if (r < 0)
 			goto qfail;
 	}
@@ -313,7 +283,7 @@ ctl_eth_open(struct nb_daemon *d, struct dp_eth *p)
 		p->nrxq > 1 ? (p->rss ? " (rss)" : " (no rss)") : "", p->ntxq,
 		p->txq_shared ? " (shared)" : "", p->mtu,
 		p->intr ? "rx interrupts" : "polled", p->tso ? ", tso" : "",
-		p->lro ? ", lro" : "", p->big_pool ? ", whole frames" : "");
+		p->lro ? ", lro" : "", p->ring.map ? ", whole frames" : "");
 	return 0;
 qfail:
 	nb_err("pif %s: queue setup: %s", p->name, strerror(-r));
@@ -339,18 +309,18 @@ cut_check(struct dp_eth *p)
 	if (p->whole)
 		nb_warn("port %s: %lu frames came cut from %s and were dropped "
 			"(rx_drop_cut): longer than its slots (%u bytes of "
-			"frame: GSO packets near 64 KiB); with a netfront as "
-			"uplink, `ip link set vifD.N gso_max_size %u` in the "
-			"backend domain keeps them shorter", p->name,
+			"frame); `ip link set %s gro_max_size %u gso_max_size "
+			"%u` keeps what it merges or is sent shorter", p->name,
 			(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
 			p->kif[0] ? p->kif : "its interface",
-			NB_WHOLE_FRAMESZ - 66, NB_WHOLE_GRO_MAX);
+			NB_RING_FRAMESZ - 66, p->kif[0] ? p->kif : "IF",
+			NB_RING_GRO_MAX, NB_RING_GRO_MAX);
 	else
 		nb_warn("port %s: %lu frames larger than the MTU came cut from "
 			"%s and were dropped (rx_drop_cut): GSO or GRO hands "
 			"the packet socket merged packets; leave framesz, "
-			"blocksz and framecnt out of its devargs (slots of 60 "
-			"KiB), or, with a netfront as uplink, turn TSO off on "
+			"blocksz and framecnt out of its devargs (netbackd's "
+			"own ring takes them whole), or, with a netfront as uplink, turn TSO off on "
 			"its vif in the backend domain (ethtool -K vifD.N tso "
 			"off)", p->name,
 			(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
@@ -415,7 +385,4 @@ ctl_eth_close(struct nb_daemon *d, struct dp_eth *p)
 			rte_dev_remove(info.device);
 	}
 	ctl_afpacket_restore(p);
-	/* The port is gone: nothing receives into its mbufs any more. */
-	rte_mempool_free(p->big_pool);
-	p->big_pool = NULL;
 }

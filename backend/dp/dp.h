@@ -415,25 +415,36 @@ struct dp_eth {
 	/* net_af_packet: the kernel interface it shares (ctl/afpacket.c),
 	 * and which of its merging offloads were turned off, to be turned
 	 * on again at close (a bit each). */
-	char kif[16];
+	char kif[16];  /* its name, or "#ifindex" where out of reach */
+	int kif_index;
 	uint8_t kif_off;
 	uint32_t kif_gro; /* its gro_max_size before netbackd lowered it */
 	/* Its frames may carry the kernel's unfinished checksums (a packet
 	 * socket's: dp_eth_rx_partial()). */
 	bool csum_partial;
 	/*
-	 * net_af_packet with slots of 60 KiB (netbackd's default there,
-	 * ctl/port.c): the frames the kernel merged (GRO, LRO, a netfront's
-	 * GSO packets) arrive whole, into mbufs of big_pool as large as
-	 * one slot; dp_eth_poll copies each into a chain of the main pool
-	 * at once (whoever holds frames, a guest that posts no buffers
-	 * among them, holds only those) and passes a TCP one longer than
-	 * the MTU on as a coalesced packet (a GSO packet to the guests).
+	 * net_af_packet whose devargs size none of its ring (netbackd's
+	 * default there): receives on a packet socket and RX ring of
+	 * netbackd's own (ctl/afpacket.c), whose slots take any frame the
+	 * kernel or the NIC merged (GRO, LRO, hardware GRO, a netfront's
+	 * GSO packets) whole, so the interface keeps all of its merging.
+	 * dp_eth_poll reads it: each frame copied once, into a chain of
+	 * the main pool, its slot handed back at once (whoever holds
+	 * frames, a guest that posts no buffers among them, holds no
+	 * slot), a TCP one longer than the MTU passed on as a coalesced
+	 * packet (a GSO packet to the guests). The PMD's own sockets
+	 * receive nothing then; it only sends. map NULL otherwise.
 	 */
 	bool whole;
-	struct rte_mempool *big_pool;
-	/* net_af_packet with one queue pair: its socket, readable while
-	 * frames wait in its RX ring, which the worker sleeps on; else -1. */
+	struct dp_ring {
+		uint8_t *map;
+		size_t len;
+		uint32_t frame_size, block_size, per_block, nframes;
+		uint32_t head; /* the next slot to read (its worker's) */
+	} ring;
+	/* net_af_packet with netbackd's own ring, or with one queue pair:
+	 * the socket readable while frames wait in the RX ring, which the
+	 * worker sleeps on; else -1. */
 	int rx_fd;
 	/*
 	 * net_af_packet sharing a kernel interface: a second packet socket

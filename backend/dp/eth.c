@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 
 #include <rte_ethdev.h>
@@ -79,41 +80,137 @@ dp_link_name(int link)
 								 : "unknown";
 }
 
+/* Slot i of a packet-socket ring. */
+static inline struct tpacket2_hdr *
+ring_slot(const struct dp_ring *r, uint32_t i)
+{
+	return (struct tpacket2_hdr *)(void *)(r->map +
+					       (size_t)(i / r->per_block) *
+						   r->block_size +
+					       (size_t)(i % r->per_block) *
+						   r->frame_size);
+}
+
+/* Append len bytes from p to the chain segs[], filled up to *k / *off
+ * (room a segment). */
+static inline void
+chain_put(struct rte_mbuf **segs, unsigned *k, uint32_t *off, uint16_t room,
+	  const uint8_t *p, uint32_t len)
+{
+	while (len) {
+		uint32_t l = RTE_MIN(len, (uint32_t)room - *off);
+
+		memcpy(rte_pktmbuf_mtod_offset(segs[*k], uint8_t *, *off), p,
+		       l);
+		p += l;
+		len -= l;
+		*off += l;
+		if (*off == room && len) {
+			(*k)++;
+			*off = 0;
+		}
+	}
+}
+
+/* The most segments a frame of a ring slot takes: 66 KiB in mbufs of
+ * 2 KiB, with room to spare. */
+#define DP_RING_SEGS 48u
+
 /*
- * Frames a packet socket gave whole (dp_eth.whole), in mbufs as large as
- * its slots: each copied into a chain of the main pool, the large one
- * back to its own at once. A TCP frame longer than the MTU was merged
- * by the kernel (GRO, LRO) or sent as a GSO packet to a netfront: it
- * goes on as a coalesced packet, cut where it was, every segment
- * MTU-sized (the size the kernel's own segments had, options
- * included). The count kept.
+ * The frame in slot h (its status st), copied into a chain of the main
+ * pool, with the VLAN tag the kernel took off it put back where it was
+ * (the kernel always takes it off before a packet socket sees it). A
+ * TCP frame longer than the MTU was merged by the kernel or the NIC
+ * (GRO, LRO) or sent as a GSO packet to a netfront: it goes on as a
+ * coalesced packet, cut where it was, every segment MTU-sized (the size
+ * the kernel's own segments had, options included). NULL when out of
+ * mbufs.
+ */
+static struct rte_mbuf *
+ring_frame(struct dp_worker *w, const struct dp_eth *e,
+	   const struct tpacket2_hdr *h, uint32_t st, uint16_t room)
+{
+	struct rte_mbuf *segs[DP_RING_SEGS];
+	const uint8_t *src = (const uint8_t *)h + h->tp_mac;
+	uint32_t len = h->tp_snaplen, tag = 0, off = 0, mtu = e->mtu;
+	uint8_t vlan[4];
+	unsigned k = 0, nseg;
+
+	if ((st & TP_STATUS_VLAN_VALID) && len >= 2 * RTE_ETHER_ADDR_LEN) {
+		uint16_t tpid = (st & TP_STATUS_VLAN_TPID_VALID) &&
+					h->tp_vlan_tpid
+				    ? h->tp_vlan_tpid
+				    : RTE_ETHER_TYPE_VLAN;
+
+		vlan[0] = (uint8_t)(tpid >> 8);
+		vlan[1] = (uint8_t)tpid;
+		vlan[2] = (uint8_t)(h->tp_vlan_tci >> 8);
+		vlan[3] = (uint8_t)h->tp_vlan_tci;
+		tag = sizeof(vlan);
+	}
+	nseg = (len + tag + room - 1) / room;
+	if (unlikely(nseg == 0 || nseg > DP_RING_SEGS ||
+		     rte_pktmbuf_alloc_bulk(w->pool, segs, nseg) < 0))
+		return NULL;
+	if (tag) {
+		chain_put(segs, &k, &off, room, src, 2 * RTE_ETHER_ADDR_LEN);
+		chain_put(segs, &k, &off, room, vlan, tag);
+		chain_put(segs, &k, &off, room, src + 2 * RTE_ETHER_ADDR_LEN,
+			  len - 2 * RTE_ETHER_ADDR_LEN);
+	} else {
+		chain_put(segs, &k, &off, room, src, len);
+	}
+	struct rte_mbuf *m = segs[0];
+
+	for (unsigned i = 0; i < nseg; i++) {
+		segs[i]->data_len = i + 1 < nseg ? room : (uint16_t)off;
+		segs[i]->next = i + 1 < nseg ? segs[i + 1] : NULL;
+	}
+	m->nb_segs = (uint16_t)nseg;
+	m->pkt_len = len + tag;
+	m->port = e->port_id;
+	if (m->pkt_len > RTE_ETHER_HDR_LEN + mtu && parse_tcp(m) &&
+	    m->pkt_len > m->l2_len + mtu &&
+	    (uint32_t)(m->l3_len + m->l4_len) < mtu) {
+		m->ol_flags |= RTE_MBUF_F_RX_LRO;
+		m->tso_segsz = (uint16_t)(mtu - m->l3_len - m->l4_len);
+	}
+	return m;
+}
+
+/*
+ * Up to max frames from the port's own packet-socket ring (dp_eth.ring),
+ * in the order the kernel wrote them, each slot handed back as soon as
+ * its frame is copied. A frame the slot could not hold whole is dropped
+ * (rx_drop_cut). The count.
  */
 static unsigned
-eth_whole(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
-	  unsigned n)
+ring_rx(struct dp_worker *w, struct dp_eth *e, struct rte_mbuf **pkts,
+	unsigned max)
 {
-	unsigned k = 0;
+	struct dp_ring *r = &e->ring;
+	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(w->pool) -
+				   RTE_PKTMBUF_HEADROOM);
+	unsigned n = 0;
 
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct rte_mbuf *c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+	while (n < max) {
+		struct tpacket2_hdr *h = ring_slot(r, r->head);
+		uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
-		rte_pktmbuf_free(m);
-		if (unlikely(!c)) {
+		if (!(st & TP_STATUS_USER))
+			break;
+		if (unlikely(h->tp_snaplen < h->tp_len ||
+			     h->tp_mac + h->tp_snaplen > r->frame_size))
+			e->stats[w->id][DP_E_RX_CUT]++;
+		else if ((pkts[n] = ring_frame(w, e, h, st, room)) != NULL)
+			n++;
+		else
 			e->stats[w->id][DP_E_RX_DROP_NOMBUF]++;
-			continue;
-		}
-		uint32_t mtu = e->mtu;
-
-		if (c->pkt_len > RTE_ETHER_HDR_LEN + mtu && parse_tcp(c) &&
-		    c->pkt_len > c->l2_len + mtu &&
-		    (uint32_t)(c->l3_len + c->l4_len) < mtu) {
-			c->ol_flags |= RTE_MBUF_F_RX_LRO;
-			c->tso_segsz = (uint16_t)(e->mtu - c->l3_len - c->l4_len);
-		}
-		pkts[k++] = c;
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL,
+				 __ATOMIC_RELEASE);
+		r->head = r->head + 1 == r->nframes ? 0 : r->head + 1;
 	}
-	return k;
+	return n;
 }
 
 unsigned
@@ -121,10 +218,11 @@ dp_eth_poll(struct dp_worker *w, struct dp_eth_rxq *rq)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	struct dp_eth *e = rq->eth;
-	uint16_t n = rte_eth_rx_burst(e->port_id, rq->qid, pkts, DP_BURST);
+	uint16_t n = likely(!e->ring.map)
+			 ? rte_eth_rx_burst(e->port_id, rq->qid, pkts,
+					    DP_BURST)
+			 : (uint16_t)ring_rx(w, e, pkts, DP_BURST);
 
-	if (unlikely(e->big_pool) && n)
-		n = (uint16_t)eth_whole(w, e, pkts, n);
 	if (n)
 		dp_fwd_from_eth(w, e, pkts, n);
 	return n;

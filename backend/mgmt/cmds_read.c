@@ -86,7 +86,7 @@ pif_out(struct out *o, struct nb_daemon *d, const struct dp_eth *p, bool full)
 	o_bool(o, "rx_interrupts", p->intr);
 	o_bool(o, "tso", p->tso);
 	o_bool(o, "lro", p->lro);
-	o_bool(o, "whole_frames", p->big_pool != NULL);
+	o_bool(o, "whole_frames", p->ring.map != NULL);
 	o_obj(o, "counters");
 	for (unsigned j = 0; j < DP_E_COUNT; j++)
 		o_u64(o, pstat_names[j], c[j]);

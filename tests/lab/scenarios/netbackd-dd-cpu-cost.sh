@@ -28,18 +28,13 @@ vif = [ 'mac=00:16:3e:00:00:fe,bridge=xenbr0' ]
 CFG
 	xl create /tmp/dd.cfg || { why "xl create dd failed"; return 1; }
 	# dd's uplink is its netfront: dom0's netback hands it GSO packets
-	# whole, which its packet socket takes whole in slots of 60 KiB
-	# once dom0 keeps them below 61000 bytes (README, Driver domains).
-	# COST_DD_TSO=off has dom0 segment them instead (wire-size frames),
-	# as before those slots.
+	# of up to 64 KiB whole, which netbackd's own packet-socket ring
+	# takes whole (README, Driver domains). COST_DD_TSO=off has dom0
+	# segment them instead (wire-size frames).
 	ddvif="vif$(xl domid dd).0"
 	if [ "${COST_DD_TSO:-on}" = off ]; then
 		ethtool -K "$ddvif" tso off ||
 			{ why "cannot turn TSO off on dd's vif"; return 1; }
-	else
-		ip link set "$ddvif" gso_max_size 61000 &&
-			ip link set xenbr0 gso_max_size 61000 ||
-			{ why "cannot lower gso_max_size for dd"; return 1; }
 	fi
 	guest_wait dd "netbackd serving /local/domain/$(xl domid dd)/backend/vif" \
 		120 || return 1

@@ -3,11 +3,12 @@
 # run.sh makes: 192.0.2.100 and, on VLAN 10, 198.51.100.100), and only
 # the guests' frames go through netbackd, whose uplink shares the NIC
 # with the kernel (net_af_packet: the fallback where no AF_XDP steering
-# is set up; netbackd filters the host's own frames out of its packet
-# socket, and its slots of 60 KiB take the frames GRO merged whole, so
-# GRO stays on for the host, below 61000 bytes; what the outside sends
-# guest1 must reach it coalesced, rx_coalesced > 0; what guest1 sends
-# the outside must leave whole, tx_gso_whole > 0). guest1 (untagged)
+# is set up; netbackd filters the host's own frames out of its own
+# packet socket, whose ring's slots take the frames the NIC's hardware
+# GRO and the kernel's GRO merged whole, so both stay on for the host;
+# what the outside sends guest1 must reach it coalesced, rx_coalesced >
+# 0, none cut, rx_drop_cut 0; what guest1 sends the outside must leave
+# whole, tx_gso_whole > 0). guest1 (untagged)
 # and guest2
 # (VLAN 10 of the trunk) reach the outside and the outside reaches them
 # (run.sh's pinger); guest1's
@@ -19,6 +20,7 @@
 # lab-timeout: 420
 scenario() {
 	nic=$(outside_nic) || return 1
+	hwgro=$(ethtool -k "$nic" | awk '$1 == "rx-gro-hw:" { print $2 }')
 	host_iperf before || return 1
 	netbackd_start "[network xenbr0]
 pif = net_af_packet0,iface=$nic" || return 1
@@ -29,6 +31,8 @@ pif = net_af_packet0,iface=$nic" || return 1
 	ethtool -k "$nic" 2>/dev/null | grep -E "receive-offload|rx-gro-hw"
 	ethtool -k "$nic" | grep -q "generic-receive-offload: on" ||
 		{ why "GRO is off on $nic while netbackd runs"; return 1; }
+	[ "$hwgro" != on ] || ethtool -k "$nic" | grep -q "rx-gro-hw: on" ||
+		{ why "hardware GRO is off on $nic while netbackd runs"; return 1; }
 	guest_create guest1 00:16:3e:00:00:01 192.0.2.21/24 192.0.2.100 \
 		",bridge=xenbr0,script=vif-netbackd" "" 192.0.2.100 || return 1
 	guest_create guest2 00:16:3e:00:00:02 198.51.100.22/24 198.51.100.100 \
@@ -49,6 +53,9 @@ pif = net_af_packet0,iface=$nic" || return 1
 	co=$(/lab/netbackctl ports | awk '$1 == "rx_coalesced:" { s += $2 } END { print s + 0 }')
 	echo "lab: rx_coalesced $co"
 	[ "$co" -gt 0 ] || { why "no merged frame reached the guests whole"; return 1; }
+	cut=$(/lab/netbackctl ports | awk '$1 == "rx_drop_cut:" { s += $2 } END { print s + 0 }')
+	echo "lab: rx_drop_cut $cut"
+	[ "$cut" -eq 0 ] || { why "$cut merged frames came cut"; return 1; }
 	# guest1's TCP to the outside (TSO) left whole, for the kernel to cut.
 	gw=$(/lab/netbackctl ports | awk '$1 == "tx_gso_whole:" { s += $2 } END { print s + 0 }')
 	echo "lab: tx_gso_whole $gw"
