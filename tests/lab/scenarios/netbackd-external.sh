@@ -13,7 +13,8 @@
 # (VLAN 10 of the trunk) reach the outside and the outside reaches them
 # (run.sh's pinger); guest1's
 # iperf3 to the outside both ways; dom0's own iperf3 to the outside
-# before netbackd starts and while it runs ("LAB-HOST" lines), for the
+# before netbackd starts, while it runs before the guests come, and with
+# the guests ("LAB-HOST" lines), for the
 # host-keeps-its-NIC figures of bench/RESULTS.md.
 # lab-outside: yes
 # lab-outside-reaches: 192.0.2.21 198.51.100.22
@@ -28,6 +29,8 @@ pif = net_af_packet0,iface=$nic" || return 1
 	grep -q "the host's own frames stay in the kernel" /var/log/netbackd.log ||
 		{ why "no socket filter on $nic's packet socket"; return 1; }
 	grep -E "stays on|turned off on $nic|cannot" /var/log/netbackd.log
+	# netbackd running, no guest yet: what netbackd alone costs the host.
+	host_iperf netbackd-no-guests || return 1
 	ethtool -k "$nic" 2>/dev/null | grep -E "receive-offload|rx-gro-hw"
 	ethtool -k "$nic" | grep -q "generic-receive-offload: on" ||
 		{ why "GRO is off on $nic while netbackd runs"; return 1; }
