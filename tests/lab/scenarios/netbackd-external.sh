@@ -36,11 +36,13 @@ pif = net_af_packet0,iface=$nic" || return 1
 		{ why "GRO is off on $nic while netbackd runs"; return 1; }
 	[ "$hwgro" != on ] || ethtool -k "$nic" | grep -q "rx-gro-hw: on" ||
 		{ why "hardware GRO is off on $nic while netbackd runs"; return 1; }
-	guest_create guest1 00:16:3e:00:00:01 192.0.2.21/24 192.0.2.100 \
-		",bridge=xenbr0,script=vif-netbackd" "" 192.0.2.100 || return 1
+	# guest2 first, and up before guest1 boots: guest1's iperf3 runs as
+	# soon as it is up, and must not share dom0 with guest2's boot.
 	guest_create guest2 00:16:3e:00:00:02 198.51.100.22/24 198.51.100.100 \
 		",bridge=xenbr0.10,script=vif-netbackd" || return 1
 	guest_wait guest2 "ping 198.51.100.100 ok" 120 || return 1
+	guest_create guest1 00:16:3e:00:00:01 192.0.2.21/24 192.0.2.100 \
+		",bridge=xenbr0,script=vif-netbackd" "" 192.0.2.100 || return 1
 	iperf_wait guest1 || return 1
 	# dom0 still has its address and its own path to the outside.
 	ip -o addr show dev "$nic" | grep -q "192.0.2.10/24" ||
