@@ -62,6 +62,43 @@ static struct sock_filter not_the_hosts[] = {
 	BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
+/*
+ * The packet sockets this file made for the ports open now (their rings
+ * and GSO sockets): a second port on the same interface must not take
+ * them for the PMD's when it filters those.
+ */
+static int own_fd[2 * DP_MAX_ETHS];
+static unsigned n_own;
+
+static int
+own(int fd)
+{
+	if (fd >= 0 && n_own < 2 * DP_MAX_ETHS)
+		own_fd[n_own++] = fd;
+	return fd;
+}
+
+static bool
+is_own(int fd)
+{
+	for (unsigned i = 0; i < n_own; i++)
+		if (own_fd[i] == fd)
+			return true;
+	return false;
+}
+
+/* Closes one of this file's sockets. */
+static void
+own_close(int fd)
+{
+	for (unsigned i = 0; i < n_own; i++)
+		if (own_fd[i] == fd) {
+			own_fd[i] = own_fd[--n_own];
+			break;
+		}
+	close(fd);
+}
+
 /* Takes nothing: the PMD's sockets where netbackd has its own ring. */
 static struct sock_filter nothing[] = {
 	BPF_STMT(BPF_RET | BPF_K, 0),
@@ -88,7 +125,8 @@ filter_sockets(int ifindex, struct sock_fprog prog, int *fd_last)
 		struct sockaddr_ll sl;
 		socklen_t len = sizeof(sl);
 
-		if (getsockname(fd, (struct sockaddr *)&sl, &len) != 0 ||
+		if (is_own(fd) ||
+		    getsockname(fd, (struct sockaddr *)&sl, &len) != 0 ||
 		    len < offsetof(struct sockaddr_ll, sll_addr) ||
 		    sl.sll_family != AF_PACKET ||
 		    sl.sll_ifindex != ifindex)
@@ -477,7 +515,7 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 		/* netbackd receives; the PMD's sockets only send. */
 		n = filter_sockets(ifindex, none, &fd);
 		if (n >= 0)
-			n = fd = ring_socket(p, ifindex);
+			n = fd = own(ring_socket(p, ifindex));
 		if (n < 0) {
 			nb_err("pif %s: cannot set up its RX ring on %s (%s); "
 			       "framesz=2048 in its devargs receives through "
@@ -510,7 +548,7 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 	}
 	/* GSO packets go whole to the kernel on a socket of their own,
 	 * whose frames the filter keeps from coming back (outgoing). */
-	if (n > 0 && (fd = vnet_socket(ifindex)) >= 0) {
+	if (n > 0 && (fd = own(vnet_socket(ifindex))) >= 0) {
 		p->vnet_fd = fd;
 		p->vnet = true;
 		nb_info("pif %s: GSO packets go to %s whole (virtio-net "
@@ -537,12 +575,12 @@ ctl_afpacket_restore(struct dp_eth *p)
 	int n;
 
 	if (p->vnet_fd >= 0)
-		close(p->vnet_fd);
+		own_close(p->vnet_fd);
 	p->vnet = false;
 	p->vnet_fd = -1;
 	if (p->ring.map) {
 		munmap(p->ring.map, p->ring.len);
-		close(p->rx_fd);
+		own_close(p->rx_fd);
 		p->rx_fd = -1;
 		p->ring.map = NULL;
 	}
