@@ -11,8 +11,9 @@
  * filter keeps them in the kernel: the port receives broadcast,
  * multicast and frames for other MACs only.
  *
- * The port's one socket (one queue pair) is what its worker sleeps on:
- * readable while frames wait in its RX ring.
+ * The socket the port receives on (netbackd's own, or the PMD's one
+ * where it has one queue pair) is what its worker sleeps on: readable
+ * while frames wait in its RX ring.
  *
  * A packet socket also sees frames after GRO (or the NIC's LRO or
  * hardware GRO) merged them: up to 64 KiB with no segment size. Where

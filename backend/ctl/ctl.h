@@ -62,9 +62,10 @@ int ctl_vif_connect(struct nb_daemon *d, struct ctl_vif *v, char *err,
 void ctl_vif_disconnect(struct nb_daemon *d, struct ctl_vif *v);
 
 /* afpacket.c: a net_af_packet port on an interface the kernel also uses
- * (ifindex): the host's own frames filtered out of its sockets, GRO,
- * LRO and hardware GRO off while it is open (after probe, before start);
- * and back. */
+ * (ifindex), after probe, before start: netbackd's own receive ring
+ * (p->whole) or the PMD's with GRO, LRO and hardware GRO off while it
+ * is open, the host's own frames filtered out either way; 0 or -errno.
+ * And back. */
 int ctl_afpacket_share(struct dp_eth *p, int ifindex);
 void ctl_afpacket_restore(struct dp_eth *p);
 

@@ -153,7 +153,7 @@ struct dp_worker {
 	 * interrupts (intr_calls) is a memory write with tap and
 	 * virtio-user, a system call with some PMDs: counted apart. */
 	uint64_t copy_hypercalls, wakefd_reads, intr_calls;
-	uint64_t port_polls; /* rte_eth_rx_burst calls (with tap, reads) */
+	uint64_t port_polls; /* port RX polls (with tap, reads) */
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */
 	/* Queues owed a notification (dp_notify), at most nq, and the pass
