@@ -3933,6 +3933,23 @@ TEST(long_packets_go_guest_to_guest)
 	simenv_fini(&e);
 }
 
+/* The next IPv4 frame guest f receives within ~3 s (others skipped),
+ * its length, or -EAGAIN. */
+static int
+recv_ipv4(struct simfront *f, uint8_t *r, size_t cap,
+	  struct simfront_rxinfo *info)
+{
+	int n = -EAGAIN;
+
+	for (int t = 0; t < 300 && n == -EAGAIN; t++) {
+		simfront_poll(f, 10);
+		while ((n = simfront_recv(f, 0, r, cap, info)) != -EAGAIN &&
+		       (n < 14 || r[12] != 0x08))
+			;
+	}
+	return n;
+}
+
 /*
  * What GRO merged (a TCP frame longer than the MTU, its checksum the
  * pseudo-header's, as the kernel leaves it) reaches a guest that takes
@@ -3985,13 +4002,7 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	/* To a: one GSO packet, byte for byte. */
 	len = tcp_partial(f, &out, &a, plen);
 	raw_send(fd, sl.sll_ifindex, f, len);
-	int n = -EAGAIN;
-	for (int t = 0; t < 300 && n == -EAGAIN; t++) {
-		simfront_poll(a.f, 10);
-		while ((n = simfront_recv(a.f, 0, r, sizeof(r), &info)) !=
-		       -EAGAIN && (n < 14 || r[12] != 0x08))
-			;
-	}
+	int n = recv_ipv4(a.f, r, sizeof(r), &info);
 	CHECK_EQ(n, (int)len);
 	CHECK(memcmp(r, f, len) == 0);
 	CHECK_EQ(info.gso_size, 1460);
@@ -4002,13 +4013,7 @@ TEST(af_packet_merged_frames_reach_guests_whole)
 	for (size_t i = 54; i < len; i++)
 		f[i] = (uint8_t)(i * 7);
 	raw_send(fd, sl.sll_ifindex, f, len);
-	n = -EAGAIN;
-	for (int t = 0; t < 300 && n == -EAGAIN; t++) {
-		simfront_poll(a.f, 10);
-		while ((n = simfront_recv(a.f, 0, r, sizeof(r), &info)) !=
-		       -EAGAIN && (n < 14 || r[12] != 0x08))
-			;
-	}
+	n = recv_ipv4(a.f, r, sizeof(r), &info);
 	CHECK_EQ(n, (int)len);
 	CHECK(memcmp(r, f, len) == 0);
 	CHECK_EQ(info.gso_size, 1460);
