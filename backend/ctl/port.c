@@ -320,9 +320,9 @@ cut_check(struct dp_eth *p)
 			"%s and were dropped (rx_drop_cut): GSO or GRO hands "
 			"the packet socket merged packets; leave framesz, "
 			"blocksz and framecnt out of its devargs (netbackd's "
-			"own ring takes them whole), or, with a netfront as uplink, turn TSO off on "
-			"its vif in the backend domain (ethtool -K vifD.N tso "
-			"off)", p->name,
+			"own ring takes them whole), or, with a netfront as "
+			"uplink, turn TSO off on its vif in the backend domain "
+			"(ethtool -K vifD.N tso off)", p->name,
 			(unsigned long)(c[DP_E_RX_CUT] - p->cut_seen),
 			p->kif[0] ? p->kif : "its interface");
 	p->cut_seen = c[DP_E_RX_CUT];
