@@ -4310,19 +4310,14 @@ TEST(af_packet_two_networks_share_an_interface)
 {
 	struct simenv e;
 	struct guest a, b;
-	char conf[300], wa[16], wb[16];
+	char conf[300], text[200], wa[16], wb[16];
 	static uint8_t f[256];
-	const char *args[] = { "-c", conf, NULL };
 
 	veth_up("nb2", wa, wb);
-	simenv_init(&e);
-	snprintf(conf, sizeof(conf), "%s/netbackd.conf", e.dir);
-	FILE *fp = fopen(conf, "w");
-	CHECK(fp != NULL);
-	fprintf(fp, "[network xenbr0]\npif = net_af_packet0,iface=%s\n"
-		"[network lan]\npif = net_af_packet1,iface=%s\n", wa, wa);
-	fclose(fp);
-	simenv_start_netbackd(&e, args);
+	snprintf(text, sizeof(text), "[network xenbr0]\npif = net_af_packet0,"
+		 "iface=%s\n[network lan]\npif = net_af_packet1,iface=%s\n",
+		 wa, wa);
+	start_with_conf(&e, conf, sizeof(conf), text);
 	guest_up(&e, &a, 1, NULL, true);
 	guest_ip = "bridge=lan";
 	guest_up(&e, &b, 2, NULL, true);
