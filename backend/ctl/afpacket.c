@@ -422,10 +422,10 @@ out:
 	return r;
 }
 
-/* Turns off what merges frames before the packet socket sees them, of
- * those in mask (a bit per merging[] entry). */
+/* Turns off all that merges frames before the packet socket sees them
+ * (merging[]). */
 static void
-merging_off(struct dp_eth *p, unsigned mask)
+merging_off(struct dp_eth *p)
 {
 	int idx[NB_MERGING];
 	int n = feature_index(p->kif, idx);
@@ -437,7 +437,7 @@ merging_off(struct dp_eth *p, unsigned mask)
 		return;
 	}
 	for (size_t m = 0; m < NB_MERGING; m++) {
-		if (idx[m] < 0 || !(mask & (1u << m)))
+		if (idx[m] < 0)
 			continue;
 		int r = feature_set(p->kif, n, idx[m], false);
 
@@ -565,7 +565,7 @@ ctl_afpacket_share(struct dp_eth *p, int ifindex)
 	if (p->whole)
 		gro_cap(p, ifindex);
 	else if (p->kif[0] != '#')
-		merging_off(p, 7u);
+		merging_off(p);
 	return 0;
 }
 

@@ -92,12 +92,17 @@ ring_slot(const struct dp_ring *r, uint32_t i)
 }
 
 /* Append len bytes from p to the chain segs[], filled up to *k / *off
- * (room a segment). */
+ * (room a segment): the next segment is taken only for bytes that do
+ * not fit, so the last one may end full. */
 static inline void
 chain_put(struct rte_mbuf **segs, unsigned *k, uint32_t *off, uint16_t room,
 	  const uint8_t *p, uint32_t len)
 {
 	while (len) {
+		if (*off == room) {
+			(*k)++;
+			*off = 0;
+		}
 		uint32_t l = RTE_MIN(len, (uint32_t)room - *off);
 
 		memcpy(rte_pktmbuf_mtod_offset(segs[*k], uint8_t *, *off), p,
@@ -105,10 +110,6 @@ chain_put(struct rte_mbuf **segs, unsigned *k, uint32_t *off, uint16_t room,
 		p += l;
 		len -= l;
 		*off += l;
-		if (*off == room && len) {
-			(*k)++;
-			*off = 0;
-		}
 	}
 }
 
