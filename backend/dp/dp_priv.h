@@ -5,10 +5,13 @@
  *
  * One frame from a guest's TX ring to a DPDK port, top to bottom:
  *   worker.c  worker_main(): a pass over every owned queue and port
- *   tx.c      dp_tx_queue(): requests -> credit -> grant copies into
- *             mbufs (one hv_copy per burst; of a long packet only its
- *             head: struct dp_cut) -> forward -> guests here that took
- *             cut packets receive -> responses, one notify
+ *   tx.c      dp_tx_plan(): requests -> credit -> mbufs and their grant
+ *             copies (of a long packet only its head: struct dp_cut),
+ *             added to the pass's batch
+ *   worker.c  batch_flush(): one hv_copy for the batch (this TX burst
+ *             and the RX bursts planned beside it)
+ *   tx.c      dp_tx_finish(): forward -> guests here that took cut
+ *             packets receive -> responses, a notification owed
  *   forward.c dp_fwd_from_vif(): the switch picks destinations for the
  *             whole burst, each destination gets its frames at once
  *   eth.c     dp_deliver_eth(): offloads if a frame needs one, then
@@ -16,7 +19,9 @@
  *             shared under a lock where the port has too few)
  * and the other way: eth.c dp_eth_poll() -> forward.c -> rx.c
  * dp_deliver_vif() (RX backlog here, or the owner's transfer ring) ->
- * rx.c dp_rx_queue() (grant copies into the guest's posted buffers).
+ * rx.c dp_rx_plan() (the guest's posted buffers taken, grant copies
+ * into them added to the next pass's batch) -> batch_flush() ->
+ * dp_rx_finish() (responses).
  */
 #ifndef NETBACKD_DP_PRIV_H
 #define NETBACKD_DP_PRIV_H
@@ -73,7 +78,7 @@ struct dp_cmd {
  * stays in the sender's granted pages (w->txb.slots), and a guest on the
  * same worker receives it by grant copies from those pages straight into
  * its own: the data never crosses this process. The sender's response
- * waits until then, at the end of its TX burst (dp_tx_queue). Anywhere
+ * waits until then, at the end of its TX burst (dp_tx_finish). Anywhere
  * else the packet goes (a port, a tap, a flood, another worker, a guest
  * that needs its checksum done or the packet segmented) it is completed
  * first (dp_cut_settle): the rest copied into mbufs, as every packet was
@@ -103,6 +108,38 @@ struct dp_cut {
 extern uint64_t dp_cut_flag;
 #define DP_MAX_CUT_DESTS RING_TX_BURST_PKTS
 
+/*
+ * A burst of a queue's RX backlog planned into the guest's posted
+ * buffers (rx.c), its copy segments w->segs[seg0, nsegs): answered
+ * after the pass's copy call.
+ */
+struct dp_rx_plan {
+	struct dp_queue *q;
+	struct ring_rx_buf bufs[RING_RX_SIZE];
+	uint16_t slot_len[RING_RX_SIZE];
+	struct rte_mbuf *pkt[DP_BURST];
+	unsigned slots[DP_BURST];   /* buffers taken, 0: dropped (too big) */
+	unsigned seg_end[DP_BURST]; /* one past its last copy segment */
+	uint32_t hash[DP_BURST];
+	uint8_t htype[DP_BURST];
+	bool hashed[DP_BURST];
+	unsigned npk, taken, seg0, nsegs;
+	bool full;   /* stopped where the batch had no room */
+	uint16_t hr; /* xdp-headroom */
+};
+/* RX bursts one copy call may carry. */
+#define DP_RX_PLANS 8u
+
+/* A TX burst read and planned (tx.c), answered after the copy call. */
+struct dp_tx_plan {
+	struct dp_queue *q; /* NULL: none */
+	int n;              /* requests read */
+	int nsegs;          /* its segments end here, or -ENOMEM */
+	unsigned seg0;
+	struct rte_mbuf *heads[RING_TX_BURST_PKTS];
+	unsigned seg_end[RING_TX_BURST_PKTS];
+};
+
 struct dp_worker {
 	unsigned id;
 	unsigned lcore;
@@ -129,7 +166,18 @@ struct dp_worker {
 	unsigned nap_ms; /* the next nap's length, 1..DP_NAP_MAX_MS */
 	/* Scratch, fixed at start: nothing is allocated per packet. */
 	struct ring_tx_burst txb;
+	/*
+	 * The pass's copy batch: one TX burst and up to DP_RX_PLANS RX
+	 * bursts planned, their segments segs[0, nsegs), then one hv_copy
+	 * for all (worker.c batch_flush) before any is answered. A pass
+	 * that has a guest to read and one to fill makes one system call
+	 * for both, not one each.
+	 */
 	xengnttab_grant_copy_segment_t segs[DP_COPY_BATCH];
+	unsigned nsegs;
+	struct dp_tx_plan txp;
+	struct dp_rx_plan *rxp; /* DP_RX_PLANS of them */
+	unsigned nrxp;
 	struct rte_gso_ctx gso; /* software segmentation */
 	/* The current TX burst's cut packets, the queues of this worker
 	 * whose backlogs took some, and the segments that complete them. */
@@ -255,11 +303,23 @@ dp_mbuf_dest(struct rte_mbuf *m)
 unsigned dp_evt_drain(struct dp_worker *w);
 void dp_evt_release_due(struct dp_worker *w);
 
-/* tx.c: guest TX, ring -> mbufs -> switch. Requests handled. */
-unsigned dp_tx_queue(struct dp_worker *w, struct dp_queue *q);
+/* tx.c: guest TX, ring -> mbufs -> switch. dp_tx_plan() reads a burst
+ * of q's requests into w->txp, its copies added to the pass's batch
+ * (w->segs from w->nsegs on); the requests read. After the batch's
+ * copy call, dp_tx_finish() checks them, forwards the packets and
+ * answers the requests. */
+unsigned dp_tx_plan(struct dp_worker *w, struct dp_queue *q);
+void dp_tx_finish(struct dp_worker *w);
 
-/* rx.c: guest RX, backlog -> grant copies into posted buffers. Packets
- * handed to the guest. */
+/* rx.c: guest RX, backlog -> grant copies into posted buffers.
+ * dp_rx_plan() takes buffers for a burst of q's backlog, its copies
+ * added to the pass's batch: the packets planned, 0 if none, -1 if the
+ * batch has no room (copy and answer it, then plan again).
+ * dp_rx_finish() answers every planned burst after the batch's copy
+ * call. dp_rx_queue() does the three for one queue at once, with no
+ * batch pending: the packets handed to the guest. */
+int dp_rx_plan(struct dp_worker *w, struct dp_queue *q);
+void dp_rx_finish(struct dp_worker *w);
 unsigned dp_rx_queue(struct dp_worker *w, struct dp_queue *q);
 /* Put n mbufs into q's RX backlog (q is ours); what does not fit (in
  * packets, mbufs or bytes) is dropped and counted. */

@@ -6,11 +6,14 @@
  *   dp_deliver_vif()  frames from the switch: segmented if the guest
  *                     cannot take GSO, a queue picked by flow, then
  *                     this worker's backlog or the owner's xfer ring
- *   dp_rx_queue()     one queue's backlog, a burst at a time:
- *     rx_plan()         take posted buffers, a copy segment per piece
- *     hv_copy()         one call for the burst
- *     rx_respond()      responses (extras for GSO, hash, XDP headroom),
- *                       then one push and at most one notify
+ *   dp_rx_plan()      one queue's backlog, a burst at a time: posted
+ *                     buffers taken, a copy segment per piece, added
+ *                     to the pass's batch (w->segs, dp_priv.h)
+ *   (worker.c)        one hv_copy() for the batch
+ *   dp_rx_finish()    responses for every planned burst (extras for
+ *                     GSO, hash, XDP headroom), a push a queue, at
+ *                     most one notification owed
+ *   dp_rx_queue()     the three at once, for one queue (cut packets)
  */
 #include <errno.h>
 #include <string.h>
@@ -170,23 +173,9 @@ rx_no_progress(struct dp_worker *w, struct dp_queue *q, uint64_t now)
 	}
 }
 
-/* A burst of the backlog planned into the guest's posted buffers. */
-struct rx_plan {
-	struct ring_rx_buf bufs[RING_RX_SIZE];
-	uint16_t slot_len[RING_RX_SIZE];
-	struct rte_mbuf *pkt[DP_BURST];
-	unsigned slots[DP_BURST];   /* buffers taken, 0: dropped (too big) */
-	unsigned seg_end[DP_BURST]; /* one past its last copy segment */
-	uint32_t hash[DP_BURST];
-	uint8_t htype[DP_BURST];
-	bool hashed[DP_BURST];
-	unsigned npk, taken, nsegs;
-	uint16_t hr; /* xdp-headroom */
-};
-
 /* Copy [moff, moff + len) of segment s into buffer slot at poff. */
 static void
-rx_piece(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+rx_piece(struct dp_worker *w, struct dp_queue *q, struct dp_rx_plan *pl,
 	 bool statics, unsigned slot, unsigned poff, struct rte_mbuf *s,
 	 uint16_t moff, uint16_t len)
 {
@@ -214,7 +203,7 @@ rx_piece(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 struct rx_fill {
 	struct dp_worker *w;
 	struct dp_queue *q;
-	struct rx_plan *pl;
+	struct dp_rx_plan *pl;
 	bool statics;
 	unsigned slot, poff, nx;
 	uint16_t src_domid; /* a cut packet's sender */
@@ -239,7 +228,7 @@ static void
 rx_piece_g2g(void *arg, uint32_t gref, uint16_t off, uint16_t len)
 {
 	struct rx_fill *f = arg;
-	struct rx_plan *pl = f->pl;
+	struct dp_rx_plan *pl = f->pl;
 
 	while (len) {
 		uint16_t chunk = rx_room(f, len);
@@ -274,7 +263,7 @@ rx_piece_g2g(void *arg, uint32_t gref, uint16_t off, uint16_t len)
  * its head, from its sender's pages.
  */
 static void
-rx_plan_pkt(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+rx_plan_pkt(struct dp_worker *w, struct dp_queue *q, struct dp_rx_plan *pl,
 	    bool statics, struct rte_mbuf *m, unsigned nx,
 	    const struct dp_cut *c)
 {
@@ -302,7 +291,7 @@ rx_plan_pkt(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 
 /* Take buffers for as much of the backlog as they hold (a burst at most). */
 static void
-rx_plan(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
+rx_plan(struct dp_worker *w, struct dp_queue *q, struct dp_rx_plan *pl,
 	unsigned avail)
 {
 	bool statics = dp_vif_has_grefs(q->vif);
@@ -325,6 +314,25 @@ rx_plan(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 
 		if (nd > 1 && !sg) {
 			/* Larger than a page and the guest has no SG. */
+			q->stats[DP_Q_RX_DROP_TOO_BIG]++;
+			pl->slots[i] = 0;
+			pl->seg_end[i] = pl->nsegs;
+			pl->pkt[pl->npk++] = m;
+			continue;
+		}
+		/* Its copy segments at most: a piece ends where an mbuf, a
+		 * guest page or (a cut packet) a sender's slot does. What
+		 * the pass's batch has no room for waits for the next. */
+		unsigned most = m->nb_segs + nd +
+				(m->ol_flags & dp_cut_flag ? RING_TX_FATAL_SLOTS
+							   : 0);
+
+		if (unlikely(pl->nsegs + most > DP_COPY_BATCH)) {
+			if (pl->seg0 || pl->npk) {
+				pl->full = true;
+				break;
+			}
+			/* Not even an empty batch holds it. */
 			q->stats[DP_Q_RX_DROP_TOO_BIG]++;
 			pl->slots[i] = 0;
 			pl->seg_end[i] = pl->nsegs;
@@ -361,7 +369,7 @@ rx_plan(struct dp_worker *w, struct dp_queue *q, struct rx_plan *pl,
 
 /* Packet i's extras, in type order: GSO, hash, XDP headroom. */
 static unsigned
-rx_fill_extras(const struct rx_plan *pl, unsigned i, netif_extra_info_t *x)
+rx_fill_extras(const struct dp_rx_plan *pl, unsigned i, netif_extra_info_t *x)
 {
 	struct rte_mbuf *m = pl->pkt[i];
 	unsigned xi = 0;
@@ -399,9 +407,9 @@ rx_fill_extras(const struct rx_plan *pl, unsigned i, netif_extra_info_t *x)
 
 /* A response for every buffer taken, in order; counted. */
 static void
-rx_respond(struct dp_worker *w, struct dp_queue *q, const struct rx_plan *pl)
+rx_respond(struct dp_worker *w, struct dp_queue *q, const struct dp_rx_plan *pl)
 {
-	for (unsigned i = 0, s = 0, slot = 0; i < pl->npk; i++) {
+	for (unsigned i = 0, s = pl->seg0, slot = 0; i < pl->npk; i++) {
 		struct rte_mbuf *m = pl->pkt[i];
 		netif_extra_info_t x[RX_X_MAX];
 		uint16_t flags = 0;
@@ -455,14 +463,16 @@ rx_respond(struct dp_worker *w, struct dp_queue *q, const struct rx_plan *pl)
 	}
 }
 
-unsigned
-dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
+int
+dp_rx_plan(struct dp_worker *w, struct dp_queue *q)
 {
-	struct rx_plan pl;
+	struct dp_rx_plan *pl;
 	int avail;
 
 	if (q->bl_count == 0 && likely(!q->stalled))
 		return 0;
+	if (w->nrxp == DP_RX_PLANS)
+		return -1;
 	avail = ring_rx_avail(&q->rx);
 	if (unlikely(avail < 0)) {
 		dp_queue_fatal(w, q, ring_error_name(q->rx.error));
@@ -480,28 +490,60 @@ dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
 			return 0;
 	}
 
-	pl.npk = pl.taken = pl.nsegs = 0;
-	pl.hr = atomic_load_explicit(&q->vif->xdp_headroom,
-				     memory_order_relaxed);
-	rx_plan(w, q, &pl, (unsigned)avail);
-	if (pl.npk == 0) {
+	pl = &w->rxp[w->nrxp];
+	pl->q = q;
+	pl->npk = pl->taken = 0;
+	pl->seg0 = pl->nsegs = w->nsegs;
+	pl->full = false;
+	pl->hr = atomic_load_explicit(&q->vif->xdp_headroom,
+				      memory_order_relaxed);
+	rx_plan(w, q, pl, (unsigned)avail);
+	if (pl->npk == 0) {
+		if (pl->full)
+			return -1;
 		rx_no_progress(w, q, dp_tsc_ms(w->tsc));
 		return 0;
 	}
-	if (pl.nsegs) {
-		dp_copy(w, pl.nsegs);
+	w->nsegs = pl->nsegs;
+	w->nrxp++;
+	return (int)pl->npk;
+}
+
+void
+dp_rx_finish(struct dp_worker *w)
+{
+	for (unsigned p = 0; p < w->nrxp; p++) {
+		struct dp_rx_plan *pl = &w->rxp[p];
+		struct dp_queue *q = pl->q;
+
+		rx_respond(w, q, pl);
+		for (unsigned i = 0; i < pl->npk; i++)
+			bl_uncharge(q, pl->pkt[i]);
+		bl_publish(q);
+		q->bl_head = (q->bl_head + pl->npk) % DP_RX_BACKLOG;
+		q->bl_count -= pl->npk;
+		q->rx_progress_ms = dp_tsc_ms(w->tsc);
+		rte_pktmbuf_free_bulk(pl->pkt, pl->npk);
+		if (pl->taken && ring_rx_push(&q->rx))
+			dp_notify(w, q, DP_NOTIFY_RX);
 	}
-	rx_respond(w, q, &pl);
-	for (unsigned i = 0; i < pl.npk; i++)
-		bl_uncharge(q, pl.pkt[i]);
-	bl_publish(q);
-	q->bl_head = (q->bl_head + pl.npk) % DP_RX_BACKLOG;
-	q->bl_count -= pl.npk;
-	q->rx_progress_ms = dp_tsc_ms(w->tsc);
-	rte_pktmbuf_free_bulk(pl.pkt, pl.npk);
-	if (pl.taken && ring_rx_push(&q->rx))
-		dp_notify(w, q, DP_NOTIFY_RX);
-	return pl.npk;
+	w->nrxp = 0;
+}
+
+unsigned
+dp_rx_queue(struct dp_worker *w, struct dp_queue *q)
+{
+	/* The pass's batch was copied and answered before. */
+	RTE_ASSERT(w->nsegs == 0 && w->nrxp == 0);
+	int n = dp_rx_plan(w, q);
+
+	if (n <= 0)
+		return 0;
+	if (w->nsegs)
+		dp_copy(w, w->nsegs);
+	w->nsegs = 0;
+	dp_rx_finish(w);
+	return (unsigned)n;
 }
 
 void

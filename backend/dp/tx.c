@@ -2,12 +2,15 @@
 /*
  * Guest TX: the frontend's requests become mbufs and go to the switch.
  *
- *   dp_tx_queue()  requests of one queue, a burst at a time:
+ *   dp_tx_plan()   requests of one queue, a burst at a time:
  *     tx_credit()    the rate limit: how many bytes may go now
  *     ring_tx_poll_budget()  copy and check the requests (ring/)
  *     tx_build()     mbufs, and a grant-copy segment per piece of a slot
- *                    (of a long packet, only its head: cut, dp_priv.h)
- *     hv_copy()      one call for the burst's segments
+ *                    (of a long packet, only its head: cut, dp_priv.h),
+ *                    added to the pass's batch
+ *   (worker.c)       one hv_copy() for the batch: this burst and the
+ *                    RX bursts planned with it
+ *   dp_tx_finish()
  *     tx_check()     the copies' statuses, multicast operations done
  *     dp_fwd_from_vif()  the switch, and every destination's delivery
  *     cut_finish()   guests on this worker that took cut packets
@@ -165,7 +168,7 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(w->pool) -
 				   RTE_PKTMBUF_HEADROOM);
 	bool statics = dp_vif_has_grefs(q->vif);
-	unsigned nm = 0, mi = 0, nsegs = 0;
+	unsigned nm = 0, mi = 0, nsegs = w->nsegs;
 
 	for (int i = 0; i < n; i++)
 		if (tx_is_data(&b->pkts[i]))
@@ -423,7 +426,7 @@ tx_check(struct dp_worker *w, struct dp_queue *q, int n,
 	struct ring_tx_burst *b = &w->txb;
 	unsigned nout = 0;
 
-	for (int i = 0, s = 0; i < n; i++) {
+	for (int i = 0, s = (int)w->txp.seg0; i < n; i++) {
 		struct ring_tx_pkt *p = &b->pkts[i];
 
 		st[i] = NETIF_RSP_OKAY;
@@ -539,15 +542,12 @@ tx_answer(struct dp_worker *w, struct dp_queue *q, int n, int16_t *st)
 }
 
 unsigned
-dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
+dp_tx_plan(struct dp_worker *w, struct dp_queue *q)
 {
 	struct ring_tx_burst *b = &w->txb;
-	struct rte_mbuf *heads[RING_TX_BURST_PKTS];
-	unsigned seg_end[RING_TX_BURST_PKTS];
-	int16_t st[RING_TX_BURST_PKTS];
+	struct dp_tx_plan *t = &w->txp;
 	uint64_t left = 0, *budget;
-	unsigned nout;
-	int n, nsegs;
+	int n;
 
 	/* Not on a switch port yet (just connected, or moving to another
 	 * VLAN): requests wait in the ring rather than being read and
@@ -575,20 +575,34 @@ dp_tx_queue(struct dp_worker *w, struct dp_queue *q)
 
 	w->ncut = w->ncut_dest = 0;
 	w->cut_q = q;
-	nsegs = tx_build(w, q, n, heads, seg_end);
-	if (nsegs == -ENOMEM)
+	t->q = q;
+	t->n = n;
+	t->seg0 = w->nsegs;
+	t->nsegs = tx_build(w, q, n, t->heads, t->seg_end);
+	if (t->nsegs == -ENOMEM)
 		w->ncut = 0;
-	if (nsegs > 0) {
-		dp_copy(w, (uint32_t)nsegs);
-	}
-	nout = tx_check(w, q, n, heads, seg_end, nsegs == -ENOMEM, st);
+	else
+		w->nsegs = (unsigned)t->nsegs;
+	return (unsigned)n;
+}
+
+void
+dp_tx_finish(struct dp_worker *w)
+{
+	struct dp_tx_plan *t = &w->txp;
+	struct dp_queue *q = t->q;
+	int16_t st[RING_TX_BURST_PKTS];
+	unsigned nout;
+
+	nout = tx_check(w, q, t->n, t->heads, t->seg_end,
+			t->nsegs == -ENOMEM, st);
 	if (nout)
-		dp_fwd_from_vif(w, q->vif, heads, nout);
+		dp_fwd_from_vif(w, q->vif, t->heads, nout);
 	if (w->ncut)
 		cut_finish(w, q);
-	tx_answer(w, q, n, st);
+	tx_answer(w, q, t->n, st);
 	w->ncut = 0;
+	t->q = NULL;
 	if (ring_tx_push(&q->tx))
 		dp_notify(w, q, DP_NOTIFY_TX);
-	return (unsigned)n;
 }

@@ -436,9 +436,33 @@ ports_disarm(struct dp_worker *w)
 }
 
 /*
+ * The pass's copy batch: one copy call for every segment planned, then
+ * the RX bursts answered, then the TX burst (whose packets, forwarded
+ * now, reach this worker's guests in the next batch).
+ */
+static void
+batch_flush(struct dp_worker *w)
+{
+	if (w->nsegs)
+		dp_copy(w, w->nsegs);
+	w->nsegs = 0;
+	dp_rx_finish(w);
+	if (w->txp.q)
+		dp_tx_finish(w);
+}
+
+static inline unsigned
+next_q(const struct dp_worker *w, unsigned i)
+{
+	return i + 1 == w->nq ? 0 : i + 1;
+}
+
+/*
  * One pass over everything the worker owns: frames from other workers,
- * each queue's TX then RX, the ports' RX queues (those with interrupts
- * less often while they stay empty: dp_eth_rxq.skip). The work done.
+ * the first queue with TX requests and every queue's RX in one copy
+ * call, the other queues' TX (a call each), the ports' RX queues (those
+ * with interrupts less often while they stay empty: dp_eth_rxq.skip).
+ * The work done.
  */
 static unsigned
 worker_pass(struct dp_worker *w)
@@ -454,28 +478,58 @@ worker_pass(struct dp_worker *w)
 	drain_xfer(w);
 	/* A burst each, from a different first queue every pass: no queue
 	 * waits for another by more than one burst of each. */
-	unsigned nq = w->nq, first = nq ? w->rr++ % nq : 0, i = first;
+	unsigned nq = w->nq, first = nq ? w->rr++ % nq : 0, i = first, k;
 
-	for (unsigned k = 0; k < nq; k++, i = i + 1 == nq ? 0 : i + 1) {
+	/* TX up to the first queue with requests: its burst joins the
+	 * batch, with the RX bursts below. */
+	for (k = 0; k < nq; k++, i = next_q(w, i)) {
 		struct dp_queue *q = w->queues[i];
-		unsigned n;
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
 			continue;
-		n = dp_tx_queue(w, q);
+		unsigned n = dp_tx_plan(w, q);
+
 		q->evt.work += n;
 		work += n;
+		if (n) {
+			k++;
+			i = next_q(w, i);
+			break;
+		}
 	}
-	i = first;
-	for (unsigned k = 0; k < nq; k++, i = i + 1 == nq ? 0 : i + 1) {
-		struct dp_queue *q = w->queues[i];
-		unsigned n;
+	unsigned tx_k = k, tx_i = i, j = first;
+
+	for (k = 0; k < nq; k++, j = next_q(w, j)) {
+		struct dp_queue *q = w->queues[j];
 
 		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
 			continue;
-		n = dp_rx_queue(w, q);
+		int n = dp_rx_plan(w, q);
+
+		if (n < 0) {
+			/* The batch is full: copied and answered, then an
+			 * empty one always takes a burst. */
+			batch_flush(w);
+			n = dp_rx_plan(w, q);
+		}
+		if (n > 0) {
+			q->evt.work += (unsigned)n;
+			work += (unsigned)n;
+		}
+	}
+	batch_flush(w);
+	/* The other queues' TX, each burst a copy call of its own. */
+	for (k = tx_k, i = tx_i; k < nq; k++, i = next_q(w, i)) {
+		struct dp_queue *q = w->queues[i];
+
+		if (atomic_load_explicit(&q->fatal, memory_order_relaxed))
+			continue;
+		unsigned n = dp_tx_plan(w, q);
+
 		q->evt.work += n;
 		work += n;
+		if (n)
+			batch_flush(w);
 	}
 	for (unsigned i = 0; i < w->nrxq; i++) {
 		struct dp_eth_rxq *rq = &w->rxq[i];
@@ -754,6 +808,7 @@ worker_fini(struct dp_worker *w)
 	free(w->queues);
 	free(w->ntfy);
 	free(w->by_evtchn);
+	free(w->rxp);
 	hv_evtchn_close(w->evh);
 	memset(w, 0, sizeof(*w));
 }
@@ -786,7 +841,8 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 	w->queues = calloc(DP_MAX_QUEUES_W, sizeof(*w->queues));
 	w->ntfy = calloc(DP_MAX_QUEUES_W, sizeof(*w->ntfy));
 	w->by_evtchn = calloc(DP_MAX_EVTCHN, sizeof(*w->by_evtchn));
-	if (!w->queues || !w->ntfy || !w->by_evtchn)
+	w->rxp = calloc(DP_RX_PLANS, sizeof(*w->rxp));
+	if (!w->queues || !w->ntfy || !w->by_evtchn || !w->rxp)
 		goto nomem;
 	w->evh = hv_evtchn_open(d->hv);
 	if (!w->evh) {

@@ -151,6 +151,7 @@ struct shdr {
 	alignas(64) _Atomic uint64_t copy_calls;
 	_Atomic uint64_t copy_segs;
 	_Atomic uint64_t copy_errors;
+	_Atomic uint64_t copy_both;
 	_Atomic uint64_t notifies;
 	_Atomic uint64_t deliveries;
 };
@@ -1013,13 +1014,23 @@ simhv_grant_copy(struct simhv *hv, uint16_t self, uint32_t count,
 {
 	struct shdr *h = &hv->st->hdr;
 	uint64_t errors = 0;
+	unsigned kinds = 0;
 
 	if (!segs && count)
 		return -EINVAL;
 	for (uint32_t i = 0; i < count; i++) {
+		unsigned gref = segs[i].flags &
+				(GNTCOPY_source_gref | GNTCOPY_dest_gref);
+
 		segs[i].status = copy_one(hv, self, &segs[i]);
 		errors += segs[i].status != GNTST_okay;
+		kinds |= gref == GNTCOPY_source_gref ? 1u
+			 : gref == GNTCOPY_dest_gref ? 2u
+						     : 0u;
 	}
+	if (kinds == 3)
+		atomic_fetch_add_explicit(&h->copy_both, 1,
+					  memory_order_relaxed);
 	/* One add per call, not per segment: these lines are shared by
 	 * every process copying. */
 	atomic_fetch_add_explicit(&h->copy_calls, 1, memory_order_relaxed);
@@ -1547,6 +1558,7 @@ simhv_get_stats(struct simhv *hv, struct simhv_stats *st)
 	st->copy_calls = atomic_load(&h->copy_calls);
 	st->copy_segs = atomic_load(&h->copy_segs);
 	st->copy_errors = atomic_load(&h->copy_errors);
+	st->copy_both = atomic_load(&h->copy_both);
 	st->notifies = atomic_load(&h->notifies);
 	st->deliveries = atomic_load(&h->deliveries);
 	for (uint32_t d = 0; d < SIMHV_MAX_DOMAINS; d++) {

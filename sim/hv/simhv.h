@@ -72,6 +72,10 @@ struct simhv_stats {
 	uint64_t copy_calls;    /* simhv_grant_copy() calls */
 	uint64_t copy_segs;     /* segments copied (any status) */
 	uint64_t copy_errors;   /* segments with status != GNTST_okay */
+	/* Calls with a segment from a grant into the caller's memory and
+	 * another from the caller's memory into a grant: a netback that
+	 * read one guest's packets and filled another's buffers at once. */
+	uint64_t copy_both;
 	uint64_t notifies;      /* simhv_evtchn_notify() calls */
 	uint64_t deliveries;    /* wake-ups sent to handles */
 	uint64_t maps;          /* grant mappings now (sum of map counts) */
