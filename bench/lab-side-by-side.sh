@@ -57,7 +57,10 @@ ratio() {
 #   idle tcp_mbit tcp_s_per_gb_net tcp_s_per_gb_gross udp_pps
 #   udp_ms_per_kpkt_net udp_ms_per_kpkt_gross ping_median_ms up_mbit
 #   down_mbit syscalls_per_pkt hypercalls_per_pkt pkts_per_wake
-#   syscalls_per_wake
+#   syscalls_per_wake, then the UDP phase's gross CPU per 1000 packets
+#   split: dom0's user, system and irq time by its own count, the rest
+#   of Xen's figure (Xen's time on dom0's behalf), netbackd's user and
+#   system time; and its copy calls per packet
 # (each the median over the boot's own rounds; the counts from the UDP
 # phases, 0 where netbackd does not run in dom0).
 figures() {
@@ -101,16 +104,28 @@ figures() {
 			sp[i] = per(v[t, "nb_syscalls"], p)
 			hp[i] = per(v[t, "nb_hypercalls"], p)
 			pw[i] = per(p, wk); sw[i] = per(v[t, "nb_syscalls"], wk)
+			du[i] = per(v[t, "d0_user_s"] * 1e3, kp)
+			ds[i] = per(v[t, "d0_sys_s"] * 1e3, kp)
+			di[i] = per(v[t, "d0_irq_s"] * 1e3, kp)
+			dx[i] = per((v[t, "cpu_s"] - v[t, "d0_user_s"] -
+				     v[t, "d0_sys_s"] - v[t, "d0_irq_s"]) * 1e3, kp)
+			nu[i] = per(v[t, "nb_user_s"] * 1e3, kp)
+			ns[i] = per(v[t, "nb_sys_s"] * 1e3, kp)
+			cc[i] = per(v[t, "nb_copy_calls"], p)
 		}
 		for (i = 1; i <= n["ping"]; i++) pm[i] = v[tag["ping", i], "median_ms"]
 		for (i = 1; i <= n["up"]; i++) um[i] = v[tag["up", i], "mbit"]
 		for (i = 1; i <= n["down"]; i++) dm[i] = v[tag["down", i], "mbit"]
-		printf "%.4f %s %.2f %.2f %s %.1f %.1f %.3f %s %s %.3f %.3f %.2f %.2f\n",
+		printf "%.4f %s %.2f %.2f %s %.1f %.1f %.3f %s %s %.3f %.3f %.2f %.2f",
 			idle, med(tm, n["tcp"]), med(tg, n["tcp"]), med(tgg, n["tcp"]),
 			med(up, n["udp"]), med(uk, n["udp"]), med(ukg, n["udp"]),
 			med(pm, n["ping"]), med(um, n["up"]), med(dm, n["down"]),
 			med(sp, n["udp"]), med(hp, n["udp"]), med(pw, n["udp"]),
 			med(sw, n["udp"])
+		printf " %.1f %.1f %.1f %.1f %.1f %.1f %.3f\n",
+			med(du, n["udp"]), med(ds, n["udp"]), med(di, n["udp"]),
+			med(dx, n["udp"]), med(nu, n["udp"]), med(ns, n["udp"]),
+			med(cc, n["udp"])
 	}'
 }
 
@@ -187,3 +202,21 @@ for i in "${!cnames[@]}"; do
 	json "netbackd_${cnames[$i]}" "${nc[$((10 + i))]}" "${cunits[$i]}"
 	json "netbackd_dd_${cnames[$i]}" "${dc[$((10 + i))]}" "${cunits[$i]}"
 done
+# Where dom0's CPU per UDP packet goes (gross): dom0's kernel's own
+# split of its time (tick-sampled), and what Xen counts beyond it (its
+# time on dom0's behalf: traps of dom0's system calls, hypercalls; and
+# what the ticks miss, see above); netbackd's own user and kernel time. dom0 only: in the driver domain set-up these
+# are dom0's alone, netbackd's not among them.
+snames=(dom0_user dom0_system dom0_irq xen_for_dom0)
+for i in "${!snames[@]}"; do
+	c="cpu_per_kpkt_udp18_${snames[$i]}"
+	json "kernel_$c" "${kc[$((14 + i))]}" "CPU-ms/1000 packets"
+	json "netbackd_$c" "${nc[$((14 + i))]}" "CPU-ms/1000 packets"
+	json "ratio_$c" "$(ratio "${nc[$((14 + i))]}" "${kc[$((14 + i))]}")" \
+		"netbackd/kernel"
+done
+json "netbackd_cpu_per_kpkt_udp18_netbackd_user" "${nc[18]}" \
+	"CPU-ms/1000 packets"
+json "netbackd_cpu_per_kpkt_udp18_netbackd_system" "${nc[19]}" \
+	"CPU-ms/1000 packets"
+json "netbackd_copy_calls_per_packet_udp18" "${nc[20]}" "calls/packet"

@@ -206,21 +206,30 @@ cost_stats() {
 
 # nb_counts: netbackd's worker counters now, summed over the workers
 # (netbackctl status): "system_calls wakeups grant_copy_hypercalls
-# notifications port_polls guest_to_guest_copies". With netbackd in the driver domain dd (in
-# COST_DOMS), from the "totals:" line it logs on SIGHUP (the console's
-# "hup"; its log goes to dd's console), port polls not among them.
-# Nothing when netbackd runs in neither.
+# notifications port_polls guest_to_guest_copies grant_copy_calls
+# user_ticks system_ticks", the last two the process's CPU time in
+# user space and in the kernel (/proc/PID/stat). With netbackd in the
+# driver domain dd (in COST_DOMS), from the "totals:" line it logs on
+# SIGHUP (the console's "hup"; its log goes to dd's console), port
+# polls, copy calls and CPU times not among them. Nothing when
+# netbackd runs in neither.
 nb_counts() {
-	local log=/var/log/xen/console/guest-dd.log n0 n i
-	if pgrep -x netbackd >/dev/null; then
-		/lab/netbackctl status 2>/dev/null | awk '
+	local log=/var/log/xen/console/guest-dd.log n0 n i pid
+	if pid=$(pgrep -x netbackd); then
+		{
+			/lab/netbackctl status 2>/dev/null
+			cut -d' ' -f14,15 /proc/$pid/stat | sed 's/^/ticks: /'
+		} | awk '
 		$1 == "system_calls:" { s += $2 }
 		$1 == "wakeups:" { w += $2 }
 		$1 == "grant_copy_hypercalls:" { h += $2 }
 		$1 == "notifications:" { n += $2 }
 		$1 == "port_polls:" { p += $2 }
 		$1 == "guest_to_guest_copies:" { g += $2 }
-		END { print s + 0, w + 0, h + 0, n + 0, p + 0, g + 0 }'
+		$1 == "grant_copy_calls:" { c += $2 }
+		$1 == "ticks:" { u = $2; k = $3 }
+		END { print s + 0, w + 0, h + 0, n + 0, p + 0, g + 0, c + 0,
+			u + 0, k + 0 }'
 		return 0
 	fi
 	case " ${COST_DOMS:-} " in *" dd "*) ;; *) return 0 ;; esac
@@ -240,7 +249,17 @@ nb_counts() {
 			if ($i == "notifications,") n = $(i - 1)
 			if ($i == "guest-to-guest" && $(i + 1) == "copies,") g = $(i - 1)
 		}
-		print s + 0, w + 0, h + 0, n + 0, 0, g + 0 }'
+		print s + 0, w + 0, h + 0, n + 0, 0, g + 0, 0, 0, 0 }'
+}
+
+# d0_ticks: dom0's CPU time as its own kernel counts it (/proc/stat),
+# in ticks: "user system irq" (user and nice; system; irq and softirq,
+# where kernel netback runs), sampled by the tick, which misses some
+# in a PV dom0 under emulation. Xen's figure (dom_cpu) also holds the
+# time Xen spends on dom0's behalf: its system calls' traps, its
+# hypercalls.
+d0_ticks() {
+	awk '$1 == "cpu" { print $2 + $3, $4, $7 + $8; exit }' /proc/stat
 }
 
 # cost_phase TAG SECS GUEST COMMAND GUEST...: dom0's CPU cost of one
@@ -251,27 +270,33 @@ nb_counts() {
 # driver domain's name when netbackd runs there) and dom0's uptime are
 # read, and the other GUESTs' eth0 counters. Prints
 #   LAB-COST TAG cpu_s C wall_s W rx_bytes N rx_packets N tx_bytes N
-#     tx_packets N [cpu_<domain> C ...] [nb_syscalls N nb_wakeups N
-#     nb_hypercalls N nb_notifies N nb_port_polls N nb_g2g N] result <the guest's
-#     "done" line>
+#     tx_packets N [cpu_<domain> C ...] d0_user_s U d0_sys_s S
+#     d0_irq_s I [nb_syscalls N nb_wakeups N nb_hypercalls N
+#     nb_notifies N nb_port_polls N nb_g2g N nb_copy_calls N
+#     nb_user_s U nb_sys_s S] result <the guest's "done" line>
 # (cpu_<domain>: each domain's share, when COST_DOMS names several;
 # nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls,
 # notifications and uplink polls (net_tap: a read() each) in the phase,
-# when it runs in this domain)
+# when it runs in this domain; nb_copy_calls, nb_user_s and nb_sys_s
+# only when in dom0: its grant-copy system calls, and its CPU time in
+# user space and in dom0's kernel; d0_*: dom0's own split of its CPU
+# time, d0_ticks)
 # rx: what the backend delivered to the guests during the phase (their
 # counters' increase, summed); an idle phase gives the baseline.
 cost_phase() {
-	local tag=$1 secs=$2 g=$3 cmd=$4 a b tty c0 c1 t0 t1 res n0 n1
+	local tag=$1 secs=$2 g=$3 cmd=$4 a b tty c0 c1 t0 t1 res n0 n1 k0 k1
 	shift 4
 	a=$(cost_stats $tag-before "$@") && [ -n "$a" ] || return 1
 	tty=$(xenstore-read /local/domain/$(xl domid $g)/console/tty)
 	n0=$(nb_counts)
+	k0=$(d0_ticks)
 	c0=$(dom_cpu ${COST_DOMS:-Domain-0})
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	echo "$cmd" >"$tty"
 	sleep $secs
 	cost_wait $g "cost $tag \(done\|FAILED\)" 300 || return 1
 	c1=$(dom_cpu ${COST_DOMS:-Domain-0})
+	k1=$(d0_ticks)
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	n1=$(nb_counts)
 	b=$(cost_stats $tag-after "$@") && [ -n "$b" ] || return 1
@@ -279,18 +304,26 @@ cost_phase() {
 		tail -1 | tr -d '\r' | sed 's/.*: cost [^ ]* //')
 	echo "$a $b" | awk -v tag=$tag -v c0="$c0" -v c1="$c1" -v t0=$t0 \
 		-v t1=$t1 -v doms="${COST_DOMS:-Domain-0}" -v res="$res" \
-		-v n0="$n0" -v n1="$n1" '{
+		-v n0="$n0" -v n1="$n1" -v k0="$k0" -v k1="$k1" \
+		-v hz=$(getconf CLK_TCK) '{
 		split(c0, x, " "); split(c1, y, " ")
 		printf "LAB-COST %s cpu_s %.1f wall_s %.2f rx_bytes %d rx_packets %d tx_bytes %d tx_packets %d",
 			tag, y[1] - x[1], t1 - t0, $5 - $1, $6 - $2, $7 - $3, $8 - $4
 		n = split(doms, d, " ")
 		for (i = 1; n > 1 && i <= n; i++)
 			printf " cpu_%s %.1f", d[i], y[i + 1] - x[i + 1]
+		split(k0, ka, " "); split(k1, kb, " ")
+		printf " d0_user_s %.2f d0_sys_s %.2f d0_irq_s %.2f",
+			(kb[1] - ka[1]) / hz, (kb[2] - ka[2]) / hz,
+			(kb[3] - ka[3]) / hz
 		if (n0 != "" && n1 != "") {
 			split(n0, p, " "); split(n1, q, " ")
 			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d nb_port_polls %d nb_g2g %d",
 				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4],
 				q[5] - p[5], q[6] - p[6]
+			printf " nb_copy_calls %d nb_user_s %.2f nb_sys_s %.2f",
+				q[7] - p[7], (q[8] - p[8]) / hz,
+				(q[9] - p[9]) / hz
 		}
 		printf " result %s\n", res }'
 	case "$res" in done*) return 0 ;; esac
