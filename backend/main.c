@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "mgmt.h"
+#include "prof.h"
 #include "sandbox.h"
 #include "sw.h"
 
@@ -725,7 +726,7 @@ main(int argc, char **argv)
 	r = nb_notify_ready();
 	if (r < 0)
 		nb_warn("cannot tell systemd we are ready: %s", strerror(-r));
-	if (enter_sandbox(d) < 0) {
+	if (nb_prof_start() < 0 || enter_sandbox(d) < 0) {
 		close(sfd);
 		goto out_xenbus;
 	}
@@ -755,5 +756,6 @@ out_pool:
 	rte_mempool_free(d->dp.pool);
 out_eal:
 	rte_eal_cleanup();
+	nb_prof_stop();
 	return rc;
 }

@@ -28,6 +28,10 @@ why() {
 	echo "$*" >/tmp/lab-why
 }
 
+# netbackd_start CONFIG: netbackd in dom0 with CONFIG after its
+# [netbackd] section. With NB_PROFILE set (LAB_ENV), it samples its CPU
+# time into /var/log/netbackd.prof, collected with the logs
+# (bench/prof-report.py reads it).
 netbackd_start() {
 	mkdir -p /etc/netbackd
 	cat >/etc/netbackd/netbackd.conf <<CONF
@@ -43,6 +47,7 @@ CONF
 	rm -f /tmp/netbackd.rc
 	touch /tmp/netbackd.started
 	(
+		NETBACKD_PROFILE=${NB_PROFILE:+/var/log/netbackd.prof} \
 		/lab/netbackd --config /etc/netbackd/netbackd.conf \
 			--log-level debug --log-file /var/log/netbackd.log \
 			>/var/log/netbackd.out 2>&1
@@ -437,7 +442,8 @@ fi
 
 # Collect the logs on the log disk (/dev/vdc) as a tar archive, which
 # run.sh unpacks into the run's log directory.
-cp /var/log/netbackd.log /var/log/netbackd.out $d/ 2>/dev/null
+cp /var/log/netbackd.log /var/log/netbackd.out /var/log/netbackd.prof $d/ \
+	2>/dev/null
 cp /var/log/xen/console/*.log /var/log/xen/*.log $d/ 2>/dev/null
 timeout 10 xl dmesg >$d/xen-dmesg.log 2>&1
 dmesg >$d/dom0-dmesg.log

@@ -7,8 +7,10 @@
 #                       the scenario's limit plus 240 s for boot and logs)
 #          LAB_CACHE, LAB_MIRROR   see build-images.sh
 #          LAB_ENV      "NAME=VALUE ..." set in dom0 for the scenario (e.g.
-#                       COST_ROUNDS=1); names in capitals, values of
-#                       letters, digits and . , : _ - only
+#                       COST_ROUNDS=1, or NB_PROFILE=1 for a CPU profile
+#                       of netbackd in dom0: netbackd.prof among the
+#                       logs); names in capitals, values of letters,
+#                       digits and . , : _ - only
 # The verdict is the "LAB-RESULT <scenario> PASS|FAIL <detail>" line dom0
 # prints on the serial console. The log directory receives console.log
 # (the whole serial console: Xen, dom0, the scenario's commands) and the
