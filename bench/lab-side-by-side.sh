@@ -107,8 +107,8 @@ figures() {
 			du[i] = per(v[t, "d0_user_s"] * 1e3, kp)
 			ds[i] = per(v[t, "d0_sys_s"] * 1e3, kp)
 			di[i] = per(v[t, "d0_irq_s"] * 1e3, kp)
-			dx[i] = per((v[t, "cpu_s"] - v[t, "d0_user_s"] -
-				     v[t, "d0_sys_s"] - v[t, "d0_irq_s"]) * 1e3, kp)
+			d0 = v[t, "d0_user_s"] + v[t, "d0_sys_s"] + v[t, "d0_irq_s"]
+			dx[i] = per((v[t, "cpu_s"] - d0) * 1e3, kp)
 			nu[i] = per(v[t, "nb_user_s"] * 1e3, kp)
 			ns[i] = per(v[t, "nb_sys_s"] * 1e3, kp)
 			cc[i] = per(v[t, "nb_copy_calls"], p)
