@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Turn a NETBACKD_PROFILE file into functions, with their share.
 
-usage: prof-report.py PROFILE [TOP]
+usage: prof-report.py [--exe PATH] PROFILE [TOP]
 
 PROFILE is what netbackd wrote at exit with NETBACKD_PROFILE set: its
 mappings, then "pc count" lines (backend/base/prof.c). Each address is
 placed in its mapping and named by the nearest symbol below it in that
 file (nm, then nm -D), read from this machine's copy of the file: run
 it where the same binaries are (the lab's dom0 has Debian's DPDK and
-libc, and the build's netbackd). A sample is taken where the thread
+libc); --exe names this machine's copy of a binary that ran from
+another path (the lab runs BUILD/backend/netbackd as /lab/netbackd):
+the mapping of that name is read from PATH. A sample is taken where the thread
 returns to user space, so time in the kernel (a system call, and in a
 PV domain Xen's trap of it) falls on the libc wrapper that made it:
 ioctl (grant copies, notifications), read, write, epoll_wait.
 """
 import bisect
 import collections
+import os
 import subprocess
 import sys
 
@@ -47,12 +50,17 @@ def load_symbols(path):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    exe = {}
+    while len(args) >= 2 and args[0] == "--exe":
+        exe[args[1].rsplit("/", 1)[-1]] = os.path.abspath(args[1])
+        args = args[2:]
+    if not args:
         sys.exit(__doc__)
-    top = int(sys.argv[2]) if len(sys.argv) > 2 else 40
+    top = int(args[1]) if len(args) > 1 else 40
     maps, pcs, head = [], [], ""
     part = None
-    with open(sys.argv[1]) as f:
+    with open(args[0]) as f:
         for line in f:
             if line.startswith("# samples"):
                 head = line.strip("# \n")
@@ -65,7 +73,9 @@ def main():
                 if len(f6) < 6 or "x" not in f6[1]:
                     continue
                 lo, hi = (int(x, 16) for x in f6[0].split("-"))
-                maps.append((lo, hi, int(f6[2], 16), f6[5].strip()))
+                path = f6[5].strip()
+                path = exe.get(path.rsplit("/", 1)[-1], path)
+                maps.append((lo, hi, int(f6[2], 16), path))
             elif part == "pcs":
                 pc, n = line.split()
                 pcs.append((int(pc, 16), int(n)))
