@@ -119,7 +119,7 @@ nb_prof_start(void)
 	if (r < 0) {
 		nb_err("NETBACKD_PROFILE: cannot read /proc/self/maps: %s",
 		       strerror(-r));
-		return r;
+		goto fail;
 	}
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&set);
@@ -130,10 +130,15 @@ nb_prof_start(void)
 		r = -errno;
 		nb_err("NETBACKD_PROFILE: cannot start sampling: %s",
 		       strerror(errno));
-		return r;
+		goto fail;
 	}
 	nb_info("profiling into %s", path);
 	return 0;
+fail:
+	/* No profile at exit for a start that failed. */
+	close(prof_fd);
+	prof_fd = -1;
+	return r;
 }
 
 /* The timer keeps running (the sandbox allows no setitimer): samples

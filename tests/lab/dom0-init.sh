@@ -220,7 +220,7 @@ cost_stats() {
 # netbackd runs in neither.
 nb_counts() {
 	local log=/var/log/xen/console/guest-dd.log n0 n i pid
-	if pid=$(pgrep -x netbackd); then
+	if pid=$(pgrep -o -x netbackd); then
 		{
 			/lab/netbackctl status 2>/dev/null
 			cut -d' ' -f14,15 /proc/$pid/stat | sed 's/^/ticks: /'
