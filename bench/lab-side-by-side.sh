@@ -60,7 +60,8 @@ ratio() {
 #   syscalls_per_wake, then the UDP phase's gross CPU per 1000 packets
 #   split: dom0's user, system and irq time by its own count, the rest
 #   of Xen's figure (Xen's time on dom0's behalf), netbackd's user and
-#   system time; and its copy calls per packet
+#   system time; and its copy calls per packet; then, from the TCP
+#   phases, netbackd's copy segments per 4 KiB page the guests received
 # (each the median over the boot's own rounds; the counts from the UDP
 # phases, 0 where netbackd does not run in dom0).
 figures() {
@@ -95,6 +96,7 @@ figures() {
 			t = tag["tcp", i]; gb = v[t, "rx_bytes"] / 1e9
 			tm[i] = v[t, "mbit"]; tg[i] = per(net(t), gb)
 			tgg[i] = per(v[t, "cpu_s"], gb)
+			tsp[i] = per(v[t, "nb_copy_segs"], v[t, "rx_bytes"] / 4096)
 		}
 		for (i = 1; i <= n["udp"]; i++) {
 			t = tag["udp", i]; kp = v[t, "rx_packets"] / 1e3
@@ -122,10 +124,10 @@ figures() {
 			med(pm, n["ping"]), med(um, n["up"]), med(dm, n["down"]),
 			med(sp, n["udp"]), med(hp, n["udp"]), med(pw, n["udp"]),
 			med(sw, n["udp"])
-		printf " %.1f %.1f %.1f %.1f %.1f %.1f %.3f\n",
+		printf " %.1f %.1f %.1f %.1f %.1f %.1f %.3f %.2f\n",
 			med(du, n["udp"]), med(ds, n["udp"]), med(di, n["udp"]),
 			med(dx, n["udp"]), med(nu, n["udp"]), med(ns, n["udp"]),
-			med(cc, n["udp"])
+			med(cc, n["udp"]), med(tsp, n["tcp"])
 	}'
 }
 
@@ -220,3 +222,6 @@ json "netbackd_cpu_per_kpkt_udp18_netbackd_user" "${nc[18]}" \
 json "netbackd_cpu_per_kpkt_udp18_netbackd_system" "${nc[19]}" \
 	"CPU-ms/1000 packets"
 json "netbackd_copy_calls_per_packet_udp18" "${nc[20]}" "calls/packet"
+# Copy segments (one grant operation each) per 4 KiB page of TCP
+# guest -> guest data received: what a long packet's bytes cost in Xen.
+json "netbackd_copy_segments_per_page_tcp" "${nc[21]}" "segments/page"

@@ -212,8 +212,9 @@ cost_stats() {
 # nb_counts: netbackd's worker counters now, summed over the workers
 # (netbackctl status): "system_calls wakeups grant_copy_hypercalls
 # notifications port_polls guest_to_guest_copies grant_copy_calls
-# user_ticks system_ticks", the last two the process's CPU time in
-# user space and in the kernel (/proc/PID/stat). With netbackd in the
+# user_ticks system_ticks grant_copy_segments", user_ticks and
+# system_ticks the process's CPU time in user space and in the kernel
+# (/proc/PID/stat). With netbackd in the
 # driver domain dd (in COST_DOMS), from the "totals:" line it logs on
 # SIGHUP (the console's "hup"; its log goes to dd's console), port
 # polls, copy calls and CPU times not among them. Nothing when
@@ -232,9 +233,10 @@ nb_counts() {
 		$1 == "port_polls:" { p += $2 }
 		$1 == "guest_to_guest_copies:" { g += $2 }
 		$1 == "grant_copy_calls:" { c += $2 }
+		$1 == "grant_copy_segments:" { sg += $2 }
 		$1 == "ticks:" { u = $2; k = $3 }
 		END { print s + 0, w + 0, h + 0, n + 0, p + 0, g + 0, c + 0,
-			u + 0, k + 0 }'
+			u + 0, k + 0, sg + 0 }'
 		return 0
 	fi
 	case " ${COST_DOMS:-} " in *" dd "*) ;; *) return 0 ;; esac
@@ -254,7 +256,7 @@ nb_counts() {
 			if ($i == "notifications,") n = $(i - 1)
 			if ($i == "guest-to-guest" && $(i + 1) == "copies,") g = $(i - 1)
 		}
-		print s + 0, w + 0, h + 0, n + 0, 0, g + 0, 0, 0, 0 }'
+		print s + 0, w + 0, h + 0, n + 0, 0, g + 0, 0, 0, 0, 0 }'
 }
 
 # d0_ticks: dom0's CPU time as its own kernel counts it (/proc/stat),
@@ -278,13 +280,15 @@ d0_ticks() {
 #     tx_packets N [cpu_<domain> C ...] d0_user_s U d0_sys_s S
 #     d0_irq_s I [nb_syscalls N nb_wakeups N nb_hypercalls N
 #     nb_notifies N nb_port_polls N nb_g2g N nb_copy_calls N
-#     nb_user_s U nb_sys_s S] result <the guest's "done" line>
+#     nb_user_s U nb_sys_s S nb_copy_segs N] result <the guest's
+#     "done" line>
 # (cpu_<domain>: each domain's share, when COST_DOMS names several;
 # nb_*: netbackd's system calls, wake-ups, grant-copy hypercalls,
 # notifications and uplink polls (net_tap: a read() each) in the phase,
-# when it runs in this domain; nb_copy_calls, nb_user_s and nb_sys_s
-# only when in dom0: its grant-copy system calls, and its CPU time in
-# user space and in dom0's kernel; d0_*: dom0's own split of its CPU
+# when it runs in this domain; nb_copy_calls, nb_user_s, nb_sys_s and
+# nb_copy_segs only when in dom0: its grant-copy system calls, its CPU
+# time in user space and in dom0's kernel, and the segments its copies
+# carried; d0_*: dom0's own split of its CPU
 # time, d0_ticks)
 # rx: what the backend delivered to the guests during the phase (their
 # counters' increase, summed); an idle phase gives the baseline.
@@ -326,9 +330,9 @@ cost_phase() {
 			printf " nb_syscalls %d nb_wakeups %d nb_hypercalls %d nb_notifies %d nb_port_polls %d nb_g2g %d",
 				q[1] - p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4],
 				q[5] - p[5], q[6] - p[6]
-			printf " nb_copy_calls %d nb_user_s %.2f nb_sys_s %.2f",
+			printf " nb_copy_calls %d nb_user_s %.2f nb_sys_s %.2f nb_copy_segs %d",
 				q[7] - p[7], (q[8] - p[8]) / hz,
-				(q[9] - p[9]) / hz
+				(q[9] - p[9]) / hz, q[10] - p[10]
 		}
 		printf " result %s\n", res }'
 	case "$res" in done*) return 0 ;; esac
