@@ -218,6 +218,9 @@ struct dp_queue {
 	bool throttled;
 	/* TX bursts left to send whole, not cut (DP_TX_CUT_PAUSE). */
 	uint8_t cut_pause;
+	/* A cut packet of its guest named a bad grant in its rest: its
+	 * packets are copied whole from then on (tx.c, cut_finish). */
+	bool cut_never;
 	/* Notifications owed to its frontend, sent once the worker's pass
 	 * is over (DP_NOTIFY_TX | DP_NOTIFY_RX; worker only, dp_notify). */
 	uint8_t ntfy;

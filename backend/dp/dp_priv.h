@@ -85,6 +85,15 @@ struct dp_cmd {
  * before. The mbuf says it is cut with the dynamic flag dp_cut_flag and
  * its index + 1 in w->cut in its private area (after the xfer
  * destination); no cut packet outlives its TX burst.
+ *
+ * The rest's grants are not read ahead: a bad one fails the grant-to-
+ * grant copy, whose status cannot say whose grant it was; the receiver
+ * gets an error response for the packet, a byte read from each of the
+ * sender's pages then tells (cut_probe), and a sender found at fault
+ * answers ERROR and is never cut again (dp_queue.cut_never). So a guest
+ * that names bad grants costs another guest one errored packet at most,
+ * where reading every page ahead cost every long packet a copy segment
+ * a page (a third of a TCP stream's segments).
  */
 #define DP_TX_HEAD 512u
 #define DP_TX_CUT_MIN 2048u

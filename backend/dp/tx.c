@@ -142,7 +142,7 @@ tx_cut(const struct dp_worker *w, const struct dp_queue *q, bool statics,
        const struct ring_tx_pkt *p)
 {
 	return p->len > DP_TX_CUT_MIN && !statics && w->nq > 1 &&
-	       q->cut_pause == 0 && dp_cut_flag;
+	       q->cut_pause == 0 && !q->cut_never && dp_cut_flag;
 }
 
 /* mbufs for p: a chain for all of it, one for a cut packet's head. */
@@ -230,16 +230,6 @@ tx_build(struct dp_worker *w, struct dp_queue *q, int n,
 				((uint32_t *)rte_mbuf_to_priv(head))[2] =
 				    w->ncut;
 				head->ol_flags |= dp_cut_flag;
-				/* Its sender's pages read now, a byte each,
-				 * in this copy call: a bad grant fails the
-				 * packet here as a full copy would, before
-				 * any guest is given it. */
-				struct probe_ctx x = {
-				    .w = w, .segs = w->segs, .nsegs = nsegs,
-				    .scratch = w->probe,
-				    .domid = q->vif->domid };
-				dp_cut_pieces(w, c, probe_piece, &x);
-				nsegs = x.nsegs;
 				break;
 			}
 		}
@@ -501,8 +491,12 @@ cut_finish(struct dp_worker *w, struct dp_queue *q)
 	for (unsigned i = 0; i < w->ncut; i++) {
 		struct dp_cut *c = &w->cut[i];
 
-		if (c->rx_failed && !c->failed)
+		if (c->rx_failed && !c->failed) {
 			cut_probe(w, c);
+			/* Its sender's grant: no more cutting for it. */
+			if (c->failed)
+				q->cut_never = true;
+		}
 		direct += c->direct;
 	}
 	/* Nothing went guest to guest: the destinations are elsewhere, and
