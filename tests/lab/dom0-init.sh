@@ -350,7 +350,8 @@ cost_phase() {
 # (default 18) guest2 -> guest1 as fast as guest2 sends (udpN), pings
 # guest2 -> guest1, two a second (pingN), TCP guest2 -> dom0 (upN) and
 # dom0 -> guest2 (downN); idle2 (COST_PHASES: which of tcp udp ping up
-# down, default all). Nothing is asserted on the figures.
+# down, separated by spaces or commas, default all). Nothing is asserted
+# on the figures.
 cpu_cost() {
 	iperf3 -s -D >/dev/null 2>&1
 	LAB_GUEST_EXTRA="lab_iperfd=1 lab_cmds=1" guest_create guest1 \
@@ -365,7 +366,8 @@ cpu_cost() {
 	sleep 5
 	s=${COST_SECS:-10}
 	cost_phase idle1 $s guest2 "idle idle1 $s" guest1 guest2 || return 1
-	ph=" ${COST_PHASES:-tcp udp ping up down} "
+	# (LAB_ENV values have no spaces: commas separate phases there.)
+	ph=" $(echo "${COST_PHASES:-tcp udp ping up down}" | tr , ' ') "
 	for r in $(seq ${COST_ROUNDS:-3}); do
 		case $ph in *" tcp "*)
 		cost_phase tcp$r $s guest2 "tcp tcp$r 10.0.0.2 $s" \
