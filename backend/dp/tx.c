@@ -113,9 +113,7 @@ tx_piece(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf *m,
  * sender's pages: are its grants good? A grant-to-grant copy that failed
  * says nothing of whose grant was bad. */
 struct probe_ctx {
-	struct dp_worker *w;
-	xengnttab_grant_copy_segment_t *segs;
-	uint8_t *scratch;
+	struct dp_worker *w; /* its csegs take the reads */
 	unsigned nsegs;
 	uint16_t domid;
 };
@@ -124,13 +122,13 @@ static void
 probe_piece(void *arg, uint32_t gref, uint16_t off, uint16_t len)
 {
 	struct probe_ctx *x = arg;
-	xengnttab_grant_copy_segment_t *g = &x->segs[x->nsegs++];
+	xengnttab_grant_copy_segment_t *g = &x->w->csegs[x->nsegs++];
 
 	RTE_SET_USED(len);
 	g->source.foreign.ref = gref;
 	g->source.foreign.offset = off;
 	g->source.foreign.domid = x->domid;
-	g->dest.virt = x->scratch;
+	g->dest.virt = x->w->probe;
 	g->len = 1;
 	g->flags = GNTCOPY_source_gref;
 }
@@ -454,8 +452,7 @@ tx_check(struct dp_worker *w, struct dp_queue *q, int n,
 static void
 cut_probe(struct dp_worker *w, struct dp_cut *c)
 {
-	struct probe_ctx x = { .w = w, .segs = w->csegs, .scratch = w->probe,
-			       .domid = w->cut_q->vif->domid };
+	struct probe_ctx x = { .w = w, .domid = w->cut_q->vif->domid };
 
 	dp_cut_pieces(w, c, probe_piece, &x);
 	if (!x.nsegs)
