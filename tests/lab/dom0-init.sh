@@ -214,11 +214,11 @@ cost_stats() {
 # notifications port_polls guest_to_guest_copies grant_copy_calls
 # user_ticks system_ticks grant_copy_segments", user_ticks and
 # system_ticks the process's CPU time in user space and in the kernel
-# (/proc/PID/stat). With netbackd in the
-# driver domain dd (in COST_DOMS), from the "totals:" line it logs on
-# SIGHUP (the console's "hup"; its log goes to dd's console), port
-# polls, copy calls and CPU times not among them. Nothing when
-# netbackd runs in neither.
+# (/proc/PID/stat). With netbackd in the driver domain dd (in
+# COST_DOMS), from the "totals:" line it logs on SIGHUP (the console's
+# "hup"; its log goes to dd's console), port polls, copy calls, CPU
+# times and copy segments not among them (0). Nothing when netbackd
+# runs in neither.
 nb_counts() {
 	local log=/var/log/xen/console/guest-dd.log n0 n i pid
 	if pid=$(pgrep -o -x netbackd); then
