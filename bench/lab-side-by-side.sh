@@ -1,7 +1,7 @@
 #!/bin/bash
 # The lab's side-by-side figures (issues #6 and #16): the same guest
 # traffic through kernel netback + a Linux bridge, netbackd in dom0
-# (dom0 on the network through a host port: virtio-user over vhost-net,
+# (dom0 on the network through a netfront of its own, netbackd-host-vif,
 # README's recommendation) and netbackd in a driver domain (the network
 # stub domain, its uplink af_packet on its own netfront), Xen 4.17 under
 # QEMU TCG. Rounds are interleaved: each round boots the three backends
@@ -34,7 +34,8 @@
 #   env:   LAB_BENCH_ROUNDS=N  rounds (default 3)
 #          LAB_BENCH_KEEP=DIR  keep every boot's logs in DIR
 #          LAB_BENCH_ENV="NAME=VALUE ..."  more for the boots' dom0 (e.g.
-#                              COST_HOSTPORT=tap for a net_tap host port)
+#                              COST_HOSTPORT=vhost or tap for dom0 on a
+#                              virtio-user/vhost-net or net_tap host port)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)

@@ -100,6 +100,7 @@ sort > "$tmp/want" <<WANT
 /usr/lib/sysusers.d/netbackd.conf
 /usr/sbin/netbackctl
 /usr/sbin/netbackd
+/usr/sbin/netbackd-host-vif
 /usr/share/doc/netbackd/README.md.gz
 /usr/share/doc/netbackd/changelog.gz
 /usr/share/doc/netbackd/copyright

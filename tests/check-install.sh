@@ -35,6 +35,7 @@ install_once
 # path mode: everything meson install must put there
 cat > "$tmp/want" <<WANT
 $sbin/netbackd x
+$sbin/netbackd-host-vif x
 $etc/xen/scripts/vif-netbackd x
 $prefix/lib/systemd/system/netbackd.service f
 $prefix/lib/sysusers.d/netbackd.conf f

@@ -69,7 +69,7 @@ cp "$build/backend/netbackd" "$stage/netbackd"
 cp "$build/backend/netbackctl" "$stage/netbackctl"
 # The lab's measuring tools, when built (bench/).
 [ -x "$build/bench/gntcopy-cost" ] && cp "$build/bench/gntcopy-cost" "$stage/"
-cp "$top/backend/scripts/vif-netbackd" "$stage/"
+cp "$top/backend/scripts/vif-netbackd" "$top/backend/scripts/netbackd-host-vif" "$stage/"
 cp "$here/dom0-init.sh" "$stage/"
 cp "$sfile" "$stage/scenario.sh"
 echo "$scenario" >"$stage/scenario-name"

@@ -1,0 +1,86 @@
+# dom0 on netbackd's network through a netfront of its own
+# (netbackd-host-vif): add gives dom0 an interface served by netbackd as
+# vif0.0, renamed; iperf3 TCP both ways between it and a guest, with
+# the guest's offloads on and off, and a 64-byte UDP rate (as
+# netbackd-iperf through a tap); a restart of netbackd keeps the
+# interface and its address; bad calls of the script are refused and
+# write nothing; del closes the vif, which leaves netbackd, xenstore and
+# dom0's interfaces, the guest staying on.
+# lab-timeout: 600
+scenario() {
+	local be=/local/domain/0/backend/vif/0 fe=/local/domain/0/device/vif n
+	netbackd_start "[network xenbr0]" || return 1
+	n=$(/lab/netbackd-host-vif add xenbr0 mac=02:00:00:00:00:01 \
+		name=nbhost0) || { why "netbackd-host-vif add failed"; return 1; }
+	[ "$n" = nbhost0 ] || { why "netbackd-host-vif add said '$n'"; return 1; }
+	/lab/netbackctl vifs | grep -q "vif0\.0" ||
+		{ why "netbackd does not list vif0.0"; return 1; }
+	ip addr add 10.0.0.1/24 dev nbhost0
+	ip link set nbhost0 up
+	iperf3 -s -D >/dev/null 2>&1
+	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
+		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
+	iperf_wait guest1 || return 1
+
+	# A restart re-attaches the ring: the interface keeps its address.
+	pkill -KILL -x netbackd
+	for i in $(seq 50); do
+		[ -f /tmp/netbackd.rc ] && break
+		sleep 0.1
+	done
+	netbackd_start "[network xenbr0]" || return 1
+	# Pings every 0.2 s for up to 15 s: the first answer says how long
+	# the path took to come back (the ping sent before the re-attach
+	# waited in dom0's TX ring).
+	ping -n -i 0.2 -c 1 -w 15 10.0.0.2 >/tmp/ping.out 2>&1
+	if ! grep -q "bytes from" /tmp/ping.out; then
+		cat /tmp/ping.out
+		/lab/netbackctl fdb xenbr0
+		/lab/netbackctl stats vif0.0 | grep -E "^  (rx|tx)_"
+		/lab/netbackctl stats vif1.0 | grep -E "^  (rx|tx)_"
+		why "no ping from nbhost0 to guest1 within 15 s of netbackd's restart"
+		return 1
+	fi
+	echo "lab: ping through nbhost0 after a restart: $(grep -o "time [0-9]*ms" /tmp/ping.out | tail -1) to the first answer"
+
+	# Bad calls: refused, nothing written.
+	for bad in "add xenbr0 mac=02:00:00:00:00:01" \
+		"add xenbr0 mac=02:00:00:00:00:09 name=nbhost0 devid=1" \
+		"add xenbr0 mac=zz:00:00:00:00:01 devid=1" \
+		"add xenbr0 mac=03:00:00:00:00:01 devid=1" \
+		"add xenbr0 mac=02:00:00:00:00:02 devid=70000" \
+		"add bad/name mac=02:00:00:00:00:02 devid=1" \
+		"del devid=1"; do
+		if /lab/netbackd-host-vif $bad 2>/tmp/hv.err; then
+			why "netbackd-host-vif $bad: taken"
+			return 1
+		fi
+		echo "lab: netbackd-host-vif $bad: $(cat /tmp/hv.err)"
+	done
+	if xenstore-exists $be/0/1 || xenstore-exists $fe/1; then
+		why "a refused call left $be/0/1 or $fe/1"
+		return 1
+	fi
+
+	/lab/netbackd-host-vif del || { why "netbackd-host-vif del failed"; return 1; }
+	for i in $(seq 50); do
+		[ -e /sys/class/net/nbhost0 ] || break
+		sleep 0.1
+	done
+	[ -e /sys/class/net/nbhost0 ] &&
+		{ why "nbhost0 stays after del"; return 1; }
+	if xenstore-exists $be/0/0 || xenstore-exists $fe/0; then
+		why "del left $be/0/0 or $fe/0"
+		return 1
+	fi
+	for i in $(seq 50); do
+		/lab/netbackctl vifs | grep -q "vif0\.0" || break
+		sleep 0.1
+	done
+	/lab/netbackctl vifs | grep -q "vif0\.0" &&
+		{ why "netbackd still lists vif0.0 after del"; return 1; }
+	/lab/netbackctl vifs | grep -q "vif1\.0" ||
+		{ why "guest1's vif1.0 went with vif0.0"; return 1; }
+	echo "lab: del: vif0.0, nbhost0 and both directories gone; vif1.0 stays"
+	return 0
+}
