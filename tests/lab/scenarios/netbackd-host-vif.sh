@@ -3,8 +3,8 @@
 # vif0.0, renamed; iperf3 TCP both ways between it and a guest, with
 # the guest's offloads on and off, and a 64-byte UDP rate (as
 # netbackd-iperf through a tap); a restart of netbackd keeps the
-# interface and its address; bad calls of the script are refused and
-# write nothing; del closes the vif, which leaves netbackd, xenstore and
+# interface and its address; the same add again is taken; bad calls of
+# the script are refused and write nothing; del closes the vif, which leaves netbackd, xenstore and
 # dom0's interfaces, the guest staying on.
 # lab-timeout: 600
 scenario() {
@@ -43,8 +43,13 @@ scenario() {
 	fi
 	echo "lab: ping through nbhost0 after a restart: $(grep -o "time [0-9]*ms" /tmp/ping.out | tail -1) to the first answer"
 
+	# The same add again (as a unit would at every start): taken, the
+	# vif as it was.
+	n=$(/lab/netbackd-host-vif add xenbr0 mac=02:00:00:00:00:01 \
+		name=nbhost0) || { why "the same add again failed"; return 1; }
+	[ "$n" = nbhost0 ] || { why "the same add again said '$n'"; return 1; }
 	# Bad calls: refused, nothing written.
-	for bad in "add xenbr0 mac=02:00:00:00:00:01" \
+	for bad in "add xenbr0 mac=02:00:00:00:00:05" \
 		"add xenbr0 mac=02:00:00:00:00:09 name=nbhost0 devid=1" \
 		"add xenbr0 mac=zz:00:00:00:00:01 devid=1" \
 		"add xenbr0 mac=03:00:00:00:00:01 devid=1" \
