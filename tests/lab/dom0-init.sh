@@ -46,6 +46,10 @@ CONF
 	# where SIGTERM must stop it cleanly.
 	rm -f /tmp/netbackd.rc
 	touch /tmp/netbackd.started
+	# A second start (a restart) appends to the same log: wait for a
+	# "serving" line of its own.
+	local n0 n
+	n0=$(grep -c "serving" /var/log/netbackd.log 2>/dev/null)
 	(
 		NETBACKD_PROFILE=${NB_PROFILE:+/var/log/netbackd.prof} \
 		/lab/netbackd --config /etc/netbackd/netbackd.conf \
@@ -54,7 +58,8 @@ CONF
 		echo $? >/tmp/netbackd.rc
 	) &
 	for i in $(seq 100); do
-		grep -q "serving" /var/log/netbackd.log 2>/dev/null && return 0
+		n=$(grep -c "serving" /var/log/netbackd.log 2>/dev/null)
+		[ "${n:-0}" -gt "${n0:-0}" ] && return 0
 		[ -f /tmp/netbackd.rc ] && break
 		sleep 0.2
 	done

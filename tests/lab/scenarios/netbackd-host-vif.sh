@@ -29,9 +29,9 @@ scenario() {
 		sleep 0.1
 	done
 	netbackd_start "[network xenbr0]" || return 1
-	# Pings every 0.2 s for up to 15 s: the first answer says how long
-	# the path took to come back (the ping sent before the re-attach
-	# waited in dom0's TX ring).
+	# Pings every 0.2 s for up to 15 s from the new netbackd's
+	# "serving": the first answer says how long the path took to come
+	# back (the vifs are re-attached after that line).
 	ping -n -i 0.2 -c 1 -w 15 10.0.0.2 >/tmp/ping.out 2>&1
 	if ! grep -q "bytes from" /tmp/ping.out; then
 		cat /tmp/ping.out
