@@ -2,10 +2,11 @@
 # (netbackd-host-vif): add gives dom0 an interface served by netbackd as
 # vif0.0, renamed; iperf3 TCP both ways between it and a guest, with
 # the guest's offloads on and off, and a 64-byte UDP rate (as
-# netbackd-iperf through a tap); a restart of netbackd keeps the
-# interface and its address; the same add again is taken; bad calls of
-# the script are refused and write nothing; del closes the vif, which leaves netbackd, xenstore and
-# dom0's interfaces, the guest staying on.
+# netbackd-iperf through a tap); after a SIGKILL and restart of
+# netbackd the interface, its address kept, pings the guest again; the
+# same add again is taken; bad calls of the script are refused and
+# write nothing; del closes the vif and removes it from netbackd,
+# xenstore and dom0's interfaces, the guest's vif staying.
 # lab-timeout: 600
 scenario() {
 	local be=/local/domain/0/backend/vif/0 fe=/local/domain/0/device/vif n
