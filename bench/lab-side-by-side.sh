@@ -3,7 +3,9 @@
 # traffic through kernel netback + a Linux bridge, netbackd in dom0
 # (dom0 on the network through a netfront of its own, netbackd-host-vif,
 # README's recommendation) and netbackd in a driver domain (the network
-# stub domain, its uplink af_packet on its own netfront), Xen 4.17 under
+# stub domain, its uplink af_packet on its own netfront; dom0 on its
+# network through a netfront of dom0's, xl network-attach backend=dd),
+# Xen 4.17 under
 # QEMU TCG. Rounds are interleaved: each round boots the three backends
 # once (kernel-cpu-cost, netbackd-cpu-cost, netbackd-dd-cpu-cost, the
 # first of them rotating from round to round), and every figure is the

@@ -6,8 +6,12 @@
 # Xen's for Domain-0 and dd together (COST_DOMS). Guest-to-guest traffic
 # stays inside dd; dom0 only runs the measurement. Nothing is asserted
 # on the figures.
-# COST_DD_TYPE=pvh (LAB_ENV) makes dd a PVH domain: its processes' system
-# calls then do not trap through Xen as a PV domain's do.
+# dom0 reaches the guests through a netfront of its own on dd's network
+# (`xl network-attach Domain-0 backend=dd`, 10.0.0.1 moved there from
+# xenbr0); COST_DD_HOST=bridge keeps it on xenbr0 instead, the guests
+# then reached through dd's uplink. COST_DD_TYPE=pvh (LAB_ENV) makes dd
+# a PVH domain: its processes' system calls then do not trap through Xen
+# as a PV domain's do.
 # lab-stubdom: yes
 # lab-timeout: 720
 scenario() {
@@ -38,6 +42,29 @@ CFG
 	fi
 	guest_wait dd "netbackd serving /local/domain/$(xl domid dd)/backend/vif" \
 		120 || return 1
+	case ${COST_DD_HOST:-netfront} in
+	netfront)
+		modprobe xen-netfront ||
+			{ why "modprobe xen-netfront failed"; return 1; }
+		xl network-attach Domain-0 backend=dd bridge=net0 \
+			mac=02:00:00:00:00:01 ||
+			{ why "xl network-attach Domain-0 backend=dd failed"; return 1; }
+		for i in $(seq 100); do
+			n=$(ip -o link | awk -F': ' '/02:00:00:00:00:01/ { print $2; exit }')
+			[ -n "$n" ] && break
+			sleep 0.2
+		done
+		[ -n "$n" ] || { why "no netfront interface for dom0 on dd"; return 1; }
+		ip addr del 10.0.0.1/24 dev xenbr0
+		ip addr add 10.0.0.1/24 dev "$n"
+		ip link set "$n" up
+		echo "lab: dom0 on dd's net0 through $n"
+		;;
+	bridge) ;;
+	*)
+		why "COST_DD_HOST=$COST_DD_HOST: netfront or bridge"
+		return 1 ;;
+	esac
 	COST_DOMS="Domain-0 dd"
 	cpu_cost ",backend=dd,bridge=net0" || return 1
 	xl list

@@ -6,7 +6,9 @@
 # netbackd the interface, its address kept, pings the guest again; the
 # same add again is taken; bad calls of the script are refused and
 # write nothing; del closes the vif and removes it from netbackd,
-# xenstore and dom0's interfaces, the guest's vif staying.
+# xenstore and dom0's interfaces, the guest's vif staying. Then the
+# toolstack's way: xl network-attach 0 (served by netbackd), a ping
+# through it, xl network-detach.
 # lab-timeout: 600
 scenario() {
 	local be=/local/domain/0/backend/vif/0 fe=/local/domain/0/device/vif n
@@ -88,5 +90,30 @@ scenario() {
 	/lab/netbackctl vifs | grep -q "vif1\.0" ||
 		{ why "guest1's vif1.0 went with vif0.0"; return 1; }
 	echo "lab: del: vif0.0, nbhost0 and both directories gone; vif1.0 stays"
+
+	# The toolstack's way to the same: xl network-attach to domain 0,
+	# served by netbackd (vif-netbackd), and network-detach.
+	xl network-attach 0 bridge=xenbr0 script=vif-netbackd \
+		mac=02:00:00:00:00:03 || { why "xl network-attach 0 failed"; return 1; }
+	for i in $(seq 100); do
+		n=$(ip -o link | awk -F': ' '/02:00:00:00:00:03/ { print $2; exit }')
+		[ -n "$n" ] && break
+		sleep 0.2
+	done
+	[ -n "$n" ] || { why "xl network-attach 0: no interface"; return 1; }
+	ip addr add 10.0.0.5/24 dev "$n"
+	ip link set "$n" up
+	ping -n -c 1 -w 15 -I 10.0.0.5 10.0.0.2 >/dev/null ||
+		{ why "no ping through xl network-attach 0's $n"; return 1; }
+	devid=$(xl network-list 0 | awk '$3 == "02:00:00:00:00:03" { print $1 }')
+	xl network-detach 0 "$devid" || { why "xl network-detach 0 $devid failed"; return 1; }
+	for i in $(seq 50); do
+		[ -e "/sys/class/net/$n" ] || break
+		sleep 0.1
+	done
+	[ -e "/sys/class/net/$n" ] && { why "$n stays after xl network-detach"; return 1; }
+	/lab/netbackctl vifs | grep -q "vif0\.$devid" &&
+		{ why "netbackd still lists vif0.$devid after network-detach"; return 1; }
+	echo "lab: xl network-attach 0: $n (vif0.$devid) pings guest1; network-detach removes it"
 	return 0
 }
