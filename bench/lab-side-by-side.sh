@@ -5,12 +5,11 @@
 # README's recommendation) and netbackd in a driver domain (the network
 # stub domain, its uplink af_packet on its own netfront; dom0 on its
 # network through a netfront of dom0's, xl network-attach backend=dd),
-# Xen 4.17 under
-# QEMU TCG. Rounds are interleaved: each round boots the three backends
-# once (kernel-cpu-cost, netbackd-cpu-cost, netbackd-dd-cpu-cost, the
-# first of them rotating from round to round), and every figure is the
-# median over the rounds, so that the host's load drifting over the run
-# falls on all three alike.
+# Xen 4.17 under QEMU TCG. Rounds are interleaved: each round boots the
+# three backends once (kernel-cpu-cost, netbackd-cpu-cost,
+# netbackd-dd-cpu-cost, the first of them rotating from round to round),
+# and every figure is the median over the rounds, so that the host's
+# load drifting over the run falls on all three alike.
 #
 # In each boot two guests share the backend (one queue each, default
 # offloads) and dom0 is 10.0.0.1 on their network; phases of 10 s
