@@ -97,17 +97,25 @@ pif = $1" || return 1
 	return 0
 }
 
+# netdev_by_mac MAC SECONDS: the name of dom0's interface with that
+# address, waiting up to SECONDS for it to appear; nothing if none did.
+netdev_by_mac() {
+	local n i
+	for i in $(seq $(($2 * 5))); do
+		n=$(ip -o link | awk -F': ' -v m="$1" '$0 ~ m { print $2; exit }')
+		[ -n "$n" ] && break
+		sleep 0.2
+	done
+	echo "$n"
+}
+
 # outside_nic: the name of dom0's NIC towards the outside (run.sh's
 # "# lab-outside: yes", MAC 52:54:00:12:34:56), loaded and up; dom0
 # keeps 192.0.2.10/24 on it. Prints the name.
 outside_nic() {
 	local n
 	modprobe virtio_net 2>/dev/null
-	for i in $(seq 50); do
-		n=$(ip -o link | awk -F': ' '/52:54:00:12:34:56/ { print $2; exit }')
-		[ -n "$n" ] && break
-		sleep 0.2
-	done
+	n=$(netdev_by_mac 52:54:00:12:34:56 10)
 	[ -n "$n" ] || { why "no NIC towards the outside"; return 1; }
 	ip link set "$n" up
 	ip addr add 192.0.2.10/24 dev "$n"

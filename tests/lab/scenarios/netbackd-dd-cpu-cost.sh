@@ -49,11 +49,7 @@ CFG
 		xl network-attach Domain-0 backend=dd bridge=net0 \
 			mac=02:00:00:00:00:01 ||
 			{ why "xl network-attach Domain-0 backend=dd failed"; return 1; }
-		for i in $(seq 100); do
-			n=$(ip -o link | awk -F': ' '/02:00:00:00:00:01/ { print $2; exit }')
-			[ -n "$n" ] && break
-			sleep 0.2
-		done
+		n=$(netdev_by_mac 02:00:00:00:00:01 20)
 		[ -n "$n" ] || { why "no netfront interface for dom0 on dd"; return 1; }
 		ip addr del 10.0.0.1/24 dev xenbr0
 		ip addr add 10.0.0.1/24 dev "$n"

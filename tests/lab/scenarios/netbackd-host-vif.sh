@@ -95,11 +95,7 @@ scenario() {
 	# served by netbackd (vif-netbackd), and network-detach.
 	xl network-attach 0 bridge=xenbr0 script=vif-netbackd \
 		mac=02:00:00:00:00:03 || { why "xl network-attach 0 failed"; return 1; }
-	for i in $(seq 100); do
-		n=$(ip -o link | awk -F': ' '/02:00:00:00:00:03/ { print $2; exit }')
-		[ -n "$n" ] && break
-		sleep 0.2
-	done
+	n=$(netdev_by_mac 02:00:00:00:00:03 20)
 	[ -n "$n" ] || { why "xl network-attach 0: no interface"; return 1; }
 	ip addr add 10.0.0.5/24 dev "$n"
 	ip link set "$n" up
