@@ -78,6 +78,18 @@ iperf_wait() {
 	grep -a "GUEST $1: \(ping\|iperf\|udp64\)" /var/log/xen/console/guest-$1.log
 }
 
+# iperf_guest IFACE: dom0 10.0.0.1 on IFACE (an iperf3 server), guest1
+# 10.0.0.2 on netbackd's network xenbr0, and the guest's own iperf runs
+# to dom0 (iperf_wait).
+iperf_guest() {
+	ip addr add 10.0.0.1/24 dev "$1"
+	ip link set "$1" up
+	iperf3 -s -D >/dev/null 2>&1
+	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
+		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
+	iperf_wait guest1
+}
+
 # iperf_through PIF: issue scenario 4 with netbackd's uplink to dom0 given
 # by its DPDK devargs (named dtap0 in dom0): iperf3 TCP both ways with the
 # guest's offloads on, a 64-byte UDP rate, TCP with offloads off; TCP's
@@ -85,12 +97,7 @@ iperf_wait() {
 iperf_through() {
 	netbackd_start "[network xenbr0]
 pif = $1" || return 1
-	ip addr add 10.0.0.1/24 dev dtap0
-	ip link set dtap0 up
-	iperf3 -s -D >/dev/null 2>&1
-	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
-		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
-	iperf_wait guest1 || return 1
+	iperf_guest dtap0 || return 1
 	pkill -HUP netbackd
 	sleep 1
 	grep -E "vif[0-9]+\.0( queue|:)|totals|pif" /var/log/netbackd.log | tail -4

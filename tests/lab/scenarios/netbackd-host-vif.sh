@@ -18,12 +18,7 @@ scenario() {
 	[ "$n" = nbhost0 ] || { why "netbackd-host-vif add said '$n'"; return 1; }
 	/lab/netbackctl vifs | grep -q "vif0\.0" ||
 		{ why "netbackd does not list vif0.0"; return 1; }
-	ip addr add 10.0.0.1/24 dev nbhost0
-	ip link set nbhost0 up
-	iperf3 -s -D >/dev/null 2>&1
-	guest_create guest1 00:16:3e:00:00:01 10.0.0.2/24 10.0.0.1 \
-		",bridge=xenbr0,script=vif-netbackd" "" 10.0.0.1 || return 1
-	iperf_wait guest1 || return 1
+	iperf_guest nbhost0 || return 1
 
 	# A restart re-attaches the ring: the interface keeps its address.
 	pkill -KILL -x netbackd
