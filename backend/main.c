@@ -683,7 +683,7 @@ main(int argc, char **argv)
 	}
 	nb_info("hypervisor: %s, %u network(s), %u worker(s)",
 		d->dp.hv->ops->name, d->conf.nnets, d->dp.nworkers);
-	d->ctl_evh = hv_evtchn_open(d->dp.hv);
+	d->ctl_evh = hv_evtchn_open(d->dp.hv, false);
 	if (!d->ctl_evh) {
 		nb_err("cannot open event channels: %s", strerror(errno));
 		goto out_hv;

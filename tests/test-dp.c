@@ -82,7 +82,6 @@ vif_up(void)
 	other.xfer = rte_ring_create("t_xfer1", 4096, SOCKET_ID_ANY,
 				     RING_F_SC_DEQ);
 	CHECK(owner.xfer != NULL && other.xfer != NULL);
-	owner.wakefd = other.wakefd = -1;
 	owner.dp = other.dp = &dp;
 	/* Bounds out of the way but the packet count's, unless a test
 	 * sets them: as a worker with a vast pool would. */

@@ -3652,6 +3652,63 @@ TEST(event_ports_read_and_unmasked_a_burst_at_once)
 }
 
 /*
+ * A worker with nothing but event channels to wait for (no DPDK port)
+ * sleeps in the read of them: the read that returns the ports that rang
+ * is the sleep, so a wake-up costs that read and one unmask, not
+ * epoll_wait, a read and an unmask; and with no deadline it does not
+ * wake at all while idle (it woke once a second). Control's commands
+ * still reach it, through its loopback channel: a second guest is
+ * added while it sleeps, and frames then go both ways.
+ */
+TEST(vif_only_worker_sleeps_in_its_event_channels)
+{
+	struct simenv e;
+	struct guest a, b;
+	size_t sizes[8];
+	static const char *other = "d['workers'][0]['system_calls'] - "
+				   "d['workers'][0]['notifications'] - "
+				   "d['workers'][0]['grant_copy_calls']";
+	static const char *wakes = "d['workers'][0]['wakeups']";
+	static const char *epolls = "d['workers'][0]['epoll_waits']";
+
+	start(&e);
+	guest_up(&e, &a, 1, NULL, true);
+	usleep(200000); /* connected and asleep */
+	uint64_t s0 = ctl_u64(&e, other), w0 = ctl_u64(&e, wakes),
+		 p0 = ctl_u64(&e, epolls);
+	for (unsigned r = 0; r < 40; r++) {
+		simfront_raw_notify(a.f, 0, false);
+		usleep(10000);
+	}
+	uint64_t s1 = ctl_u64(&e, other), w1 = ctl_u64(&e, wakes),
+		 p1 = ctl_u64(&e, epolls);
+	printf("# %lu system calls besides copies and notifications, "
+	       "%lu epoll_waits, in %lu wake-ups\n", (unsigned long)(s1 - s0),
+	       (unsigned long)(p1 - p0), (unsigned long)(w1 - w0));
+	CHECK(w1 - w0 >= 40);
+	CHECK_EQ(p1 - p0, 0);
+	if (s1 - s0 > 2 * (w1 - w0) + 2)
+		FAIL("%lu system calls in %lu wake-ups: more than a read "
+		     "and an unmask each", (unsigned long)(s1 - s0),
+		     (unsigned long)(w1 - w0));
+	/* Idle: no deadline, no wake-up but the status requests' own. */
+	w0 = ctl_u64(&e, wakes);
+	sleep(3);
+	w1 = ctl_u64(&e, wakes);
+	printf("# %lu wake-ups in 3 idle seconds\n", (unsigned long)(w1 - w0));
+	CHECK(w1 - w0 <= 2);
+	guest_up(&e, &b, 2, NULL, true);
+	for (unsigned i = 0; i < 8; i++)
+		sizes[i] = 60 + i * 181;
+	exchange(&a, &b, sizes, 8);
+	exchange(&b, &a, sizes, 8);
+	guest_down(&e, &a);
+	guest_down(&e, &b);
+	CHECK_EQ(simenv_stop_netbackd(&e), 0);
+	simenv_fini(&e);
+}
+
+/*
  * virtio-user, the exception path towards the host's stack or OVS-DPDK,
  * with fewer queue pairs than workers (its default is one) or several
  * without RSS (neither vhost-net nor a vhost-user backend offers it, and

@@ -491,6 +491,10 @@ struct dp {
 	uint32_t rx_queue_bytes;
 	/* Workers poke control here when a queue turns fatal. */
 	int ctl_wakefd;
+	/* Where workers' wake-ups are sent from (dp_worker.kick_port), by
+	 * any thread, one at a time. */
+	struct hv_evtchn *kick_evh;
+	rte_spinlock_t kick_lock;
 	/* Switch port -> vif or DPDK port, read by workers under RCU. */
 	struct dp_vif *_Atomic vifs[DP_MAX_SW_PORTS];
 	struct dp_eth *_Atomic eths[DP_MAX_SW_PORTS];
@@ -538,9 +542,10 @@ struct dp_worker_totals {
 	uint64_t copy_direct, cut_settled;
 	uint64_t busy_cycles;
 	/* Costs on Xen: the hypercalls the copies take, the evtchn
-	 * device's calls (reads, unmask writes, notifies), and every
-	 * system call of the worker (these, the copies, epoll_wait...). */
-	uint64_t copy_hypercalls, evtchn_calls, sys_calls;
+	 * device's calls (reads, sleeps in a read, unmask writes,
+	 * notifies), the sleeps in epoll_wait instead, and every system
+	 * call of the worker (these, the copies, wake-ups of others). */
+	uint64_t copy_hypercalls, evtchn_calls, epoll_waits, sys_calls;
 	uint64_t intr_arms; /* RX interrupts armed and disarmed (PMD calls) */
 	uint64_t port_polls; /* RX bursts asked of ports (tap: a read each) */
 };

@@ -154,7 +154,14 @@ struct dp_worker {
 	unsigned lcore;
 	struct dp *dp;
 	struct hv_evtchn *evh; /* event channels of this worker's queues */
-	int epfd, wakefd;
+	/* Its wake-up: a channel from dp.kick_evh (kick_port there) to
+	 * wake_port on evh, so that a worker with nothing but event
+	 * channels to wait for sleeps in one blocking read of evh. */
+	uint32_t kick_port, wake_port;
+	/* Ports the last wake-up read, unmasked before the next sleep. */
+	uint32_t unmask[DP_EVT_BURST];
+	unsigned nunmask;
+	int epfd;
 	struct rte_ring *cmds; /* struct dp_cmd *, control -> worker */
 	struct rte_ring *xfer; /* mbufs for our queues from other workers */
 	struct rte_mempool *pool;
@@ -203,13 +210,14 @@ struct dp_worker {
 	uint64_t copy_calls, copy_segs, notifies, wakeups;
 	uint64_t copy_static; /* pieces copied through static grants */
 	/* What the copies cost on Xen in hypercalls (gntdev issues one per
-	 * DP_GNTDEV_BATCH segments), and the other system call a worker
-	 * makes there: reading its wake-up eventfd. With the evtchn
-	 * handle's calls, the copies and one epoll_wait per wake-up, every
-	 * system call of the data path. Arming and disarming the ports' RX
-	 * interrupts (intr_calls) is a memory write with tap and
-	 * virtio-user, a system call with some PMDs: counted apart. */
-	uint64_t copy_hypercalls, wakefd_reads, intr_calls;
+	 * DP_GNTDEV_BATCH segments), and the other system calls a worker
+	 * makes there: its sleeps in epoll_wait (those not in the evtchn
+	 * handle's read) and its notifications waking other workers. With
+	 * the evtchn handle's calls and the copies, every system call of
+	 * the data path. Arming and disarming the ports' RX interrupts
+	 * (intr_calls) is a memory write with tap and virtio-user, a system
+	 * call with some PMDs: counted apart. */
+	uint64_t copy_hypercalls, epoll_waits, kicks, intr_calls;
 	uint64_t port_polls; /* port RX polls (with tap, reads) */
 	uint64_t busy_cycles; /* TSC cycles of loop passes that did work */
 	uint64_t tsc;         /* read at the start of this pass */
@@ -306,10 +314,17 @@ dp_mbuf_dest(struct rte_mbuf *m)
 	return (struct dp_queue **)rte_mbuf_to_priv(m);
 }
 
-/* evtchn.c: read up to DP_EVT_BURST delivered ports, count them and
- * unmask them unless their queue storms (then held masked); the count.
+/* evtchn.c: count n delivered ports (at most DP_EVT_BURST) and keep
+ * them to unmask unless their queue storms (then held masked);
+ * dp_evt_unmask() unmasks the kept ones, before the next sleep.
+ * dp_evt_drain() reads them first (the fd polled readable); the count.
  * dp_evt_release_due() unmasks the queues whose hold is over. */
+void dp_evt_take(struct dp_worker *w, const uint32_t *ports, unsigned n);
+void dp_evt_unmask(struct dp_worker *w);
 unsigned dp_evt_drain(struct dp_worker *w);
+/* worker.c: wake w if it sleeps, after queueing work for it (from: the
+ * worker that queued, NULL from control). */
+void dp_worker_kick(struct dp_worker *from, struct dp_worker *w);
 void dp_evt_release_due(struct dp_worker *w);
 
 /* tx.c: guest TX, ring -> mbufs -> switch. dp_tx_plan() reads a burst

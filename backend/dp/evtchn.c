@@ -65,21 +65,19 @@ dp_evt_release_due(struct dp_worker *w)
 }
 
 /*
- * Read up to DP_EVT_BURST delivered ports in one call, count them, and
- * unmask in one call those whose queue does not storm: a guest that
- * notifies again as soon as it is unmasked kept a one-port-at-a-time
- * loop going for good (one ran 59,216 times), and every other queue of
- * the worker waited. What is left stays readable on the handle's fd for
- * the next pass.
+ * Count the delivered ports and keep for dp_evt_unmask() those whose
+ * queue does not storm: a guest that notifies again as soon as it is
+ * unmasked kept a one-port-at-a-time loop going for good (one ran
+ * 59,216 times), and every other queue of the worker waited. Ports of
+ * no queue (the worker's wake-up channel) are kept too.
  */
-unsigned
-dp_evt_drain(struct dp_worker *w)
+void
+dp_evt_take(struct dp_worker *w, const uint32_t *ports, unsigned n)
 {
-	uint32_t ports[DP_EVT_BURST], unmask[DP_EVT_BURST];
-	unsigned nu = 0;
-	int n = hv_evtchn_pending(w->evh, ports, DP_EVT_BURST);
+	uint32_t *unmask = w->unmask;
+	unsigned nu = w->nunmask;
 
-	for (int i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint32_t p = ports[i];
 		struct dp_queue *q = p < DP_MAX_EVTCHN ? w->by_evtchn[p] : NULL;
 
@@ -95,8 +93,43 @@ dp_evt_drain(struct dp_worker *w)
 				continue;
 			}
 		}
+		if (nu == DP_EVT_BURST) {
+			/* Not reached: one read a sleep, each after an
+			 * unmask. */
+			hv_evtchn_unmask(w->evh, unmask, nu);
+			nu = 0;
+		}
 		unmask[nu++] = p;
 	}
-	hv_evtchn_unmask(w->evh, unmask, nu);
-	return n > 0 ? (unsigned)n : 0;
+	w->nunmask = nu;
+}
+
+/*
+ * Unmask in one call what the last wake-up read, before the worker
+ * looks at its rings a last time and sleeps: while it is awake its
+ * rings are polled anyway, and a port left masked costs no interrupt
+ * when its guest notifies again.
+ */
+void
+dp_evt_unmask(struct dp_worker *w)
+{
+	hv_evtchn_unmask(w->evh, w->unmask, w->nunmask);
+	w->nunmask = 0;
+}
+
+/*
+ * Read up to DP_EVT_BURST delivered ports in one call (the handle's fd
+ * polled readable) and take them. What is left stays readable on the
+ * fd for the next sleep.
+ */
+unsigned
+dp_evt_drain(struct dp_worker *w)
+{
+	uint32_t ports[DP_EVT_BURST];
+	int n = hv_evtchn_pending(w->evh, ports, DP_EVT_BURST);
+
+	if (n <= 0)
+		return 0;
+	dp_evt_take(w, ports, (unsigned)n);
+	return (unsigned)n;
 }

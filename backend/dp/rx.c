@@ -597,15 +597,6 @@ dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
 	}
 }
 
-static void
-wake(struct dp_worker *w)
-{
-	uint64_t one = 1;
-
-	if (atomic_load(&w->asleep) && write(w->wakefd, &one, sizeof(one)) < 0) {
-		/* counter full: the worker is waking anyway */
-	}
-}
 
 /* q takes cut packets among pkts: it receives at the burst's end. */
 static void
@@ -705,7 +696,7 @@ to_queue(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,
 		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
 	}
 	if (sent)
-		wake(q->worker);
+		dp_worker_kick(w, q->worker);
 }
 
 /*

@@ -10,13 +10,15 @@
  *   --> responses + one notify --> mbufs freed in bulk.
  *
  * Adaptive polling: a worker spins while there is work, then arms every
- * ring (RING_FINAL_CHECK / req_event) and sleeps on its event-channel fd
- * and its wake eventfd, so an idle netbackd burns no CPU.
+ * ring (RING_FINAL_CHECK / req_event) and sleeps, so an idle netbackd
+ * burns no CPU: in a blocking read of its event channels when they are
+ * all it waits for (other threads wake it through one of them, a
+ * loopback channel), in epoll_wait when ports' RX interrupts or a
+ * deadline also may wake it.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
@@ -366,9 +368,9 @@ arm_and_check(struct dp_worker *w, int *timeout_ms)
 			else if (ms < (uint64_t)*timeout_ms)
 				*timeout_ms = (int)ms;
 		}
-		if (q->stalled) {
+		if (q->stalled && (*timeout_ms < 0 || *timeout_ms > 100)) {
 			/* Stalled: look for buffers now and then. */
-			*timeout_ms = RTE_MIN(*timeout_ms, 100);
+			*timeout_ms = 100;
 		}
 		if (q->bl_count) {
 			struct rte_mbuf *m = q->backlog[q->bl_head];
@@ -472,7 +474,7 @@ worker_pass(struct dp_worker *w)
 
 	/* Events are not read here: the rings' indices say what to do,
 	 * and every queue is looked at each pass. They are read once a
-	 * wake-up, before the next sleep (dp_evt_drain). */
+	 * wake-up, as the sleep ends (worker_sleep). */
 	if (unlikely(w->nheld))
 		dp_evt_release_due(w);
 	drain_xfer(w);
@@ -556,9 +558,12 @@ worker_pass(struct dp_worker *w)
 }
 
 /*
- * Arm everything and sleep on the event channels, the wake eventfd and
- * the ports' RX interrupts, timeout_ms at most. False when work came in
- * while arming (no sleep).
+ * Arm everything and sleep, timeout ms at most (-1: no deadline); then
+ * read the event channels that rang (they stay masked while the worker
+ * is awake: dp_evt_unmask before the next sleep). With nothing but
+ * event channels to wait for (no port, no deadline) the sleep is the
+ * read: one system call where epoll_wait needs the read after it.
+ * False when work came in while arming (no sleep).
  */
 static bool
 worker_sleep(struct dp_worker *w, int timeout)
@@ -567,7 +572,7 @@ worker_sleep(struct dp_worker *w, int timeout)
 	struct epoll_event ev[8];
 	int ne;
 
-	/* Others check `asleep` after queueing to us. */
+	/* Others check `asleep` after queueing to us (dp_worker_kick). */
 	atomic_store(&w->asleep, true);
 	if (!rte_ring_empty(w->xfer) || !rte_ring_empty(w->cmds) ||
 	    !ports_arm(w)) {
@@ -577,7 +582,20 @@ worker_sleep(struct dp_worker *w, int timeout)
 		return false;
 	}
 	rte_rcu_qsbr_thread_offline(d->rcu, w->id);
+	if (timeout < 0 && w->nrxq == 0) {
+		uint32_t ports[DP_EVT_BURST];
+		int n = hv_evtchn_wait(w->evh, ports, DP_EVT_BURST);
+
+		rte_rcu_qsbr_thread_online(d->rcu, w->id);
+		atomic_store(&w->asleep, false);
+		w->wakeups++;
+		w->tsc = rte_rdtsc(); /* the storm windows' clock */
+		if (n > 0)
+			dp_evt_take(w, ports, (unsigned)n);
+		return true;
+	}
 	ne = epoll_wait(w->epfd, ev, 8, timeout);
+	w->epoll_waits++;
 	if (ne == 0 && w->poll_ports && timeout == (int)w->nap_ms)
 		w->nap_ms = RTE_MIN(w->nap_ms * 2, DP_NAP_MAX_MS);
 	else if (ne > 0)
@@ -586,17 +604,29 @@ worker_sleep(struct dp_worker *w, int timeout)
 	ports_disarm(w);
 	atomic_store(&w->asleep, false);
 	w->wakeups++;
-	for (int i = 0; i < ne; i++) {
-		if (ev[i].data.fd == w->wakefd) {
-			uint64_t v;
-
-			w->wakefd_reads++;
-			if (read(w->wakefd, &v, sizeof(v)) < 0) {
-				/* spurious: nothing to clear */
-			}
-		}
-	}
+	w->tsc = rte_rdtsc();
+	for (int i = 0; i < ne; i++)
+		if (ev[i].data.fd == hv_evtchn_fd(w->evh))
+			dp_evt_drain(w);
 	return true;
+}
+
+void
+dp_worker_kick(struct dp_worker *from, struct dp_worker *w)
+{
+	struct dp *d = w->dp;
+
+	/* The queueing's stores before the load of `asleep`, as the
+	 * sleeper stores `asleep` before it looks at its rings: one of
+	 * the two sees the other (no wake-up is lost). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load(&w->asleep))
+		return;
+	rte_spinlock_lock(&d->kick_lock);
+	hv_evtchn_notify(d->kick_evh, w->kick_port);
+	rte_spinlock_unlock(&d->kick_lock);
+	if (from)
+		from->kicks++;
 }
 
 static int
@@ -647,15 +677,17 @@ worker_main(void *arg)
 			spin_from = w->tsc;
 		if (d->poll_always || w->tsc - spin_from < spin_tsc)
 			continue;
-		/* Read (and unmask) what was delivered since the last
-		 * sleep, so the next notification wakes us: one read and one
-		 * write a wake-up, however many ports rang. */
-		dp_evt_drain(w);
 		/* A port without RX interrupts (net_af_packet, net_pcap...)
 		 * is looked at after a nap: 1 ms while traffic is recent,
 		 * doubling to DP_NAP_MAX_MS while all stays quiet, so an
-		 * idle driver domain does not wake 1,000 times a second. */
-		int timeout = w->poll_ports ? (int)w->nap_ms : 1000;
+		 * idle driver domain does not wake 1,000 times a second.
+		 * Otherwise only a deadline of a queue bounds the sleep.
+		 * The event channels read at the last wake-up
+		 * (worker_sleep) are unmasked now, in one write, before
+		 * the rings' last look: what rings after it wakes us. */
+		int timeout = w->poll_ports ? (int)w->nap_ms : -1;
+
+		dp_evt_unmask(w);
 		if (arm_and_check(w, &timeout)) {
 			idle = 0;
 			continue;
@@ -673,14 +705,11 @@ send_cmd_eth(struct dp_worker *w, enum dp_cmd_op op, struct dp_queue *q,
 	     struct dp_eth *e, uint16_t qid)
 {
 	struct dp_cmd c = { .op = op, .q = q, .eth = e, .qid = qid };
-	uint64_t one = 1;
 
 	atomic_store(&c.done, 0);
 	while (rte_ring_mp_enqueue(w->cmds, &c) != 0)
 		usleep(100);
-	if (write(w->wakefd, &one, sizeof(one)) < 0) {
-		/* full counter: it wakes anyway */
-	}
+	dp_worker_kick(NULL, w);
 	while (atomic_load(&c.done) == 0)
 		usleep(50);
 	int r = atomic_load(&c.done);
@@ -765,9 +794,9 @@ dp_worker_totals(const struct dp *dp, unsigned i, struct dp_worker_totals *t)
 	t->busy_cycles = w->busy_cycles;
 	t->copy_hypercalls = w->copy_hypercalls;
 	t->evtchn_calls = w->evh ? w->evh->calls : 0;
-	/* One epoll_wait per wake-up. */
-	t->sys_calls = w->wakeups + t->evtchn_calls + w->copy_calls +
-		       w->wakefd_reads;
+	t->epoll_waits = w->epoll_waits;
+	t->sys_calls = w->epoll_waits + t->evtchn_calls + w->copy_calls +
+		       w->kicks;
 	t->intr_arms = w->intr_calls;
 	t->port_polls = w->port_polls;
 }
@@ -790,6 +819,7 @@ dp_workers_total(const struct dp *dp, struct dp_worker_totals *sum)
 		sum->busy_cycles += t.busy_cycles;
 		sum->copy_hypercalls += t.copy_hypercalls;
 		sum->evtchn_calls += t.evtchn_calls;
+		sum->epoll_waits += t.epoll_waits;
 		sum->sys_calls += t.sys_calls;
 		sum->intr_arms += t.intr_arms;
 		sum->port_polls += t.port_polls;
@@ -801,8 +831,6 @@ worker_fini(struct dp_worker *w)
 {
 	if (w->epfd > 0)
 		close(w->epfd);
-	if (w->wakefd > 0)
-		close(w->wakefd);
 	rte_ring_free(w->cmds);
 	rte_ring_free(w->xfer);
 	free(w->queues);
@@ -833,7 +861,7 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 		.hold_first = tsc_ms, .hold_max = DP_EVT_HOLD_MAX_MS * tsc_ms,
 	};
 	w->nap_ms = 1;
-	w->epfd = w->wakefd = -1;
+	w->epfd = -1;
 	w->gso.direct_pool = d->pool;
 	w->gso.indirect_pool = d->indirect_pool;
 	w->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO;
@@ -844,27 +872,29 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 	w->rxp = calloc(DP_RX_PLANS, sizeof(*w->rxp));
 	if (!w->queues || !w->ntfy || !w->by_evtchn || !w->rxp)
 		goto nomem;
-	w->evh = hv_evtchn_open(d->hv);
+	w->evh = hv_evtchn_open(d->hv, true);
 	if (!w->evh) {
 		err = -errno;
 		nb_err("worker %u: cannot open event channels: %s", id,
 		       strerror(errno));
 		goto fail;
 	}
+	int p = hv_evtchn_loop(w->evh, d->kick_evh, &w->kick_port);
+	if (p < 0) {
+		err = p;
+		nb_err("worker %u: cannot make its wake-up event channel "
+		       "(a loopback one): %s", id, strerror(-p));
+		goto fail;
+	}
+	w->wake_port = (uint32_t)p;
 	snprintf(name, sizeof(name), "nb_cmd%u", id);
 	w->cmds = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "nb_xfer%u", id);
 	w->xfer = rte_ring_create(name, 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (!w->cmds || !w->xfer)
 		goto nomem;
-	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->wakefd < 0 || w->epfd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	ev.data.fd = w->wakefd;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
+	if (w->epfd < 0) {
 		err = -errno;
 		goto fail;
 	}
@@ -890,6 +920,14 @@ dp_workers_start(struct dp *dp, struct dp_eth *const *eths, unsigned neth)
 	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
 	if (!dp->workers)
 		return -ENOMEM;
+	rte_spinlock_init(&dp->kick_lock);
+	dp->kick_evh = hv_evtchn_open(dp->hv, false);
+	if (!dp->kick_evh) {
+		r = -errno;
+		nb_err("cannot open event channels for wake-ups: %s",
+		       strerror(errno));
+		return r;
+	}
 	size_t sz = rte_rcu_qsbr_get_memsize(dp->nworkers);
 	dp->rcu = rte_zmalloc("nb_rcu", sz, RTE_CACHE_LINE_SIZE);
 	if (!dp->rcu || rte_rcu_qsbr_init(dp->rcu, dp->nworkers) < 0)
@@ -936,6 +974,8 @@ dp_workers_stop(struct dp *d)
 		worker_fini(&d->workers[i]);
 	free(d->workers);
 	d->workers = NULL;
+	hv_evtchn_close(d->kick_evh);
+	d->kick_evh = NULL;
 	rte_free(d->rcu);
 	d->rcu = NULL;
 }

@@ -3,9 +3,9 @@
 #include "hv.h"
 
 struct hv_evtchn *
-hv_evtchn_open(struct hv *hv)
+hv_evtchn_open(struct hv *hv, bool wait)
 {
-	struct hv_evtchn *h = hv->ops->evtchn_open(hv);
+	struct hv_evtchn *h = hv->ops->evtchn_open(hv, wait);
 
 	if (h)
 		h->hv = hv;
@@ -66,4 +66,18 @@ hv_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n)
 		return 0;
 	h->calls++;
 	return h->hv->ops->evtchn_unmask(h, ports, n);
+}
+
+int
+hv_evtchn_wait(struct hv_evtchn *h, uint32_t *ports, unsigned max)
+{
+	h->calls++;
+	return h->hv->ops->evtchn_wait(h, ports, max);
+}
+
+int
+hv_evtchn_loop(struct hv_evtchn *to, struct hv_evtchn *from,
+	       uint32_t *from_port)
+{
+	return to->hv->ops->evtchn_loop(to, from, from_port);
 }

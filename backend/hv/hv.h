@@ -38,7 +38,7 @@ struct hv_ops {
 	int (*domain_alive)(struct hv *hv, uint16_t domid);
 	/* Close what only start-up needs (may be NULL: nothing to drop). */
 	void (*drop_privileges)(struct hv *hv);
-	struct hv_evtchn *(*evtchn_open)(struct hv *hv);
+	struct hv_evtchn *(*evtchn_open)(struct hv *hv, bool wait);
 	void (*evtchn_close)(struct hv_evtchn *h);
 	int (*evtchn_fd)(struct hv_evtchn *h);
 	int (*evtchn_bind)(struct hv_evtchn *h, uint16_t domid, uint32_t rport);
@@ -48,6 +48,10 @@ struct hv_ops {
 			      unsigned max);
 	int (*evtchn_unmask)(struct hv_evtchn *h, const uint32_t *ports,
 			     unsigned n);
+	int (*evtchn_wait)(struct hv_evtchn *h, uint32_t *ports,
+			   unsigned max);
+	int (*evtchn_loop)(struct hv_evtchn *to, struct hv_evtchn *from,
+			   uint32_t *from_port);
 	void (*close)(struct hv *hv);
 };
 
@@ -131,7 +135,12 @@ hv_drop_privileges(struct hv *hv)
 }
 
 /* ---- event channels: Linux evtchn-driver semantics ---- */
-struct hv_evtchn *hv_evtchn_open(struct hv *hv);
+/*
+ * A handle. wait: its thread may sleep in hv_evtchn_wait(); on Xen its
+ * fd then blocks, so hv_evtchn_pending() on it is for when the fd polls
+ * readable (only its own thread reads it: it stays readable).
+ */
+struct hv_evtchn *hv_evtchn_open(struct hv *hv, bool wait);
 void hv_evtchn_close(struct hv_evtchn *h);
 int hv_evtchn_fd(struct hv_evtchn *h);
 /* Bind to the remote (domid, rport); returns the local port. */
@@ -140,13 +149,31 @@ int hv_evtchn_unbind(struct hv_evtchn *h, uint32_t port);
 int hv_evtchn_notify(struct hv_evtchn *h, uint32_t port);
 /*
  * Up to max delivered (and now masked) ports into ports: how many, 0 if
- * none. Never blocks. On Xen one read() of the evtchn device, however
+ * none. Never blocks (on a handle opened with wait: when its fd is
+ * readable). On Xen one read() of the evtchn device, however
  * many ports it returns (the device hands out every pending port it
  * has, up to the buffer's size).
  */
 int hv_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max);
 /* Unmask n ports; on Xen one write() of them all. */
 int hv_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n);
+/*
+ * Sleep until a port is delivered, then as hv_evtchn_pending(): the
+ * sleep and the read are one system call on Xen (a read() that blocks).
+ * 0 when a signal or a spurious wake-up ended the sleep. Only on a
+ * handle opened with wait.
+ */
+int hv_evtchn_wait(struct hv_evtchn *h, uint32_t *ports, unsigned max);
+/*
+ * A channel inside this domain, from handle `from` to handle `to`: a
+ * notification of *from_port on `from` delivers the port returned on
+ * `to`. On Xen a port allocated for DOMID_SELF and bound by it
+ * (loopback, xen/event_channel.h). Lets another thread wake one that
+ * sleeps in hv_evtchn_wait(). Both ports live as long as their handles
+ * and are not counted in hv->ports.
+ */
+int hv_evtchn_loop(struct hv_evtchn *to, struct hv_evtchn *from,
+		   uint32_t *from_port);
 static inline int
 hv_evtchn_unmask1(struct hv_evtchn *h, uint32_t port)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The seam on the simulated hypervisor (sim/hv). */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "hv.h"
@@ -59,11 +60,12 @@ sim_domain_alive(struct hv *hv, uint16_t domid)
 }
 
 static struct hv_evtchn *
-sim_evtchn_open(struct hv *hv)
+sim_evtchn_open(struct hv *hv, bool wait)
 {
 	struct hv_sim *s = to_sim(hv);
 	struct hv_sim_evtchn *e = calloc(1, sizeof(*e));
 
+	(void)wait; /* the simulator's fd is a doorbell: wait() polls it */
 	if (!e)
 		return NULL;
 	e->e = simhv_evtchn_open(s->sim, s->self);
@@ -137,6 +139,35 @@ sim_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n)
 	return r;
 }
 
+/* The doorbell polled, then the ports taken: 0 if it rang for none. */
+static int
+sim_evtchn_wait(struct hv_evtchn *h, uint32_t *ports, unsigned max)
+{
+	struct pollfd p = { .fd = simhv_evtchn_fd(to_e(h)), .events = POLLIN };
+
+	if (poll(&p, 1, -1) < 0)
+		return errno == EINTR ? 0 : -errno;
+	return sim_evtchn_pending(h, ports, max);
+}
+
+static int
+sim_evtchn_loop(struct hv_evtchn *to, struct hv_evtchn *from,
+		uint32_t *from_port)
+{
+	uint16_t self = to_sim(to->hv)->self;
+	int p = simhv_evtchn_alloc_unbound(to_e(to), self);
+
+	if (p < 0)
+		return p;
+	int f = simhv_evtchn_bind_interdomain(to_e(from), self, (uint32_t)p);
+	if (f < 0) {
+		simhv_evtchn_unbind(to_e(to), (uint32_t)p);
+		return f;
+	}
+	*from_port = (uint32_t)f;
+	return p;
+}
+
 static void
 sim_close(struct hv *hv)
 {
@@ -160,6 +191,8 @@ static const struct hv_ops sim_ops = {
 	.evtchn_notify = sim_evtchn_notify,
 	.evtchn_pending = sim_evtchn_pending,
 	.evtchn_unmask = sim_evtchn_unmask,
+	.evtchn_wait = sim_evtchn_wait,
+	.evtchn_loop = sim_evtchn_loop,
 	.close = sim_close,
 };
 

@@ -107,7 +107,7 @@ xen_drop_privileges(struct hv *hv)
 }
 
 static struct hv_evtchn *
-xen_evtchn_open(struct hv *hv)
+xen_evtchn_open(struct hv *hv, bool wait)
 {
 	struct hv_xen_evtchn *e = calloc(1, sizeof(*e));
 
@@ -117,7 +117,9 @@ xen_evtchn_open(struct hv *hv)
 	e->xce = xenevtchn_open(NULL, 0);
 	if (!e->xce)
 		goto fail;
-	/* pending() must never block: a worker drains until -EAGAIN. */
+	if (wait)
+		return &e->h; /* the device's read() blocks: wait() is one */
+	/* pending() must never block: control drains until -EAGAIN. */
 	int fd = xenevtchn_fd(e->xce);
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -173,7 +175,9 @@ xen_evtchn_notify(struct hv_evtchn *h, uint32_t port)
  * The evtchn device, not libxenevtchn's one-port calls: a read returns
  * every pending port that fits the buffer, a write unmasks every port
  * in it; one system call (in a PV domain a trap through Xen) for a
- * burst instead of one per port.
+ * burst instead of one per port. On a handle opened to wait (its fd
+ * blocking) the same read() is wait(): it sleeps until a port is
+ * delivered, and a signal ends it with nothing.
  */
 static int
 xen_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max)
@@ -182,7 +186,10 @@ xen_evtchn_pending(struct hv_evtchn *h, uint32_t *ports, unsigned max)
 			 (size_t)max * sizeof(*ports));
 
 	if (r < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+			       errno == EINTR
+			   ? 0
+			   : -errno;
 	return (int)((size_t)r / sizeof(*ports));
 }
 
@@ -193,6 +200,27 @@ xen_evtchn_unmask(struct hv_evtchn *h, const uint32_t *ports, unsigned n)
 			  (size_t)n * sizeof(*ports));
 
 	return r < 0 ? -errno : 0;
+}
+
+static int
+xen_evtchn_loop(struct hv_evtchn *to, struct hv_evtchn *from,
+		uint32_t *from_port)
+{
+	xenevtchn_port_or_error_t p =
+	    xenevtchn_bind_unbound_port(to_xce(to), DOMID_SELF);
+
+	if (p < 0)
+		return -errno;
+	xenevtchn_port_or_error_t f =
+	    xenevtchn_bind_interdomain(to_xce(from), DOMID_SELF, (uint32_t)p);
+	if (f < 0) {
+		int err = -errno;
+
+		xenevtchn_unbind(to_xce(to), (uint32_t)p);
+		return err;
+	}
+	*from_port = (uint32_t)f;
+	return p;
 }
 
 static void
@@ -221,6 +249,8 @@ static const struct hv_ops xen_ops = {
 	.evtchn_notify = xen_evtchn_notify,
 	.evtchn_pending = xen_evtchn_pending,
 	.evtchn_unmask = xen_evtchn_unmask,
+	.evtchn_wait = xen_evtchn_pending,
+	.evtchn_loop = xen_evtchn_loop,
 	.close = xen_close,
 };
 

@@ -312,6 +312,7 @@ cmd_status(struct req *r)
 		o_u64(o, "busy_cycles", w->busy_cycles);
 		o_u64(o, "grant_copy_hypercalls", w->copy_hypercalls);
 		o_u64(o, "evtchn_calls", w->evtchn_calls);
+		o_u64(o, "epoll_waits", w->epoll_waits);
 		o_u64(o, "system_calls", w->sys_calls);
 		o_u64(o, "rx_interrupt_arms", w->intr_arms);
 		o_u64(o, "port_polls", w->port_polls);
