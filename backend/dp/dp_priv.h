@@ -154,10 +154,10 @@ struct dp_worker {
 	unsigned lcore;
 	struct dp *dp;
 	struct hv_evtchn *evh; /* event channels of this worker's queues */
-	/* Its wake-up: a channel from dp.kick_evh (kick_port there) to
-	 * wake_port on evh, so that a worker with nothing but event
-	 * channels to wait for sleeps in one blocking read of evh. */
-	uint32_t kick_port, wake_port;
+	/* Its wake-up: a channel from dp.kick_evh (kick_port there) to a
+	 * port of evh, so that a worker with nothing but event channels
+	 * to wait for sleeps in one blocking read of evh. */
+	uint32_t kick_port;
 	/* Ports the last wake-up read, unmasked before the next sleep. */
 	uint32_t unmask[DP_EVT_BURST];
 	unsigned nunmask;

@@ -597,7 +597,6 @@ dp_backlog_put(struct dp_queue *q, struct rte_mbuf **pkts, unsigned n,
 	}
 }
 
-
 /* q takes cut packets among pkts: it receives at the burst's end. */
 static void
 cut_dest(struct dp_worker *w, struct dp_queue *q, struct rte_mbuf **pkts,

@@ -886,7 +886,6 @@ worker_init(struct dp *d, struct dp_worker *w, unsigned id,
 		       "(a loopback one): %s", id, strerror(-p));
 		goto fail;
 	}
-	w->wake_port = (uint32_t)p;
 	snprintf(name, sizeof(name), "nb_cmd%u", id);
 	w->cmds = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "nb_xfer%u", id);
